@@ -1,0 +1,271 @@
+/**
+ * Contracts of berth's embedded container runtime. The runtime reports facts and makes no
+ * policy decisions: it never restarts, health-checks or orders anything (that is
+ * controller/). Every method validates names, ids and digests before they reach a path or
+ * an argv. Errors are BerthErrors from lib/errors.ts (NotFound, AlreadyExists,
+ * InvalidArgument, FailedPrecondition, Conflict, Unavailable, ...).
+ */
+
+// ---------------------------------------------------------------------------- content
+
+/** An OCI content descriptor. `digest` is always `sha256:<hex>` computed by us. */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+export interface IngestOptions {
+  /** When given, the committed blob must have this digest, else InvalidArgument. */
+  expectedDigest?: string;
+  /** When given, the blob must have exactly this size, else InvalidArgument. */
+  expectedSize?: number;
+  /** Hard cap; exceeding it aborts the ingest (InvalidArgument) and leaves nothing behind. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Content-addressed blob store. ingest → verify digest and size → commit (rename into
+ * place). Nothing is visible before commit; a crash mid-ingest leaves only a temp file
+ * that the next open cleans. Concurrent ingests of the same content are safe.
+ */
+export interface ContentStore {
+  ingest(data: AsyncIterable<Uint8Array>, options?: IngestOptions): Promise<{ digest: string; size: number }>;
+  has(digest: string): Promise<boolean>;
+  /** Size of a committed blob; NotFound when absent. */
+  size(digest: string): Promise<number>;
+  /** Path of a committed blob for reading (never write to it). NotFound when absent. */
+  pathOf(digest: string): Promise<string>;
+  /** Reads a small blob (manifests, configs) fully, refusing blobs over `maxBytes`. */
+  readBytes(digest: string, maxBytes?: number): Promise<Buffer>;
+  delete(digest: string): Promise<void>;
+  list(): Promise<string[]>;
+}
+
+// ---------------------------------------------------------------------------- images
+
+/** The parts of an OCI image config (`config` member) that shape a container. */
+export interface ImageRuntimeConfig {
+  User?: string;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  ExposedPorts?: Record<string, object>;
+  Volumes?: Record<string, object>;
+}
+
+export interface ImageRecord {
+  /** Fully qualified reference, e.g. `docker.io/library/busybox:latest` or `localhost/web:1`. */
+  references: string[];
+  /** Digest of the image manifest (the image id berth shows, like `docker images --digests`). */
+  digest: string;
+  /** Digest of the config blob (what Docker calls the image ID). */
+  configDigest: string;
+  /** Compressed layer descriptors, base first. */
+  layers: Descriptor[];
+  /** Uncompressed layer digests (rootfs.diff_ids), base first. */
+  diffIds: string[];
+  /** Chain IDs of the layers, base first: the snapshot keys. */
+  chainIds: string[];
+  config: ImageRuntimeConfig;
+  os: string;
+  architecture: string;
+  created?: string;
+  /** Sum of compressed layer sizes. */
+  size: number;
+}
+
+export interface ImageStore {
+  list(): Promise<ImageRecord[]>;
+  /** By reference (normalized like Docker: `busybox` → `docker.io/library/busybox:latest`) or digest. */
+  get(refOrDigest: string): Promise<ImageRecord>;
+  tag(source: string, target: string): Promise<ImageRecord>;
+  /** Removes a reference; the image (and layers no other image uses) goes with its last one. */
+  remove(ref: string, options?: { force?: boolean }): Promise<{ untagged: string[]; deleted: string[] }>;
+  /** Removes blobs and snapshots that no image references. */
+  prune(): Promise<{ deletedBlobs: number; deletedSnapshots: number; reclaimedBytes: number }>;
+  /** `docker save` archives and OCI image layouts (tar or directory). */
+  load(source: string, options?: { signal?: AbortSignal }): Promise<ImageRecord[]>;
+  /** A plain rootfs tarball (file path, or a stream), like `docker import`. */
+  importRootfs(
+    source: string | AsyncIterable<Uint8Array>,
+    reference: string,
+    options?: { config?: ImageRuntimeConfig; signal?: AbortSignal },
+  ): Promise<ImageRecord>;
+  /** Writes an archive `docker load` accepts (docker-archive with OCI index + layout). */
+  save(refs: string[], outFile: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------- snapshots
+
+export interface RootfsMount {
+  /** The overlay (or bind, for a single read-only layer) mount point to hand to runc. */
+  rootfs: string;
+}
+
+/**
+ * Unpacked layers keyed by chain ID, shared by every image and container that uses them,
+ * and per-container writable layers mounted with overlayfs.
+ */
+export interface SnapshotStore {
+  /** Unpacks the layer blob on top of `parentChainId` once; idempotent. Returns the chain ID. */
+  unpack(parentChainId: string | undefined, layer: Descriptor, diffId: string, signal?: AbortSignal): Promise<string>;
+  has(chainId: string): Promise<boolean>;
+  /** Creates the writable layer of container `id` over `chainIds` (base first) and mounts it. */
+  prepare(id: string, chainIds: string[]): Promise<RootfsMount>;
+  /** Mounts an already prepared container layer again (after a reboot); idempotent. */
+  mount(id: string): Promise<RootfsMount>;
+  unmount(id: string): Promise<void>;
+  /** Unmounts and deletes the writable layer of container `id`; idempotent. */
+  removeContainerLayer(id: string): Promise<void>;
+  /** Deletes unpacked layers not in `keep`, and not under any container layer. */
+  gc(keep: Set<string>): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------- volumes
+
+export interface VolumeRecord {
+  name: string;
+  driver: "local";
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  mountpoint: string;
+  createdAt: string;
+}
+
+export interface VolumeStore {
+  /** Idempotent when a volume of that name with the same options exists; Conflict otherwise. */
+  create(name: string, options?: { labels?: Record<string, string>; options?: Record<string, string> }): Promise<VolumeRecord>;
+  inspect(name: string): Promise<VolumeRecord>;
+  list(labels?: Record<string, string>): Promise<VolumeRecord[]>;
+  /** FailedPrecondition while a container uses it (unless force). */
+  remove(name: string, options?: { force?: boolean }): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------- containers
+
+export type MountSpec =
+  | { type: "volume"; source: string; target: string; readOnly: boolean }
+  | { type: "bind"; source: string; target: string; readOnly: boolean }
+  | { type: "tmpfs"; target: string; readOnly: boolean; sizeBytes?: number; mode?: number };
+
+/** What the runtime needs to create a container: already normalized and resolved. */
+export interface ContainerCreateSpec {
+  name: string;
+  /** Image reference or digest, resolved through the ImageStore. */
+  image: string;
+  labels: Record<string, string>;
+  /** Overrides the image ENTRYPOINT; when set, the image CMD is dropped unless args is set. */
+  command?: string[];
+  /** Overrides the image CMD. */
+  args?: string[];
+  /** Merged over the image Env (ours win). */
+  env: Record<string, string>;
+  workingDir?: string;
+  /** "uid", "uid:gid", "name", "name:group"; resolved in the rootfs's /etc/passwd and /etc/group. */
+  user?: string;
+  hostname?: string;
+  mounts: MountSpec[];
+  networkMode: "host" | "none";
+  resources: { memoryBytes?: number; cpus?: number; pids?: number };
+  /** Signal name, e.g. "SIGTERM". Default: the image's StopSignal, else SIGTERM. */
+  stopSignal?: string;
+  stopGracePeriodMs?: number;
+  readOnlyRootfs: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+}
+
+export type ContainerStatus = "created" | "running" | "exited" | "unknown";
+
+/** Facts about one container. */
+export interface ContainerState {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  image: string;
+  imageDigest: string;
+  status: ContainerStatus;
+  pid?: number;
+  exitCode?: number;
+  /** True when the kernel OOM killer ended the container. */
+  oomKilled: boolean;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Set when the run-root was lost (reboot): the container is reported exited. */
+  reason?: string;
+}
+
+export interface ExecOptions {
+  argv: string[];
+  env?: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+  timeoutMs?: number;
+  /** Cap on captured stdout and stderr, each. */
+  maxOutputBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface LogLine {
+  time: string;
+  stream: "stdout" | "stderr";
+  /** True when this is a full line (conmon's F tag), false for a partial (P). */
+  full: boolean;
+  text: string;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  tail?: number;
+  /** Epoch milliseconds. */
+  since?: number;
+  signal?: AbortSignal;
+}
+
+export type RuntimeEvent =
+  | { type: "exited"; id: string; name: string; exitCode: number; oomKilled: boolean; at: string }
+  | { type: "started"; id: string; name: string; pid: number; at: string }
+  | { type: "removed"; id: string; name: string; at: string };
+
+export interface StopOptions {
+  /** Default: the container's stop signal. */
+  signal?: string;
+  /** Time between the stop signal and SIGKILL. Default: the container's grace period. */
+  graceMs?: number;
+}
+
+export interface ContainerRuntime {
+  /** Creates (does not start). AlreadyExists when the name is taken. */
+  create(spec: ContainerCreateSpec): Promise<ContainerState>;
+  /** Starts a created or exited container; no-op when running. */
+  start(idOrName: string): Promise<ContainerState>;
+  /** Stop signal, then SIGKILL after the grace period; resolves once it has exited. No-op when not running. */
+  stop(idOrName: string, options?: StopOptions): Promise<ContainerState>;
+  kill(idOrName: string, signal: string): Promise<void>;
+  /** Removes a stopped container (running: FailedPrecondition unless force). Idempotent on NotFound with force. */
+  remove(idOrName: string, options?: { force?: boolean }): Promise<void>;
+  inspect(idOrName: string): Promise<ContainerState>;
+  /** All containers whose labels include every given label. */
+  list(labels?: Record<string, string>): Promise<ContainerState[]>;
+  exec(idOrName: string, options: ExecOptions): Promise<ExecResult>;
+  logs(idOrName: string, options?: LogOptions): AsyncIterable<LogLine>;
+  /** Exit/start/remove facts as they happen, including exits observed after adoption. */
+  events(signal?: AbortSignal): AsyncIterable<RuntimeEvent>;
+  /** Stops watching (leaves containers running). */
+  close(): Promise<void>;
+}

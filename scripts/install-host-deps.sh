@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the host packages berth's embedded runtime and its tests need.
+# Debian/Ubuntu: installs them with apt-get (as root). Elsewhere: says what to install.
+set -euo pipefail
+
+packages=(runc conmon busybox-static iproute2 util-linux file)
+# Commands that prove each package is present, in the same order.
+commands=(runc conmon busybox ip nsenter file)
+
+missing=()
+for i in "${!packages[@]}"; do
+  command -v "${commands[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "berth needs these host packages, which this script installs only on Debian/Ubuntu:" >&2
+  echo "  ${missing[*]}" >&2
+  echo "Install them with your distribution's package manager (e.g. dnf install runc conmon busybox)." >&2
+  exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "installing ${missing[*]} needs root: run 'sudo $0'" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "installed: ${missing[*]}"

@@ -1,0 +1,38 @@
+import { defineConfig } from "vitest/config";
+
+// Three projects: unit tests sit beside the code; integration and e2e tests live under
+// test/ and run against the real host (runc, conmon, overlayfs, the built CLI).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["{lib,schemas,controller,runtime,cli}/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // Real containers, mounts and cgroups: one file at a time keeps the host sane.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
