@@ -7,6 +7,8 @@ import { invalidArgument } from "./errors.js";
  */
 export const NAME_PATTERN = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 const NAME_RE = new RegExp(NAME_PATTERN);
+/** The shape of a name without its length, for schemas that state the length with maxLength. */
+export const NAME_SHAPE_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 export const NAME_DESCRIPTION =
   "a name of lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
 

@@ -1,0 +1,298 @@
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import type { Readable } from "node:stream";
+import { formatPath, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
+import { objectKey, type AnyObject, type ContainerObject } from "./model.js";
+import { normalizeObject } from "./normalize.js";
+import { defaultParseLimits, locate, parseManifestText, type ParseLimits, type ParsedDocument } from "./parse.js";
+import { locateErrors, validateObject, type FieldError } from "./validate.js";
+
+export interface LoadOptions {
+  /** Descend into subdirectories of directory arguments (kubectl -R). */
+  recursive?: boolean;
+  /** Accept privileged containers. */
+  allowPrivileged?: boolean;
+  /** Where `-` reads from. */
+  stdin?: Readable;
+  limits?: Partial<LoadLimits>;
+}
+
+export interface LoadLimits extends ParseLimits {
+  /** Bytes over all files of one load. */
+  maxTotalBytes: number;
+  /** Files of one load. */
+  maxFiles: number;
+}
+
+export function defaultLoadLimits(): LoadLimits {
+  return { ...defaultParseLimits(), maxTotalBytes: 64 * 1024 * 1024, maxFiles: 10_000 };
+}
+
+export interface LoadResult {
+  /** Valid objects, normalized, in input order. Empty when any error was found. */
+  objects: AnyObject[];
+  /** Every problem found, sorted by file and position. */
+  diagnostics: Diagnostic[];
+  /** Files read, in order. */
+  files: string[];
+}
+
+export interface ManifestText {
+  file: string;
+  text: string;
+  /** Directory relative paths inside the manifests resolve against. */
+  baseDir: string;
+}
+
+const MANIFEST_EXT = new Set([".yaml", ".yml", ".json"]);
+
+function fileError(file: string, message: string, suggestion?: string): Diagnostic {
+  return { severity: "error", file, line: 0, column: 0, path: "", message, ...(suggestion ? { suggestion } : {}) };
+}
+
+async function readCapped(stream: Readable, max: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    n += b.length;
+    if (n > max) {
+      stream.destroy();
+      return undefined;
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Reads manifest files: files as given, directories by their .yaml/.yml/.json entries
+ * (sorted; hidden ones skipped; subdirectories with `recursive`), `-` from stdin.
+ * Problems reading are diagnostics; nothing throws for user error.
+ */
+export async function readManifestInputs(
+  inputs: string[],
+  options: LoadOptions = {},
+): Promise<{ texts: ManifestText[]; diagnostics: Diagnostic[] }> {
+  const limits = { ...defaultLoadLimits(), ...options.limits };
+  const texts: ManifestText[] = [];
+  const diagnostics: Diagnostic[] = [];
+  let total = 0;
+  const visitedDirs = new Set<string>();
+
+  const readOne = async (file: string) => {
+    if (texts.length >= limits.maxFiles) {
+      diagnostics.push(fileError(file, `more than ${limits.maxFiles} manifest files`));
+      return;
+    }
+    let fh: fs.FileHandle | undefined;
+    try {
+      fh = await fs.open(file, "r");
+      const st = await fh.stat();
+      if (st.size > limits.maxFileBytes) {
+        diagnostics.push(fileError(file, `file is ${st.size} bytes, over the limit of ${limits.maxFileBytes} bytes`, "split it into several files"));
+        return;
+      }
+      total += st.size;
+      if (total > limits.maxTotalBytes) {
+        diagnostics.push(fileError(file, `manifests add up to over ${limits.maxTotalBytes} bytes`));
+        return;
+      }
+      const buf = Buffer.alloc(st.size);
+      const { bytesRead } = await fh.read(buf, 0, st.size, 0);
+      texts.push({ file, text: buf.subarray(0, bytesRead).toString("utf8"), baseDir: path.dirname(path.resolve(file)) });
+    } catch (err) {
+      diagnostics.push(fileError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+    } finally {
+      await fh?.close();
+    }
+  };
+
+  const walkDir = async (dir: string, depth: number) => {
+    const real = await fs.realpath(dir);
+    if (visitedDirs.has(real)) return;
+    visitedDirs.add(real);
+    const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue;
+      const p = path.join(dir, e.name);
+      const st = await fs.stat(p).catch(() => undefined);
+      if (!st) continue;
+      if (st.isDirectory()) {
+        if (options.recursive) await walkDir(p, depth + 1);
+      } else if (st.isFile() && MANIFEST_EXT.has(path.extname(e.name).toLowerCase())) {
+        await readOne(p);
+      }
+    }
+  };
+
+  for (const input of inputs) {
+    if (input === "-") {
+      const text = await readCapped(options.stdin ?? process.stdin, limits.maxFileBytes);
+      if (text === undefined) diagnostics.push(fileError("<stdin>", `input is over the limit of ${limits.maxFileBytes} bytes`));
+      else texts.push({ file: "<stdin>", text, baseDir: process.cwd() });
+      continue;
+    }
+    const st = await fs.stat(input).catch((err: NodeJS.ErrnoException) => err);
+    if (st instanceof Error) {
+      diagnostics.push(fileError(input, st.code === "ENOENT" ? "no such file or directory" : `cannot read: ${st.code ?? st.message}`));
+    } else if (st.isDirectory()) {
+      const before = texts.length;
+      await walkDir(input, 0);
+      if (texts.length === before && !diagnostics.some((d) => d.file.startsWith(input))) {
+        diagnostics.push({ ...fileError(input, "no .yaml, .yml or .json files in this directory", options.recursive ? undefined : "use -R to include subdirectories"), severity: "warning" });
+      }
+    } else {
+      await readOne(input);
+    }
+  }
+  return { texts, diagnostics };
+}
+
+/** Parses, validates and normalizes manifest texts, then checks the set as a whole. */
+export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = {}): LoadResult {
+  const limits = { ...defaultLoadLimits(), ...options.limits };
+  const diagnostics: Diagnostic[] = [];
+  const loaded: { object: AnyObject; parsed: ParsedDocument }[] = [];
+  for (const t of texts) {
+    const { documents, diagnostics: parseDiags } = parseManifestText(t.file, t.text, limits);
+    diagnostics.push(...parseDiags);
+    for (const parsed of documents) {
+      const value = parsed.value as Record<string, unknown>;
+      const name = (value as { metadata?: { name?: unknown } })?.metadata?.name;
+      const kind = value?.kind;
+      const label = typeof kind === "string" && typeof name === "string" ? `${kind.toLowerCase()}/${name}` : undefined;
+      const fieldErrors = validateObject(value);
+      if (fieldErrors.length) {
+        diagnostics.push(...locateErrors(parsed, label, [...fieldErrors, ...semanticErrorsDespite(fieldErrors, value, t.baseDir, options)]));
+        continue;
+      }
+      const { object, errors } = normalizeObject(value, { baseDir: t.baseDir, allowPrivileged: options.allowPrivileged ?? false });
+      if (errors.length || !object) {
+        diagnostics.push(...locateErrors(parsed, label, errors));
+        continue;
+      }
+      const pos = locate(parsed, []);
+      object.source = { file: parsed.file, line: pos.line, column: pos.column };
+      loaded.push({ object, parsed });
+    }
+  }
+  diagnostics.push(...checkSet(loaded));
+  const ok = !diagnostics.some((d) => d.severity === "error");
+  return { objects: ok ? loaded.map((l) => l.object) : [], diagnostics: sortDiagnostics(diagnostics), files: texts.map((t) => t.file) };
+}
+
+/**
+ * The semantic errors of an object that also has schema errors, so that one run reports
+ * everything: normalization is tried on the invalid data, and only its errors on fields
+ * untouched by a schema error are kept (the others would be noise or duplicates).
+ */
+function semanticErrorsDespite(schemaErrors: FieldError[], value: unknown, baseDir: string, options: LoadOptions): FieldError[] {
+  const kind = (value as { kind?: unknown }).kind;
+  if (typeof kind !== "string" || schemaErrors.some((e) => e.path.length < 2)) return [];
+  let errors: FieldError[];
+  try {
+    errors = normalizeObject(value as Record<string, unknown>, { baseDir, allowPrivileged: options.allowPrivileged ?? false }).errors;
+  } catch {
+    return []; // the data is not in a shape normalization can read: the schema errors say why
+  }
+  const overlaps = (a: (string | number)[], b: (string | number)[]) => a.slice(0, Math.min(a.length, b.length)).every((s, i) => s === b[i]);
+  return errors.filter((e) => !schemaErrors.some((s) => overlaps(s.missing ? s.path.slice(0, -1) : s.path, e.path)));
+}
+
+/** Reads and loads manifests in one step. */
+export async function loadManifests(inputs: string[], options: LoadOptions = {}): Promise<LoadResult> {
+  const { texts, diagnostics } = await readManifestInputs(inputs, options);
+  const result = loadManifestTexts(texts, options);
+  return { ...result, objects: diagnostics.some((d) => d.severity === "error") ? [] : result.objects, diagnostics: sortDiagnostics([...diagnostics, ...result.diagnostics]) };
+}
+
+/** Checks that need the whole set: unique names, dependency cycles, host port clashes, image references. */
+function checkSet(loaded: { object: AnyObject; parsed: ParsedDocument }[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = (l: { object: AnyObject; parsed: ParsedDocument }, segs: (string | number)[], message: string, suggestion?: string) => {
+    const pos = locate(l.parsed, segs);
+    out.push({
+      severity: "error",
+      file: l.parsed.file,
+      line: pos.line,
+      column: pos.column,
+      object: objectKey(l.object),
+      path: formatPath(segs),
+      message,
+      ...(suggestion ? { suggestion } : {}),
+    });
+  };
+  const where = (o: AnyObject) => (o.source ? `${o.source.file}:${o.source.line}:${o.source.column}` : "another document");
+
+  const byKey = new Map<string, AnyObject>();
+  for (const l of loaded) {
+    const key = objectKey(l.object);
+    const first = byKey.get(key);
+    if (first) at(l, ["metadata", "name"], `${key} is defined twice; first at ${where(first)}`, "rename or remove one of them");
+    else byKey.set(key, l.object);
+  }
+
+  const imageRefs = new Map<string, AnyObject>();
+  for (const l of loaded) {
+    if (l.object.kind !== "Image") continue;
+    const first = imageRefs.get(l.object.spec.reference);
+    if (first) at(l, ["spec"], `image ${l.object.spec.reference} is also produced by ${objectKey(first)} at ${where(first)}`);
+    else imageRefs.set(l.object.spec.reference, l.object);
+  }
+
+  const containers = loaded.filter((l): l is { object: ContainerObject; parsed: ParsedDocument } => l.object.kind === "Container");
+  const ctrByName = new Map(containers.map((l) => [l.object.metadata.name, l]));
+  for (const l of containers) {
+    l.object.spec.dependsOn.forEach((d, i) => {
+      if (d.name === l.object.metadata.name) at(l, ["spec", "dependsOn", i], "a container cannot depend on itself");
+    });
+    const mode = l.object.spec.networkMode;
+    if (mode?.startsWith("container:") && mode.slice("container:".length) === l.object.metadata.name) {
+      at(l, ["spec", "networkMode"], "a container cannot share its own network");
+    }
+  }
+  // Cycles: depth-first search over dependsOn edges inside the set.
+  const state = new Map<string, "visiting" | "done">();
+  const reported = new Set<string>();
+  const visit = (name: string, stack: string[]) => {
+    const s = state.get(name);
+    if (s === "done") return;
+    if (s === "visiting") {
+      const cycle = [...stack.slice(stack.indexOf(name)), name];
+      const key = [...cycle].sort().join(",");
+      if (!reported.has(key)) {
+        reported.add(key);
+        const l = ctrByName.get(name)!;
+        const idx = l.object.spec.dependsOn.findIndex((d) => d.name === cycle[1]);
+        at(l, ["spec", "dependsOn", Math.max(0, idx)], `dependency cycle: ${cycle.join(" → ")}`);
+      }
+      return;
+    }
+    state.set(name, "visiting");
+    for (const d of ctrByName.get(name)?.object.spec.dependsOn ?? []) {
+      if (d.name !== name && ctrByName.has(d.name)) visit(d.name, [...stack, name]); // self-dependency is reported above
+    }
+    state.set(name, "done");
+  };
+  for (const name of ctrByName.keys()) visit(name, []);
+
+  // Two bindings clash on the same port and protocol when their addresses are equal or either is the wildcard.
+  const bound = new Map<string, { ip: string; l: (typeof containers)[number] }[]>();
+  for (const l of containers) {
+    for (const m of l.object.spec.ports) {
+      if (m.hostPort === undefined) continue;
+      const key = `${m.hostPort}/${m.protocol}`;
+      const ip = m.hostIP ?? "*";
+      const list = bound.get(key) ?? [];
+      const clash = list.find((b) => b.l !== l && (b.ip === ip || b.ip === "*" || ip === "*"));
+      if (clash) {
+        at(l, ["spec", "ports"], `host port ${key} is also published by ${objectKey(clash.l.object)}`);
+        break;
+      }
+      list.push({ ip, l });
+      bound.set(key, list);
+    }
+  }
+  return out;
+}
