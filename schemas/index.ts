@@ -5,47 +5,26 @@ import { ImageObject, ImageSpec } from "./image.js";
 import { NetworkObject, NetworkSpec } from "./network.js";
 import { VolumeObject, VolumeSpec } from "./volume.js";
 
-export { API_VERSION } from "./common.js";
+import { KIND_NAMES, KINDS, type Kind, type KindNames } from "./kinds.js";
 
-/** The manifest kinds, in the order they are reconciled (dependencies first). */
-export const KINDS = ["Image", "Volume", "Network", "Container", "HealthCheck"] as const;
-export type Kind = (typeof KINDS)[number];
+export { API_VERSION, KIND_NAMES, KINDS, kindWords, resolveKind, type Kind, type KindNames } from "./kinds.js";
 
-export interface KindInfo {
-  kind: Kind;
-  /** Lowercase singular, as in `berth get container`. */
-  singular: string;
-  plural: string;
-  shortNames: string[];
+export interface KindInfo extends KindNames {
   /** Schema of the whole object (apiVersion, kind, metadata, spec). */
   schema: TSchema;
   /** Schema of the spec alone. */
   specSchema: TSchema;
-  /** A missing or empty spec means all defaults. */
-  specOptional: boolean;
 }
 
-export const KIND_INFO: Record<Kind, KindInfo> = {
-  Image: { kind: "Image", singular: "image", plural: "images", shortNames: ["img"], schema: ImageObject, specSchema: ImageSpec, specOptional: false },
-  Volume: { kind: "Volume", singular: "volume", plural: "volumes", shortNames: ["vol"], schema: VolumeObject, specSchema: VolumeSpec, specOptional: true },
-  Network: { kind: "Network", singular: "network", plural: "networks", shortNames: ["net"], schema: NetworkObject, specSchema: NetworkSpec, specOptional: true },
-  Container: { kind: "Container", singular: "container", plural: "containers", shortNames: ["ctr"], schema: ContainerObject, specSchema: ContainerSpec, specOptional: false },
-  HealthCheck: { kind: "HealthCheck", singular: "healthcheck", plural: "healthchecks", shortNames: ["hc"], schema: HealthCheckObject, specSchema: HealthCheckObjectSpec, specOptional: false },
+const SCHEMAS: Record<Kind, { schema: TSchema; specSchema: TSchema }> = {
+  Image: { schema: ImageObject, specSchema: ImageSpec },
+  Volume: { schema: VolumeObject, specSchema: VolumeSpec },
+  Network: { schema: NetworkObject, specSchema: NetworkSpec },
+  Container: { schema: ContainerObject, specSchema: ContainerSpec },
+  HealthCheck: { schema: HealthCheckObject, specSchema: HealthCheckObjectSpec },
 };
 
-/** Resolves `container`, `containers`, `ctr`, `Container` to the kind; undefined if unknown. */
-export function resolveKind(word: string): Kind | undefined {
-  const w = word.toLowerCase();
-  for (const info of Object.values(KIND_INFO)) {
-    if (info.singular === w || info.plural === w || info.shortNames.includes(w)) return info.kind;
-  }
-  return undefined;
-}
-
-/** Every word `resolveKind` accepts, for suggestions and help. */
-export function kindWords(): string[] {
-  return Object.values(KIND_INFO).flatMap((i) => [i.singular, i.plural, ...i.shortNames]);
-}
+export const KIND_INFO = Object.fromEntries(KINDS.map((k) => [k, { ...KIND_NAMES[k], ...SCHEMAS[k] }])) as Record<Kind, KindInfo>;
 
 // Types of manifests as written (before normalization), derived from the schemas.
 export type ImageSpecInput = Static<typeof ImageSpec>;

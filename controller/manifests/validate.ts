@@ -1,6 +1,8 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { createRequire } from "node:module";
 import { suggestName } from "../../lib/names.js";
-import { API_VERSION, KIND_INFO, KINDS, type Kind } from "../../schemas/index.js";
+import { AJV_OPTIONS, ANNOTATION_KEYWORDS } from "../../schemas/ajv-options.js";
+import { API_VERSION, KINDS, type Kind } from "../../schemas/kinds.js";
 import { formatPath, type Diagnostic } from "./diagnostics.js";
 import { locate, type ParsedDocument } from "./parse.js";
 import { didYouMean } from "./suggest.js";
@@ -18,17 +20,26 @@ export interface FieldError {
   suggestion?: string;
 }
 
-let compiled: Map<Kind, ValidateFunction> | undefined;
+const require = createRequire(import.meta.url);
 
-function validators(): Map<Kind, ValidateFunction> {
-  if (compiled) return compiled;
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
-  // Annotations for editors (VS Code, yaml-language-server) that we also use for messages.
-  ajv.addKeyword({ keyword: "patternErrorMessage", schemaType: "string" });
-  ajv.addKeyword({ keyword: "errorMessage", schemaType: "string" });
-  compiled = new Map(KINDS.map((k) => [k, ajv.compile(KIND_INFO[k].schema)]));
-  return compiled;
+/**
+ * The validators of every kind: the build's precompiled module (dist/schemas/validators.cjs)
+ * when present, else compiled now from the schema sources (tests running on sources).
+ */
+async function loadValidators(): Promise<Map<Kind, ValidateFunction>> {
+  let fns: Record<string, ValidateFunction>;
+  try {
+    fns = require("../../schemas/validators.cjs") as Record<string, ValidateFunction>;
+  } catch {
+    const [{ Ajv }, { KIND_INFO }] = await Promise.all([import("ajv"), import("../../schemas/index.js")]);
+    const ajv = new Ajv(AJV_OPTIONS);
+    for (const keyword of ANNOTATION_KEYWORDS) ajv.addKeyword({ keyword, schemaType: "string" });
+    fns = Object.fromEntries(KINDS.map((k) => [k, ajv.compile(KIND_INFO[k].schema)]));
+  }
+  return new Map(KINDS.map((k) => [k, fns[k]!]));
 }
+
+const validators = await loadValidators();
 
 /** Validates one document's data; returns field errors (empty when valid). */
 export function validateObject(value: unknown): FieldError[] {
@@ -38,7 +49,7 @@ export function validateObject(value: unknown): FieldError[] {
   const obj = value as Record<string, unknown>;
   const kind = obj.kind;
   if (typeof kind === "string" && (KINDS as readonly string[]).includes(kind)) {
-    const validate = validators().get(kind as Kind)!;
+    const validate = validators.get(kind as Kind)!;
     return validate(value) ? [] : reduce(validate.errors ?? []);
   }
   // Unknown kind: no schema to apply; say what we can about the envelope.

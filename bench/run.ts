@@ -1,0 +1,26 @@
+/**
+ * Runs every benchmark side by side in one process run and writes a JSON summary to
+ * bench/results/summary-<timestamp>.json (and latest.json). Usage: npm run bench [-- name...]
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { benchCliStartup } from "./cli-startup.js";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const benches: Record<string, () => unknown | Promise<unknown>> = {
+  "cli-startup": () => benchCliStartup(),
+};
+
+const wanted = process.argv.slice(2);
+const summary: Record<string, unknown> = { at: new Date().toISOString(), node: process.version, host: { cpus: (await import("node:os")).cpus().length } };
+for (const [name, run] of Object.entries(benches)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  summary[name] = await run();
+}
+const dir = path.join(repo, "bench/results");
+mkdirSync(dir, { recursive: true });
+const file = path.join(dir, `summary-${Date.now()}.json`);
+writeFileSync(file, JSON.stringify(summary, null, 2) + "\n");
+writeFileSync(path.join(dir, "latest.json"), JSON.stringify(summary, null, 2) + "\n");
+console.log(`\nwrote ${path.relative(repo, file)}`);
