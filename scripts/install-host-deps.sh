@@ -3,9 +3,9 @@
 # Debian/Ubuntu: installs them with apt-get (as root). Elsewhere: says what to install.
 set -euo pipefail
 
-packages=(runc conmon busybox-static iproute2 util-linux file)
+packages=(runc conmon busybox-static iproute2 util-linux attr)
 # Commands that prove each package is present, in the same order.
-commands=(runc conmon busybox ip nsenter file)
+commands=(runc conmon busybox ip nsenter setfattr)
 
 missing=()
 for i in "${!packages[@]}"; do

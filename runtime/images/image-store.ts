@@ -1,0 +1,457 @@
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import pino, { type Logger } from "pino";
+import { readJsonIfExists, writeJsonAtomic } from "../../lib/atomic-file.js";
+import { systemClock, type Clock } from "../../lib/clock.js";
+import { conflict, invalidArgument, isBerthError, notFound } from "../../lib/errors.js";
+import { DIGEST_RE } from "../../lib/names.js";
+import { AsyncLock } from "../content/async-lock.js";
+import type { FsContentStore } from "../content/content-store.js";
+import { digestHex } from "../content/digest.js";
+import type { FsSnapshotStore } from "../snapshots/snapshot-store.js";
+import type { ImageRecord, ImageRuntimeConfig, ImageStore } from "../types.js";
+import { defaultArchiveLimits, readDirectoryArchive, readTarArchive, type ArchiveLimits } from "./archive-reader.js";
+import { importRootfsImage } from "./image-import.js";
+import { resolveArchiveImages } from "./image-load.js";
+import { writeImageArchive } from "./image-save.js";
+import { normalizeTaggedReference, parseReference } from "./reference.js";
+import type { ImageCandidate, StoredImage } from "./types.js";
+
+export interface ImageStoreOptions {
+  /** State root; records live under `<root>/images/`. */
+  root: string;
+  content: FsContentStore;
+  /** When given, image removal and prune also delete unpacked layers no one needs. */
+  snapshots?: FsSnapshotStore;
+  logger?: Logger;
+  clock?: Clock;
+  /** Cap on one blob (compressed layer) taken from an archive or an import. */
+  maxBlobBytes: number;
+  /** Cap on a layer's uncompressed size (import validation). */
+  maxLayerBytes: number;
+  maxLayerEntries: number;
+  maxManifestBytes: number;
+  maxConfigBytes: number;
+  maxArchiveEntries: number;
+}
+
+export function defaultImageStoreOptions(): Omit<ImageStoreOptions, "root" | "content"> {
+  return {
+    maxBlobBytes: defaultArchiveLimits().maxBlobBytes,
+    maxLayerBytes: 8 * 1024 ** 3,
+    maxLayerEntries: 1_000_000,
+    maxManifestBytes: 4 * 1024 * 1024,
+    maxConfigBytes: 8 * 1024 * 1024,
+    maxArchiveEntries: defaultArchiveLimits().maxEntries,
+  };
+}
+
+export async function openImageStore(
+  options: Partial<ImageStoreOptions> & { root: string; content: FsContentStore },
+): Promise<FsImageStore> {
+  const store = new FsImageStore({ ...defaultImageStoreOptions(), ...options });
+  await fs.mkdir(store.dir, { recursive: true, mode: 0o700 });
+  return store;
+}
+
+interface RefsFile {
+  version: 1;
+  /** Normalized tagged reference → manifest digest. */
+  refs: Record<string, string>;
+}
+
+const RECORD_RE = /^([a-f0-9]{64})\.json$/;
+const HEX_PREFIX_RE = /^(?:sha256:)?([a-f0-9]{1,64})$/;
+
+/**
+ * Image records on disk: `<root>/images/<manifest-hex>.json` (StoredImage) and the reference
+ * index `<root>/images/refs.json` (reference → manifest digest), both written atomically.
+ *
+ * Ordering makes crashes harmless: a record is written before any reference points at it,
+ * references are dropped before a record is deleted, and blobs/layers are deleted last (a
+ * crash leaves at worst unreferenced blobs, which `prune` reclaims). Mutations (load,
+ * import, tag, remove, prune) are serialized in-process; reads are lock-free and see either
+ * the old or the new file. Blobs a running load/import has committed are pinned so a
+ * concurrent prune or remove does not take them. One process owns a root.
+ */
+export class FsImageStore implements ImageStore {
+  readonly dir: string;
+  private readonly refsFile: string;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly lock = new AsyncLock();
+  private readonly pins = new Map<string, number>();
+
+  constructor(private readonly opts: ImageStoreOptions) {
+    this.dir = path.join(opts.root, "images");
+    this.refsFile = path.join(this.dir, "refs.json");
+    this.log = opts.logger ?? pino({ level: "silent" });
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  // ------------------------------------------------------------------ storage
+
+  private async readRefs(): Promise<Record<string, string>> {
+    const f = await readJsonIfExists<RefsFile>(this.refsFile);
+    return { ...(f?.refs ?? {}) };
+  }
+
+  private async writeRefs(refs: Record<string, string>): Promise<void> {
+    const sorted = Object.fromEntries(Object.entries(refs).sort(([a], [b]) => a.localeCompare(b)));
+    await writeJsonAtomic(this.refsFile, { version: 1, refs: sorted } satisfies RefsFile);
+  }
+
+  private recordPath(digest: string): string {
+    return path.join(this.dir, `${digestHex(digest)}.json`);
+  }
+
+  private async readStored(digest: string): Promise<StoredImage | undefined> {
+    return readJsonIfExists<StoredImage>(this.recordPath(digest));
+  }
+
+  private async allStored(): Promise<StoredImage[]> {
+    const out: StoredImage[] = [];
+    for (const name of await fs.readdir(this.dir)) {
+      const m = RECORD_RE.exec(name);
+      if (!m) continue;
+      const s = await this.readStored(`sha256:${m[1]}`);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  private toRecord(s: StoredImage, refs: Record<string, string>): ImageRecord {
+    const references = Object.keys(refs).filter((r) => refs[r] === s.digest).sort();
+    const rec: ImageRecord = {
+      references,
+      digest: s.digest,
+      configDigest: s.configDigest,
+      layers: s.layers,
+      diffIds: s.diffIds,
+      chainIds: s.chainIds,
+      config: s.config,
+      os: s.os,
+      architecture: s.architecture,
+      size: s.size,
+    };
+    if (s.created) rec.created = s.created;
+    return rec;
+  }
+
+  private pin(digest: string): void {
+    this.pins.set(digest, (this.pins.get(digest) ?? 0) + 1);
+  }
+
+  private unpin(digest: string): void {
+    const n = (this.pins.get(digest) ?? 0) - 1;
+    if (n <= 0) this.pins.delete(digest);
+    else this.pins.set(digest, n);
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  async list(): Promise<ImageRecord[]> {
+    const refs = await this.readRefs();
+    const all = await this.allStored();
+    all.sort((a, b) => a.addedAt.localeCompare(b.addedAt) || a.digest.localeCompare(b.digest));
+    return all.map((s) => this.toRecord(s, refs));
+  }
+
+  /**
+   * By full digest (manifest or config digest), by reference (tag, or `name@sha256:...`
+   * matching the manifest digest), or by a unique hex prefix of either digest. NotFound when
+   * nothing matches; InvalidArgument for a bad reference or an ambiguous prefix.
+   */
+  async get(refOrDigest: string): Promise<ImageRecord> {
+    const refs = await this.readRefs();
+    return this.toRecord(await this.resolve(refOrDigest, refs), refs);
+  }
+
+  private async resolve(input: string, refs: Record<string, string>): Promise<StoredImage> {
+    const missing = () => notFound(`get image ${input}: not found`, { object: { kind: "image", name: input } });
+    if (DIGEST_RE.test(input)) {
+      const byManifest = await this.readStored(input);
+      if (byManifest) return byManifest;
+      const byConfig = (await this.allStored()).filter((s) => s.configDigest === input);
+      if (byConfig.length === 1) return byConfig[0]!;
+      if (byConfig.length > 1) throw invalidArgument(`get image ${input}: config digest is shared by ${byConfig.length} images; use a manifest digest`);
+      throw missing();
+    }
+    let parseError: unknown;
+    try {
+      const ref = parseReference(input);
+      if (ref.digest !== undefined) {
+        const s = await this.readStored(ref.digest);
+        if (s) return s;
+        throw missing();
+      }
+      const digest = refs[`${ref.domain}/${ref.path}:${ref.tag}`];
+      if (digest) {
+        const s = await this.readStored(digest);
+        if (s) return s;
+      }
+    } catch (err) {
+      if (isBerthError(err, "NotFound")) throw err;
+      parseError = err;
+    }
+    const m = HEX_PREFIX_RE.exec(input);
+    if (m) {
+      const prefix = m[1]!;
+      const hits = (await this.allStored()).filter(
+        (s) => digestHex(s.digest).startsWith(prefix) || digestHex(s.configDigest).startsWith(prefix),
+      );
+      if (hits.length === 1) return hits[0]!;
+      if (hits.length > 1) throw invalidArgument(`get image ${input}: ambiguous prefix matches ${hits.length} images`);
+    }
+    if (parseError && !m) throw parseError;
+    throw missing();
+  }
+
+  // ------------------------------------------------------------------ mutations
+
+  async tag(source: string, target: string): Promise<ImageRecord> {
+    const ref = normalizeTaggedReference(target);
+    return this.lock.run(async () => {
+      const refs = await this.readRefs();
+      const s = await this.resolve(source, refs);
+      refs[ref] = s.digest;
+      await this.writeRefs(refs);
+      this.log.info({ image: s.digest, ref }, "image tagged");
+      return this.toRecord(s, refs);
+    });
+  }
+
+  /**
+   * A tagged reference is untagged; the image goes with its last reference. A digest, ID or
+   * prefix removes the image: Conflict when it has several references (unless force). An
+   * image whose exact layer chain a container layer uses is only deleted with force, and
+   * even then the layers the container needs stay. Blobs and layers shared with other
+   * images always stay.
+   */
+  async remove(input: string, options: { force?: boolean } = {}): Promise<{ untagged: string[]; deleted: string[] }> {
+    const force = options.force === true;
+    return this.lock.run(async () => {
+      const refs = await this.readRefs();
+      let tagged: string | undefined;
+      try {
+        const r = parseReference(input);
+        if (r.digest === undefined) {
+          const key = `${r.domain}/${r.path}:${r.tag}`;
+          if (refs[key]) tagged = key;
+        }
+      } catch {
+        // not a reference: a digest or prefix
+      }
+      const s = tagged ? await this.readStored(refs[tagged]!) : await this.resolve(input, refs);
+      const imageRefs = Object.keys(refs).filter((r) => refs[r] === s?.digest).sort();
+      if (!s) {
+        // A reference to a record that vanished: drop the dangling reference.
+        delete refs[tagged!];
+        await this.writeRefs(refs);
+        return { untagged: [tagged!], deleted: [] };
+      }
+      const untagged = tagged ? [tagged] : imageRefs;
+      if (!tagged && imageRefs.length > 1 && !force) {
+        throw conflict(`remove image ${input}: referenced by ${imageRefs.join(", ")}; remove a reference or use force`, {
+          object: { kind: "image", name: input },
+        });
+      }
+      const remaining = imageRefs.filter((r) => !untagged.includes(r));
+      if (remaining.length === 0 && !force) {
+        const user = await this.containerUsing(s);
+        if (user) {
+          throw conflict(`remove image ${input}: container layer ${user} uses it; use force`, { object: { kind: "image", name: input } });
+        }
+      }
+      for (const r of untagged) delete refs[r];
+      await this.writeRefs(refs);
+      const deleted: string[] = [];
+      if (remaining.length === 0) deleted.push(...(await this.deleteImageLocked(s)));
+      this.log.info({ image: s.digest, untagged, deleted: deleted.length }, "image reference removed");
+      return { untagged, deleted };
+    });
+  }
+
+  private async containerUsing(s: StoredImage): Promise<string | undefined> {
+    if (!this.opts.snapshots) return undefined;
+    const want = s.chainIds.join(",");
+    for (const [id, chain] of await this.opts.snapshots.containerUsage()) if (chain.join(",") === want) return id;
+    return undefined;
+  }
+
+  /** Deletes a record and what only it used. Returns the image digest and deleted blob digests. */
+  private async deleteImageLocked(s: StoredImage): Promise<string[]> {
+    await fs.rm(this.recordPath(s.digest), { force: true });
+    const others = await this.allStored();
+    const keepBlobs = referencedBlobs(others);
+    const deleted = [s.digest];
+    for (const d of new Set([s.digest, s.configDigest, ...s.layers.map((l) => l.digest)])) {
+      if (keepBlobs.has(d) || this.pins.has(d)) continue;
+      await this.opts.content.delete(d);
+      if (d !== s.digest) deleted.push(d);
+    }
+    if (this.opts.snapshots) {
+      const keepLayers = new Set(others.flatMap((o) => o.chainIds));
+      await this.opts.snapshots.deleteLayers(s.chainIds.filter((c) => !keepLayers.has(c)));
+    }
+    return deleted;
+  }
+
+  /**
+   * Removes blobs no image record references (and no running load/import pinned) and, with a
+   * snapshot store, unpacked layers no image references and no container layer uses. With
+   * `dangling`, first removes images that have no reference and no container using them.
+   * `reclaimedBytes` counts blob bytes.
+   */
+  async prune(options: { dangling?: boolean } = {}): Promise<{ deletedBlobs: number; deletedSnapshots: number; reclaimedBytes: number }> {
+    return this.lock.run(async () => {
+      if (options.dangling) {
+        const refs = await this.readRefs();
+        const used = new Set(Object.values(refs));
+        for (const s of await this.allStored()) {
+          if (!used.has(s.digest) && !(await this.containerUsing(s))) await fs.rm(this.recordPath(s.digest), { force: true });
+        }
+      }
+      const all = await this.allStored();
+      const keep = referencedBlobs(all);
+      let deletedBlobs = 0;
+      let reclaimedBytes = 0;
+      for (const d of await this.opts.content.list()) {
+        if (keep.has(d) || this.pins.has(d)) continue;
+        reclaimedBytes += await this.opts.content.size(d).catch(() => 0);
+        await this.opts.content.delete(d);
+        deletedBlobs++;
+      }
+      const deletedSnapshots = this.opts.snapshots ? await this.opts.snapshots.gc(new Set(all.flatMap((s) => s.chainIds))) : 0;
+      this.log.info({ deletedBlobs, deletedSnapshots, reclaimedBytes }, "images pruned");
+      return { deletedBlobs, deletedSnapshots, reclaimedBytes };
+    });
+  }
+
+  /**
+   * Runs `produce` with a pin function; commits its candidates (records first, then
+   * references), then deletes the blobs it committed that no image references. On failure it
+   * deletes those blobs too, so a failed load leaves nothing behind.
+   */
+  private async withPins(produce: (pin: (d: string) => void) => Promise<ImageCandidate[]>): Promise<ImageRecord[]> {
+    const pinned = new Set<string>();
+    const pin = (d: string) => {
+      if (pinned.has(d)) return;
+      pinned.add(d);
+      this.pin(d);
+    };
+    let candidates: ImageCandidate[] | undefined;
+    let failure: unknown;
+    try {
+      candidates = await produce(pin);
+    } catch (err) {
+      failure = err;
+    }
+    return this.lock.run(async () => {
+      try {
+        const out: ImageRecord[] = [];
+        if (candidates) {
+          const refs = await this.readRefs();
+          for (const c of candidates) {
+            const existing = await this.readStored(c.image.digest);
+            if (!existing) await writeJsonAtomic(this.recordPath(c.image.digest), c.image);
+          }
+          for (const c of candidates) for (const r of c.references) refs[r] = c.image.digest;
+          await this.writeRefs(refs);
+          for (const c of candidates) out.push(this.toRecord((await this.readStored(c.image.digest))!, refs));
+        }
+        return out;
+      } finally {
+        for (const d of pinned) this.unpin(d);
+        const keep = referencedBlobs(await this.allStored());
+        for (const d of pinned) if (!keep.has(d) && !this.pins.has(d)) await this.opts.content.delete(d);
+        if (failure) throw failure;
+      }
+    });
+  }
+
+  async load(source: string, options: { signal?: AbortSignal } = {}): Promise<ImageRecord[]> {
+    const st = await fs.stat(source).catch((err) => {
+      throw notFound(`load images from ${source}: ${(err as Error).message}`, { cause: err });
+    });
+    const limits: ArchiveLimits = {
+      maxEntries: this.opts.maxArchiveEntries,
+      maxBlobBytes: this.opts.maxBlobBytes,
+      maxMetadataBytes: this.opts.maxManifestBytes,
+    };
+    const records = await this.withPins(async (pin) => {
+      const ctx = { content: this.opts.content, limits, logger: this.log, onIngest: pin, ...(options.signal ? { signal: options.signal } : {}) };
+      const table = st.isDirectory() ? await readDirectoryArchive(source, ctx) : await readTarArchive(source, ctx);
+      return resolveArchiveImages(table, {
+        content: this.opts.content,
+        logger: this.log,
+        maxConfigBytes: this.opts.maxConfigBytes,
+        maxManifestBytes: this.opts.maxManifestBytes,
+        now: () => new Date(this.clock.now()),
+        onIngest: pin,
+      });
+    });
+    this.log.info({ source, images: records.map((r) => r.digest) }, "images loaded");
+    return records;
+  }
+
+  async importRootfs(
+    source: string | AsyncIterable<Uint8Array>,
+    reference: string,
+    options: { config?: ImageRuntimeConfig; signal?: AbortSignal } = {},
+  ): Promise<ImageRecord> {
+    const ref = normalizeTaggedReference(reference);
+    const [record] = await this.withPins(async (pin) => {
+      const image = await importRootfsImage(
+        {
+          content: this.opts.content,
+          logger: this.log,
+          now: () => new Date(this.clock.now()),
+          maxBlobBytes: this.opts.maxBlobBytes,
+          maxLayerBytes: this.opts.maxLayerBytes,
+          maxLayerEntries: this.opts.maxLayerEntries,
+          maxConfigBytes: this.opts.maxConfigBytes,
+          onIngest: pin,
+        },
+        source,
+        options,
+      );
+      return [{ image, references: [ref] }];
+    });
+    this.log.info({ image: record!.digest, ref }, "rootfs imported");
+    return record!;
+  }
+
+  /** Each item of `refs` is resolved like `get`; a tag saves that tag, a digest all the image's tags. */
+  async save(refs: string[], outFile: string): Promise<void> {
+    if (refs.length === 0) throw invalidArgument("save images: no image given");
+    const index = await this.readRefs();
+    const items = new Map<string, { image: StoredImage; references: string[] }>();
+    for (const input of refs) {
+      const s = await this.resolve(input, index);
+      let names: string[];
+      try {
+        const r = parseReference(input);
+        const key = `${r.domain}/${r.path}:${r.tag}`;
+        names = r.digest === undefined && index[key] === s.digest ? [key] : [];
+      } catch {
+        names = [];
+      }
+      if (names.length === 0) names = Object.keys(index).filter((k) => index[k] === s.digest);
+      const item = items.get(s.digest) ?? { image: s, references: [] };
+      for (const n of names) if (!item.references.includes(n)) item.references.push(n);
+      items.set(s.digest, item);
+    }
+    await writeImageArchive(this.opts.content, [...items.values()], outFile);
+  }
+}
+
+function referencedBlobs(images: StoredImage[]): Set<string> {
+  const out = new Set<string>();
+  for (const s of images) {
+    out.add(s.digest);
+    out.add(s.configDigest);
+    for (const l of s.layers) out.add(l.digest);
+  }
+  return out;
+}

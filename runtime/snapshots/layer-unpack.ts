@@ -1,0 +1,117 @@
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import { invalidArgument, isBerthError } from "../../lib/errors.js";
+import { openDecompressed } from "./decompress.js";
+import { entryComponents } from "./entry-path.js";
+import { LayerWriter } from "./layer-writer.js";
+import { forEachTarEntry } from "./tar-entries.js";
+
+export interface UnpackLayerOptions {
+  /** Committed blob (compressed or not: detected from its magic bytes). */
+  blobPath: string;
+  mediaType: string;
+  /** Fresh, private, empty directory to fill. */
+  target: string;
+  /** The uncompressed tar must hash to this (rootfs.diff_ids entry). */
+  diffId: string;
+  /** Cap on uncompressed bytes; exceeding it aborts with InvalidArgument. */
+  maxBytes: number;
+  maxEntries: number;
+  chown: boolean;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** Names the layer in errors: "unpack layer sha256:...". */
+  what: string;
+}
+
+/**
+ * Decompresses, hashes and applies one layer into `target` in a single streaming pass. On
+ * any error (cap exceeded, bad tar, hostile entry, diff ID mismatch) it throws and leaves the
+ * partial content in `target` for the caller to remove; `target` must therefore never be a
+ * visible snapshot. Errors that are not BerthErrors are wrapped as InvalidArgument: a layer
+ * that cannot be read is bad input.
+ */
+export async function unpackLayer(o: UnpackLayerOptions): Promise<{ size: number; entries: number }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  let entries = 0;
+  try {
+    const decompressed = await openDecompressed(o.blobPath, o.mediaType, o.what);
+    const tapped = (async function* () {
+      for await (const chunk of decompressed) {
+        o.signal?.throwIfAborted();
+        size += chunk.byteLength;
+        if (size > o.maxBytes) {
+          throw invalidArgument(`${o.what}: uncompressed size exceeds the cap of ${o.maxBytes} bytes`);
+        }
+        hash.update(chunk);
+        yield chunk;
+      }
+    })();
+    const writer = new LayerWriter(o.target, {
+      chown: o.chown,
+      maxEntries: o.maxEntries,
+      logger: o.logger,
+      what: o.what,
+    });
+    await forEachTarEntry(
+      tapped,
+      async (h, body) => {
+        entries++;
+        await writer.apply(h, body);
+      },
+      o.signal,
+    );
+    await writer.finish();
+  } catch (err) {
+    if (isBerthError(err) || o.signal?.aborted) throw err;
+    throw invalidArgument(`${o.what}: ${(err as Error).message}`, { cause: err });
+  }
+  const actual = `sha256:${hash.digest("hex")}`;
+  if (actual !== o.diffId) {
+    throw invalidArgument(`${o.what}: uncompressed content has digest ${actual}, expected diff ID ${o.diffId}`);
+  }
+  return { size, entries };
+}
+
+/**
+ * Computes the diff ID of a layer blob (digest of its uncompressed tar) and checks that it is
+ * a well-formed tar with acceptable entry names, without writing anything.
+ */
+export async function inspectLayer(o: {
+  blobPath: string;
+  mediaType: string;
+  maxBytes: number;
+  maxEntries: number;
+  what: string;
+  signal?: AbortSignal;
+}): Promise<{ diffId: string; size: number; entries: number }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  let entries = 0;
+  try {
+    const decompressed = await openDecompressed(o.blobPath, o.mediaType, o.what);
+    const tapped = (async function* () {
+      for await (const chunk of decompressed) {
+        o.signal?.throwIfAborted();
+        size += chunk.byteLength;
+        if (size > o.maxBytes) throw invalidArgument(`${o.what}: uncompressed size exceeds the cap of ${o.maxBytes} bytes`);
+        hash.update(chunk);
+        yield chunk;
+      }
+    })();
+    await forEachTarEntry(
+      tapped,
+      async (h) => {
+        if (++entries > o.maxEntries) throw invalidArgument(`${o.what}: more than ${o.maxEntries} entries`);
+        entryComponents(h.name, "entry");
+        if (h.type === "link") entryComponents(h.linkname ?? "", "hardlink target");
+      },
+      o.signal,
+    );
+  } catch (err) {
+    if (isBerthError(err) || o.signal?.aborted) throw err;
+    throw invalidArgument(`${o.what}: ${(err as Error).message}`, { cause: err });
+  }
+  return { diffId: `sha256:${hash.digest("hex")}`, size, entries };
+}

@@ -1,0 +1,281 @@
+import { promises as fs, constants as fsc } from "node:fs";
+import * as path from "node:path";
+import type { Logger } from "pino";
+import type { Header } from "tar-stream";
+import { invalidArgument, unavailable } from "../../lib/errors.js";
+import { classifyWhiteout, entryComponents } from "./entry-path.js";
+import { runCommand } from "./run-command.js";
+
+export interface LayerWriterOptions {
+  /** Apply tar ownership with lchown/fchown. Needs root; off means files keep our uid/gid. */
+  chown: boolean;
+  /** Cap on the number of tar entries (an inode bomb is as bad as a byte bomb). */
+  maxEntries: number;
+  logger: Logger;
+  /** Names the layer in error messages, e.g. `unpack layer sha256:...`. */
+  what: string;
+}
+
+const MAX_ID = 0xfffffffe;
+
+/**
+ * Applies tar entries to one layer directory, which must be new and private to this writer
+ * (nobody else writes into it while it is being filled). Contract: nothing is ever created,
+ * modified or followed outside `root`, whatever the entries say:
+ *
+ * - Entry and hardlink names go through `entryComponents` (leading `/` stripped, `..` and
+ *   Unicode twins rejected).
+ * - Every parent component is checked with lstat under `root`: a missing parent is created
+ *   as a 0755 directory, a symlink or non-directory parent is an error. Symlinks are never
+ *   resolved, whether planted earlier in this layer or not (lower layers are other
+ *   directories and are never looked at).
+ * - The final component is removed first when it exists (tar replace semantics; an existing
+ *   directory is kept when the new entry is a directory), then created with O_EXCL|O_NOFOLLOW
+ *   (files), mkdir, symlink(2) or link(2). Metadata goes through the open fd (fchown, fchmod,
+ *   futimes) or through lchown/lutimes; chmod is never applied to a symlink. chown happens
+ *   before chmod so setuid/setgid bits survive.
+ * - Symlink targets are stored verbatim and never followed. Hardlink targets must be an
+ *   existing non-directory entry of this layer (link(2) does not follow a symlink target).
+ * - Whiteouts: `.wh.<name>` becomes an overlayfs whiteout (0/0 character device, via
+ *   mknod(1)) at `<name>`; `.wh..wh..opq` sets `trusted.overlay.opaque=y` on its directory
+ *   (via setfattr(1), Debian package `attr`; Unavailable when it is missing). A 0/0
+ *   character device entry is already an overlay whiteout and is kept as one.
+ * - Other character and block devices are skipped (logged): runc provides /dev; a device
+ *   node from an image is never needed and is a way to reach host hardware. FIFOs are
+ *   created with mkfifo(1). xattrs from pax headers are not applied (tar-stream decodes pax
+ *   values as UTF-8, which corrupts binary values such as security.capability; `trusted.*`
+ *   must never come from an image anyway).
+ * - Directory mtimes are applied by `finish()`, deepest first, after all children exist.
+ */
+export class LayerWriter {
+  private readonly dirTimes = new Map<string, Date>();
+  private readonly knownDirs = new Set<string>();
+  private entries = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly opts: LayerWriterOptions,
+  ) {}
+
+  async apply(h: Header, body: AsyncIterable<Buffer>): Promise<void> {
+    if (++this.entries > this.opts.maxEntries) {
+      throw invalidArgument(`${this.opts.what}: more than ${this.opts.maxEntries} entries`);
+    }
+    const parts = entryComponents(h.name, "entry");
+    if (parts.length === 0) return; // the root itself ("./"): the layer dir is ours, skip
+    const base = parts[parts.length - 1]!;
+    const wh = classifyWhiteout(base);
+    if (wh.kind === "opaque") {
+      const dir = await this.ensureParents(parts);
+      await this.setOpaque(dir, h.name);
+      return;
+    }
+    if (wh.kind === "whiteout") {
+      const target = [...parts.slice(0, -1), wh.target];
+      entryComponents(target.join("/"), "whiteout target");
+      await this.ensureParents(target);
+      await this.makeWhiteout(this.abs(target));
+      return;
+    }
+
+    const parent = await this.ensureParents(parts);
+    const abs = path.join(parent, base);
+    const mode = (h.mode ?? 0o644) & 0o7777;
+    const { uid, gid } = ownership(h, this.opts.what);
+    const mtime = h.mtime instanceof Date && !Number.isNaN(h.mtime.getTime()) ? h.mtime : new Date(0);
+
+    switch (h.type) {
+      case "file":
+      case "contiguous-file": {
+        await this.removeExisting(abs, false);
+        const fh = await fs.open(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+        try {
+          for await (const chunk of body) {
+            let off = 0;
+            while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+          }
+          if (this.opts.chown) await fh.chown(uid, gid);
+          await fh.chmod(mode);
+          await fh.utimes(mtime, mtime);
+        } finally {
+          await fh.close();
+        }
+        return;
+      }
+      case "directory": {
+        const kept = await this.removeExisting(abs, true);
+        if (!kept) await fs.mkdir(abs, { mode: 0o700 });
+        const fh = await fs.open(abs, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
+        try {
+          if (this.opts.chown) await fh.chown(uid, gid);
+          await fh.chmod(mode);
+        } finally {
+          await fh.close();
+        }
+        this.knownDirs.add(abs);
+        this.dirTimes.set(abs, mtime);
+        return;
+      }
+      case "symlink": {
+        const target = h.linkname ?? "";
+        if (target === "" || target.includes("\0")) throw invalidArgument(`${this.opts.what}: symlink ${JSON.stringify(h.name)} has an invalid target`);
+        await this.removeExisting(abs, false);
+        await fs.symlink(target, abs);
+        if (this.opts.chown) await fs.lchown(abs, uid, gid);
+        await fs.lutimes(abs, mtime, mtime);
+        return;
+      }
+      case "link": {
+        const targetParts = entryComponents(h.linkname ?? "", "hardlink target");
+        if (targetParts.length === 0) throw invalidArgument(`${this.opts.what}: hardlink ${JSON.stringify(h.name)} has an empty target`);
+        const targetParent = await this.checkParents(targetParts, h.linkname ?? "");
+        const targetAbs = path.join(targetParent, targetParts[targetParts.length - 1]!);
+        if (targetAbs === abs) return;
+        let st;
+        try {
+          st = await fs.lstat(targetAbs);
+        } catch {
+          throw invalidArgument(`${this.opts.what}: hardlink ${JSON.stringify(h.name)} targets ${JSON.stringify(h.linkname)}, which is not in this layer`);
+        }
+        if (st.isDirectory()) throw invalidArgument(`${this.opts.what}: hardlink ${JSON.stringify(h.name)} targets a directory`);
+        await this.removeExisting(abs, false);
+        await fs.link(targetAbs, abs);
+        return;
+      }
+      case "fifo": {
+        await this.removeExisting(abs, false);
+        await runCommand("mkfifo", ["-m", mode.toString(8), "--", abs]);
+        if (this.opts.chown) await fs.lchown(abs, uid, gid);
+        await fs.lutimes(abs, mtime, mtime);
+        return;
+      }
+      case "character-device":
+        if ((h.devmajor ?? 0) === 0 && (h.devminor ?? 0) === 0) {
+          await this.makeWhiteout(abs);
+          return;
+        }
+        this.opts.logger.debug({ entry: h.name, type: h.type }, "skipping device node");
+        return;
+      case "block-device":
+        this.opts.logger.debug({ entry: h.name, type: h.type }, "skipping device node");
+        return;
+      default:
+        throw invalidArgument(`${this.opts.what}: entry ${JSON.stringify(h.name)} has unsupported type ${String(h.type)}`);
+    }
+  }
+
+  /** Applies deferred directory mtimes, deepest first. Call once after the last entry. */
+  async finish(): Promise<void> {
+    const dirs = [...this.dirTimes.entries()].sort((a, b) => b[0].length - a[0].length);
+    for (const [dir, t] of dirs) {
+      const st = await fs.lstat(dir).catch(() => undefined);
+      if (st?.isDirectory()) await fs.lutimes(dir, t, t);
+    }
+  }
+
+  private abs(parts: string[]): string {
+    return path.join(this.root, ...parts);
+  }
+
+  /** Verifies (creating missing ones) every parent of `parts`; returns the parent's path. */
+  private async ensureParents(parts: string[]): Promise<string> {
+    let cur = this.root;
+    for (const p of parts.slice(0, -1)) {
+      cur = path.join(cur, p);
+      if (this.knownDirs.has(cur)) continue;
+      let st;
+      try {
+        st = await fs.lstat(cur);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        await fs.mkdir(cur, { mode: 0o755 });
+        this.knownDirs.add(cur);
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        throw invalidArgument(`${this.opts.what}: parent ${JSON.stringify(path.relative(this.root, cur))} of ${JSON.stringify(parts.join("/"))} is a symlink`);
+      }
+      if (st.isCharacterDevice() && st.rdev === 0) {
+        // A whiteout earlier in this layer, re-created as a directory by a later entry.
+        await fs.unlink(cur);
+        await fs.mkdir(cur, { mode: 0o755 });
+        this.knownDirs.add(cur);
+        continue;
+      }
+      if (!st.isDirectory()) {
+        throw invalidArgument(`${this.opts.what}: parent ${JSON.stringify(path.relative(this.root, cur))} of ${JSON.stringify(parts.join("/"))} is not a directory`);
+      }
+      this.knownDirs.add(cur);
+    }
+    return cur;
+  }
+
+  /** Like ensureParents but creates nothing: for hardlink targets. */
+  private async checkParents(parts: string[], name: string): Promise<string> {
+    let cur = this.root;
+    for (const p of parts.slice(0, -1)) {
+      cur = path.join(cur, p);
+      if (this.knownDirs.has(cur)) continue;
+      const st = await fs.lstat(cur).catch(() => undefined);
+      if (!st || !st.isDirectory()) {
+        throw invalidArgument(`${this.opts.what}: hardlink target ${JSON.stringify(name)} is not in this layer or passes through a symlink`);
+      }
+      this.knownDirs.add(cur);
+    }
+    return cur;
+  }
+
+  /** Removes what is at `abs` (never following it). Returns true when a directory was kept. */
+  private async removeExisting(abs: string, keepDir: boolean): Promise<boolean> {
+    let st;
+    try {
+      st = await fs.lstat(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
+    }
+    if (st.isDirectory()) {
+      if (keepDir) return true;
+      await fs.rm(abs, { recursive: true, force: true });
+      this.forgetDirsUnder(abs);
+      return false;
+    }
+    await fs.unlink(abs);
+    return false;
+  }
+
+  private forgetDirsUnder(abs: string): void {
+    for (const d of [...this.knownDirs]) if (d === abs || d.startsWith(abs + path.sep)) this.knownDirs.delete(d);
+    for (const d of [...this.dirTimes.keys()]) if (d === abs || d.startsWith(abs + path.sep)) this.dirTimes.delete(d);
+  }
+
+  private async makeWhiteout(abs: string): Promise<void> {
+    await this.removeExisting(abs, false);
+    await runCommand("mknod", ["-m", "000", "--", abs, "c", "0", "0"]);
+  }
+
+  private async setOpaque(dir: string, name: string): Promise<void> {
+    if (dir !== this.root) {
+      const st = await fs.lstat(dir);
+      if (!st.isDirectory()) throw invalidArgument(`${this.opts.what}: opaque marker ${JSON.stringify(name)} is not in a directory`);
+    }
+    try {
+      await runCommand("setfattr", ["-h", "-n", "trusted.overlay.opaque", "-v", "y", "--", dir]);
+    } catch (err) {
+      if (((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+        throw unavailable(`${this.opts.what}: opaque directory ${JSON.stringify(name)} needs setfattr (Debian package attr)`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+function ownership(h: Header, what: string): { uid: number; gid: number } {
+  const pax = (h.pax ?? undefined) as Record<string, string> | undefined;
+  const pick = (paxValue: string | undefined, value: number | undefined, which: string): number => {
+    const v = paxValue !== undefined ? Number(paxValue) : (value ?? 0);
+    if (!Number.isInteger(v) || v < 0 || v > MAX_ID) throw invalidArgument(`${what}: entry ${JSON.stringify(h.name)} has an invalid ${which} ${String(paxValue ?? value)}`);
+    return v;
+  };
+  return { uid: pick(pax?.uid, h.uid, "uid"), gid: pick(pax?.gid, h.gid, "gid") };
+}
