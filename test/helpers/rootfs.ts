@@ -1,0 +1,293 @@
+import { execFile } from "node:child_process";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { notFound, notImplemented } from "../../lib/errors.js";
+import type { Descriptor, ImageRecord, ImageRuntimeConfig, ImageStore, RootfsMount, SnapshotStore } from "../../runtime/types.js";
+import { which } from "./host.js";
+import { createHash, randomBytes } from "node:crypto";
+import { openContainerRuntime, type ConmonRuncRuntime, type ContainerRuntimeOptions } from "../../runtime/containers/runtime.js";
+import { openVolumeStore } from "../../runtime/volumes/volume-store.js";
+import type { LocalVolumeStore } from "../../runtime/volumes/types.js";
+import type { ContainerCreateSpec } from "../../runtime/types.js";
+
+/**
+ * Test doubles for the image store and the overlay snapshot store, real enough to run
+ * containers: one busybox image whose single layer is a directory built from the host's
+ * static /bin/busybox, and container layers that are real overlay mounts over it. The
+ * container runtime is exercised for real and switches to runtime/images + runtime/snapshots
+ * once those land (same contracts).
+ */
+
+export const BUSYBOX_APPLETS = [
+  "sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false", "mkdir", "touch", "head", "dd", "yes", "kill",
+  "ps", "hostname", "grep", "wc", "httpd", "wget", "chown", "rm", "seq", "tr", "stat", "printf", "test", "cut",
+  "uname", "readlink", "tail", "pwd", "chmod", "mount", "cp",
+];
+
+export const BUSYBOX_REF = "docker.io/library/busybox:latest";
+
+function sh256(s: string): string {
+  return `sha256:${createHash("sha256").update(s).digest("hex")}`;
+}
+
+/**
+ * Builds a minimal rootfs in `dir`: /bin/busybox (a copy) with applet symlinks, /etc/passwd
+ * and /etc/group (root, nobody, app 1000:1000 also in group `staff` 50), usual empty dirs.
+ */
+export async function buildBusyboxRootfs(dir: string): Promise<void> {
+  const busybox = which("busybox");
+  if (!busybox) throw new Error("busybox not found");
+  for (const d of ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "home/app", "var", "run", "usr/bin"]) {
+    await fs.mkdir(path.join(dir, d), { recursive: true });
+  }
+  await fs.chmod(path.join(dir, "tmp"), 0o1777);
+  await fs.copyFile(busybox, path.join(dir, "bin", "busybox"));
+  await fs.chmod(path.join(dir, "bin", "busybox"), 0o755);
+  for (const a of BUSYBOX_APPLETS) await fs.symlink("busybox", path.join(dir, "bin", a));
+  await fs.writeFile(
+    path.join(dir, "etc", "passwd"),
+    "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\napp:x:1000:1000:app:/home/app:/bin/sh\n",
+  );
+  await fs.writeFile(path.join(dir, "etc", "group"), "root:x:0:\nstaff:x:50:app\nnogroup:x:65534:\napp:x:1000:\n");
+  await fs.chown(path.join(dir, "home", "app"), 1000, 1000);
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, (err, _o, stderr) => (err ? reject(new Error(`${cmd} ${args.join(" ")}: ${stderr || err.message}`)) : resolve())),
+  );
+}
+
+async function mountedTargets(): Promise<string[]> {
+  return (await fs.readFile("/proc/self/mounts", "utf8")).split("\n").map((l) => l.split(" ")[1] ?? "");
+}
+
+/** One-image ImageStore: `busybox` (any spelling of it) or its digest. */
+export class FakeImageStore implements ImageStore {
+  readonly image: ImageRecord;
+
+  constructor(readonly layerDir: string, config: ImageRuntimeConfig = {}) {
+    const diffId = sh256(`busybox-layer:${layerDir}`);
+    const layer: Descriptor = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sh256(`blob:${layerDir}`), size: 0 };
+    this.image = {
+      references: [BUSYBOX_REF],
+      digest: sh256(`manifest:${layerDir}`),
+      configDigest: sh256(`config:${layerDir}`),
+      layers: [layer],
+      diffIds: [diffId],
+      chainIds: [diffId],
+      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"], ...config },
+      os: "linux",
+      architecture: "amd64",
+      size: 0,
+    };
+  }
+
+  async list() {
+    return [this.image];
+  }
+  async get(ref: string) {
+    if (["busybox", "busybox:latest", "library/busybox", BUSYBOX_REF, this.image.digest].includes(ref)) return this.image;
+    throw notFound(`get image ${ref}: not found`);
+  }
+  async tag(): Promise<ImageRecord> {
+    throw notImplemented("tag: fake image store");
+  }
+  async remove(): Promise<{ untagged: string[]; deleted: string[] }> {
+    throw notImplemented("remove: fake image store");
+  }
+  async prune() {
+    return { deletedBlobs: 0, deletedSnapshots: 0, reclaimedBytes: 0 };
+  }
+  async load(): Promise<ImageRecord[]> {
+    throw notImplemented("load: fake image store");
+  }
+  async importRootfs(): Promise<ImageRecord> {
+    throw notImplemented("importRootfs: fake image store");
+  }
+  async save(): Promise<void> {
+    throw notImplemented("save: fake image store");
+  }
+}
+
+/**
+ * Snapshot store whose only layer is a ready directory (`lowerDir`); container layers are
+ * real overlay mounts at `<dir>/<id>/merged` with their own upper and work dirs.
+ */
+export class OverlaySnapshotStore implements SnapshotStore {
+  constructor(
+    readonly dir: string,
+    readonly lowerDir: string,
+    readonly chainId: string,
+  ) {}
+
+  async unpack(_parent: string | undefined, _layer: Descriptor, diffId: string): Promise<string> {
+    return diffId;
+  }
+  async has(chainId: string) {
+    return chainId === this.chainId;
+  }
+  private paths(id: string) {
+    const base = path.join(this.dir, id);
+    return { base, upper: path.join(base, "upper"), work: path.join(base, "work"), merged: path.join(base, "merged") };
+  }
+  async prepare(id: string, chainIds: string[]): Promise<RootfsMount> {
+    if (chainIds.length !== 1 || chainIds[0] !== this.chainId) throw notFound(`prepare ${id}: unknown layers`);
+    const p = this.paths(id);
+    for (const d of [p.upper, p.work, p.merged]) await fs.mkdir(d, { recursive: true });
+    return this.mount(id);
+  }
+  async mount(id: string): Promise<RootfsMount> {
+    const p = this.paths(id);
+    if (!(await mountedTargets()).includes(p.merged)) {
+      await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.lowerDir},upperdir=${p.upper},workdir=${p.work}`, p.merged]);
+    }
+    return { rootfs: p.merged };
+  }
+  async unmount(id: string): Promise<void> {
+    const p = this.paths(id);
+    while ((await mountedTargets()).includes(p.merged)) await run("umount", [p.merged]);
+  }
+  async removeContainerLayer(id: string): Promise<void> {
+    await this.unmount(id);
+    await fs.rm(this.paths(id).base, { recursive: true, force: true });
+  }
+  async gc(): Promise<number> {
+    return 0;
+  }
+}
+
+export interface BusyboxFixture {
+  images: FakeImageStore;
+  snapshots: OverlaySnapshotStore;
+}
+
+/** A busybox image + overlay snapshot store under `dir`. */
+export async function busyboxFixture(dir: string, config?: ImageRuntimeConfig): Promise<BusyboxFixture> {
+  const layer = path.join(dir, "layer");
+  await buildBusyboxRootfs(layer);
+  const images = new FakeImageStore(layer, config);
+  const snapshots = new OverlaySnapshotStore(path.join(dir, "snapshots"), layer, images.image.chainIds[0]!);
+  await fs.mkdir(snapshots.dir, { recursive: true });
+  return { images, snapshots };
+}
+
+/** Every mount point at or below `dir` (for leak checks and cleanup). */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  return (await mountedTargets()).filter((t) => t === dir || t.startsWith(`${dir}/`));
+}
+
+/** Unmounts everything at or below `dir`, deepest first (lazy as a last resort). */
+export async function unmountUnder(dir: string): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    const ms = (await mountsUnder(dir)).sort((a, b) => b.length - a.length);
+    if (ms.length === 0) return;
+    for (const m of ms) await run("umount", i < 3 ? [m] : ["-l", m]).catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------- runtime env
+
+
+export interface ContainerTestEnv {
+  base: string;
+  root: string;
+  runRoot: string;
+  cgroupParent: string;
+  fixture: BusyboxFixture;
+  volumes: LocalVolumeStore;
+  /** Opens a runtime instance on this env (closed by cleanup). */
+  open(extra?: Partial<ContainerRuntimeOptions>): Promise<ConmonRuncRuntime>;
+  /** Kills and deletes every container of the env, unmounts, removes cgroups and files. */
+  cleanup(): Promise<void>;
+}
+
+async function runcList(runcRoot: string): Promise<string[]> {
+  // `runc --root X list` would create X: do not resurrect a removed root.
+  if (!(await fs.stat(runcRoot).then(() => true, () => false))) return [];
+  return new Promise((resolve) =>
+    execFile("runc", ["--root", runcRoot, "list", "-q"], (err, out) => resolve(err ? [] : String(out).split("\n").filter(Boolean))),
+  );
+}
+
+export async function runcIds(runRoot: string): Promise<string[]> {
+  return runcList(path.join(runRoot, "runc"));
+}
+
+/** cgroup directories named `<parent>` under any hierarchy. */
+export async function cgroupDirsOf(parent: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const h of await fs.readdir("/sys/fs/cgroup").catch(() => [] as string[])) {
+    const d = path.join("/sys/fs/cgroup", h, parent);
+    if (await fs.stat(d).then(() => true, () => false)) out.push(d);
+  }
+  return out;
+}
+
+async function removeCgroupTree(dir: string): Promise<void> {
+  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isDirectory()) await removeCgroupTree(path.join(dir, e.name));
+  }
+  await fs.rmdir(dir).catch(() => {});
+}
+
+/** A fresh root, run-root, cgroup parent and busybox image under a short /tmp dir. */
+export async function containerTestEnv(): Promise<ContainerTestEnv> {
+  const base = await fs.mkdtemp("/tmp/berth-it-");
+  const fixture = await busyboxFixture(path.join(base, "img"));
+  const root = path.join(base, "root");
+  const runRoot = path.join(base, "run");
+  const cgroupParent = `berth-test-${randomBytes(4).toString("hex")}`;
+  const volumes = await openVolumeStore({ root });
+  const opened: ConmonRuncRuntime[] = [];
+  return {
+    base,
+    root,
+    runRoot,
+    cgroupParent,
+    fixture,
+    volumes,
+    async open(extra = {}) {
+      const rt = await openContainerRuntime({
+        root,
+        runRoot,
+        images: fixture.images,
+        snapshots: fixture.snapshots,
+        volumes,
+        cgroupParent,
+        pollIntervalMs: 200,
+        ...extra,
+      });
+      opened.push(rt);
+      return rt;
+    },
+    async cleanup() {
+      for (const rt of opened) await rt.close();
+      const runcRoot = path.join(runRoot, "runc");
+      for (const id of await runcList(runcRoot)) await run("runc", ["--root", runcRoot, "delete", "--force", id]).catch(() => {});
+      // conmon exits on its own once its container is gone; give it a moment.
+      await new Promise((r) => setTimeout(r, 200));
+      await unmountUnder(base);
+      for (const d of await cgroupDirsOf(cgroupParent)) await removeCgroupTree(d);
+      await fs.rm(base, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A create spec with berth's defaults for tests. */
+export function testSpec(name: string, over: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec {
+  return {
+    name,
+    image: "busybox",
+    labels: {},
+    env: {},
+    mounts: [],
+    networkMode: "none",
+    resources: {},
+    readOnlyRootfs: false,
+    capAdd: [],
+    capDrop: [],
+    privileged: false,
+    ...over,
+  };
+}
