@@ -1,66 +1,136 @@
+import { invalidArgument } from "./errors.js";
+import { DIGEST_RE } from "./names.js";
+
 /**
- * Image references, with the grammar of distribution/reference:
- *   reference := name [ ":" tag ] [ "@" digest ]
- *   name      := [domain "/"] path-component ["/" path-component]*
- *   domain    := host [":" port]   (a component with a '.', a ':', or "localhost")
- * Docker normalization: `busybox` → `docker.io/library/busybox:latest`.
+ * Image references, parsed strictly by the grammar of distribution/reference and normalized
+ * the way Docker does (`busybox` → `docker.io/library/busybox:latest`):
+ *
+ *   reference        := name [ ":" tag ] [ "@" digest ]
+ *   name             := [domain '/'] remote-name
+ *   domain           := host [':' port-number]
+ *   host             := domain-name | IPv4address | \[ IPv6address \]
+ *   domain-name      := domain-component ['.' domain-component]*
+ *   domain-component := /([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])/
+ *   path-component   := alpha-numeric [separator alpha-numeric]*
+ *   alpha-numeric    := /[a-z0-9]+/
+ *   separator        := /[_.]|__|[-]+/
+ *   tag              := /[\w][\w.-]{0,127}/
+ *   digest           := algorithm ":" hex   (berth accepts sha256 only)
+ *
+ * The name is at most 255 characters.
  */
-const domainComponent = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-// A first component is a registry host only with a '.', a port, or as "localhost" (as Docker decides).
-const domain = `(?:${domainComponent}(?:\\.${domainComponent})+(?::[0-9]+)?|${domainComponent}:[0-9]+|localhost|\\[[a-fA-F0-9:]+\\](?::[0-9]+)?)`;
-const pathComponent = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
-const tag = "[\\w][\\w.-]{0,127}";
-const digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const name = `(?:${domain}/)?${pathComponent}(?:/${pathComponent})*`;
-
-export const IMAGE_REFERENCE_PATTERN = `^${name}(?::${tag})?(?:@${digest})?$`;
-const REFERENCE_RE = new RegExp(`^(${name})(?::(${tag}))?(?:@(${digest}))?$`);
-const NAME_MAX = 255;
-
-export interface ParsedReference {
-  /** Registry host (with port), e.g. `docker.io`, `localhost:5000`. */
+export interface Reference {
+  /** e.g. `docker.io`, `localhost`, `registry:5000`. */
   domain: string;
-  /** Repository path, e.g. `library/busybox`. */
+  /** e.g. `library/busybox`. */
   path: string;
   tag?: string;
   digest?: string;
 }
 
-/** Parses and normalizes a reference; undefined when it is not one. */
-export function parseReference(ref: string): ParsedReference | undefined {
-  const m = REFERENCE_RE.exec(ref);
-  if (!m) return undefined;
-  const full = m[1]!;
-  if (full.length > NAME_MAX) return undefined;
-  const slash = full.indexOf("/");
-  const first = slash < 0 ? "" : full.slice(0, slash);
-  let dom = "docker.io";
-  let path = full;
-  if (slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["))) {
-    dom = first;
-    path = full.slice(slash + 1);
+const ALNUM = "[a-z0-9]+";
+const SEPARATOR = "(?:[._]|__|[-]+)";
+const PATH_COMPONENT = `${ALNUM}(?:${SEPARATOR}${ALNUM})*`;
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN_NAME = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*`;
+const IPV6 = "\\[(?:[a-fA-F0-9:]+)\\]";
+const DOMAIN = `(?:${DOMAIN_NAME}|${IPV6})(?::[0-9]+)?`;
+const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG = "[\\w][\\w.-]{0,127}";
+const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+const REFERENCE_RE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+export const TAG_RE = new RegExp(`^${TAG}$`);
+const NAME_MAX = 255;
+
+export const DEFAULT_DOMAIN = "docker.io";
+export const DEFAULT_TAG = "latest";
+
+/**
+ * Parses and normalizes a reference. A reference with neither tag nor digest gets `latest`.
+ * InvalidArgument on anything outside the grammar, uppercase in the repository path, a
+ * 64-hex-character name (an image ID, not a name) and non-sha256 digests.
+ */
+export function parseReference(input: string, options: { defaultTag?: boolean } = {}): Reference {
+  const bad = (why: string) => invalidArgument(`parse reference ${JSON.stringify(input)}: ${why}`);
+  if (typeof input !== "string" || input === "") throw bad("empty");
+  if (/^[a-f0-9]{64}$/.test(input)) throw bad("a 64-character hexadecimal string is an image ID, not a name");
+  const m = REFERENCE_RE.exec(input);
+  if (!m) {
+    if (REFERENCE_RE.test(input.toLowerCase())) throw bad("repository name must be lowercase");
+    throw bad("invalid reference format");
   }
-  if (dom === "index.docker.io") dom = "docker.io";
-  if (dom === "docker.io" && !path.includes("/")) path = `library/${path}`;
-  const out: ParsedReference = { domain: dom, path };
-  if (m[2]) out.tag = m[2];
-  if (m[3]) out.digest = m[3];
-  if (!out.tag && !out.digest) out.tag = "latest";
-  return out;
+  const [, name, tag, digest] = m as unknown as [string, string, string | undefined, string | undefined];
+  if (name.length > NAME_MAX) throw bad(`repository name longer than ${NAME_MAX} characters`);
+  if (digest !== undefined && !DIGEST_RE.test(digest)) throw bad("only sha256 digests of 64 lowercase hex characters are supported");
+  let domain: string;
+  let rest: string;
+  const slash = name.indexOf("/");
+  const first = slash === -1 ? "" : name.slice(0, slash);
+  if (slash === -1 || (!/[.:]/.test(first) && first !== "localhost" && first.toLowerCase() === first)) {
+    domain = DEFAULT_DOMAIN;
+    rest = name;
+  } else {
+    domain = first;
+    rest = name.slice(slash + 1);
+  }
+  if (domain === "index.docker.io") domain = DEFAULT_DOMAIN;
+  if (domain === DEFAULT_DOMAIN && !rest.includes("/")) rest = `library/${rest}`;
+  if (/[A-Z]/.test(rest)) throw bad("repository name must be lowercase");
+  const ref: Reference = { domain, path: rest };
+  if (tag !== undefined) ref.tag = tag;
+  if (digest !== undefined) ref.digest = digest;
+  if (tag === undefined && digest === undefined && options.defaultTag !== false) ref.tag = DEFAULT_TAG;
+  return ref;
 }
 
-export function isImageReference(ref: string): boolean {
-  return parseReference(ref) !== undefined;
+/** `domain/path[:tag][@digest]`. */
+export function formatReference(r: Reference): string {
+  return `${r.domain}/${r.path}${r.tag !== undefined ? `:${r.tag}` : ""}${r.digest !== undefined ? `@${r.digest}` : ""}`;
 }
 
-/** `busybox` → `docker.io/library/busybox:latest`; `localhost/web:1` unchanged. */
-export function normalizeReference(ref: string): string | undefined {
-  const p = parseReference(ref);
-  if (!p) return undefined;
-  return `${p.domain}/${p.path}${p.tag ? `:${p.tag}` : ""}${p.digest ? `@${p.digest}` : ""}`;
+/** `domain/path`. */
+export function repositoryOf(r: Reference): string {
+  return `${r.domain}/${r.path}`;
 }
 
-/** The short form Docker shows: drops `docker.io/library/` and `docker.io/`. */
-export function familiarReference(ref: string): string {
-  return ref.replace(/^docker\.io\/library\//, "").replace(/^docker\.io\//, "");
+/** The fully qualified form, e.g. `busybox` → `docker.io/library/busybox:latest`. */
+export function normalizeReference(input: string): string {
+  return formatReference(parseReference(input));
 }
+
+/**
+ * A normalized tagged reference (what image records are indexed by): InvalidArgument when
+ * the input carries a digest.
+ */
+export function normalizeTaggedReference(input: string): string {
+  const r = parseReference(input);
+  if (r.digest !== undefined) throw invalidArgument(`parse reference ${JSON.stringify(input)}: a digest reference cannot name a tag`);
+  return formatReference(r);
+}
+
+/** The short form Docker prints and writes into RepoTags: `docker.io/library/x:1` → `x:1`. */
+export function familiarReference(input: string): string {
+  const r = parseReference(input);
+  let name = repositoryOf(r);
+  if (r.domain === DEFAULT_DOMAIN) name = r.path.startsWith("library/") ? r.path.slice("library/".length) : r.path;
+  return `${name}${r.tag !== undefined ? `:${r.tag}` : ""}${r.digest !== undefined ? `@${r.digest}` : ""}`;
+}
+
+/** True when `input` parses as a reference. */
+export function isImageReference(input: string): boolean {
+  try {
+    parseReference(input);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The same grammar as one regular expression, for JSON Schemas (editors): a first component
+ * counts as a registry host only with a '.', a port, an uppercase letter, or as "localhost",
+ * as Docker's splitDockerDomain decides, so the pattern refuses uppercase repository paths
+ * as parseReference does. (The 255-character name limit is the parser's alone.)
+ */
+const SCHEMA_DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})+(?::[0-9]+)?|${DOMAIN_COMPONENT}:[0-9]+|localhost|(?=[^/]*[A-Z])${DOMAIN_COMPONENT}|${IPV6}(?::[0-9]+)?)`;
+export const IMAGE_REFERENCE_PATTERN = `^(?:${SCHEMA_DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`;

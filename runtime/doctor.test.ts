@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkCgroups, checkConmon, checkKernel, checkOverlay, checkRoot, checkRunc, compareVersions, parseVersion, runDoctor, type DoctorProbe } from "./doctor.js";
+import { checkCgroups, checkConmon, checkKernel, checkOverlay, checkRoot, checkRunc, checkSetfattr, compareVersions, parseVersion, runDoctor, type DoctorProbe } from "./doctor.js";
 
 describe("doctor checks", () => {
   it("parses and compares versions", () => {
@@ -46,6 +46,11 @@ describe("doctor checks", () => {
     expect(checkConmon("/usr/bin/conmon", "conmon version 2.1.6\ncommit: unknown\n").status).toBe("ok");
   });
 
+  it("checks for setfattr", () => {
+    expect(checkSetfattr(undefined)).toMatchObject({ status: "fail", fix: "apt-get install attr" });
+    expect(checkSetfattr("/usr/bin/setfattr").status).toBe("ok");
+  });
+
   it("runDoctor assembles every check from a probe", async () => {
     const probe: DoctorProbe = {
       uid: () => 0,
@@ -63,6 +68,7 @@ describe("doctor checks", () => {
       ["cgroups", "ok"],
       ["runc", "ok"],
       ["conmon", "fail"],
+      ["setfattr", "ok"],
     ]);
   });
 });

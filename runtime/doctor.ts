@@ -15,7 +15,7 @@ import { parseCgroupLayout } from "./containers/cgroups.js";
 export type CheckStatus = "ok" | "warn" | "fail";
 
 export interface DoctorCheck {
-  name: "root" | "kernel" | "overlayfs" | "cgroups" | "runc" | "conmon";
+  name: "root" | "kernel" | "overlayfs" | "cgroups" | "runc" | "conmon" | "setfattr";
   status: CheckStatus;
   detail: string;
   /** What to do about it, when status is not ok. */
@@ -159,6 +159,18 @@ async function versionOf(probe: DoctorProbe, path: string | undefined): Promise<
   return r && r.code === 0 ? r.stdout + r.stderr : undefined;
 }
 
+/** setfattr marks opaque directories of image layers (trusted.overlay.opaque). */
+export function checkSetfattr(path: string | undefined): DoctorCheck {
+  return path
+    ? { name: "setfattr", status: "ok", detail: path }
+    : {
+        name: "setfattr",
+        status: "fail",
+        detail: "setfattr not found: image layers with opaque directories cannot be unpacked",
+        fix: "apt-get install attr",
+      };
+}
+
 export async function runDoctor(probe: DoctorProbe = hostProbe()): Promise<DoctorReport> {
   const runc = probe.which("runc");
   const conmon = probe.which("conmon");
@@ -175,6 +187,7 @@ export async function runDoctor(probe: DoctorProbe = hostProbe()): Promise<Docto
     checkCgroups(mounts),
     checkRunc(runc, runcVersion),
     checkConmon(conmon, conmonVersion),
+    checkSetfattr(probe.which("setfattr")),
   ];
   return { ok: checks.every((c) => c.status !== "fail"), checks };
 }

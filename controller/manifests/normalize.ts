@@ -1,9 +1,9 @@
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { canonicalCapability } from "../../lib/capabilities.js";
-import { normalizeReference } from "../../lib/reference.js";
+import { isImageReference, normalizeReference } from "../../lib/reference.js";
 import { splitShellWords } from "../../lib/shell-words.js";
-import { canonicalSignal } from "../../lib/signals.js";
+import { normalizeSignal } from "../../lib/signals.js";
 import { parseDuration, parseSize } from "../../lib/units.js";
 import type {
   ContainerSpecInput,
@@ -89,6 +89,11 @@ export function normalizeObject(
 
 const S = (...segs: Seg) => ["spec", ...segs];
 
+/** The normalized reference; an invalid one (already a schema error) is kept as written. */
+function ref(text: unknown): string {
+  return typeof text === "string" && isImageReference(text) ? normalizeReference(text) : String(text ?? "");
+}
+
 function resolvePath(base: string, p: string): string {
   return path.resolve(base, p);
 }
@@ -101,7 +106,7 @@ function ms(text: string | undefined, fallback: number): number {
 
 function normalizeImage(s: ImageSpecInput, o: NormalizeOptions, p: Problems): ImageSpec | undefined {
   let source: ImageSpec["source"] | undefined;
-  if (s.pull) source = { type: "pull", reference: normalizeReference(s.pull)! };
+  if (s.pull) source = { type: "pull", reference: ref(s.pull) };
   else if (s.build) {
     const b = s.build;
     if (b.dockerfile && b.dockerfileInline) p.add(S("build"), "only one of dockerfile or dockerfileInline may be set");
@@ -124,7 +129,7 @@ function normalizeImage(s: ImageSpecInput, o: NormalizeOptions, p: Problems): Im
       format: i.format ?? "auto",
       ...(i.config ? { config: { ...i.config, env: stringMap(i.config.env) } } : {}),
     };
-    if (i.config?.stopSignal && !canonicalSignal(i.config.stopSignal)) {
+    if (i.config?.stopSignal && !normalizeSignal(i.config.stopSignal)) {
       p.add(S("import", "config", "stopSignal"), `unknown signal ${JSON.stringify(i.config.stopSignal)}`);
     }
   }
@@ -134,7 +139,7 @@ function normalizeImage(s: ImageSpecInput, o: NormalizeOptions, p: Problems): Im
     return undefined;
   }
   if (!source) return undefined;
-  return { reference: normalizeReference(reference)!, source, pullPolicy: s.pullPolicy ?? "ifNotPresent" };
+  return { reference: ref(reference), source, pullPolicy: s.pullPolicy ?? "ifNotPresent" };
 }
 
 function stringMap(m: Record<string, string | number | boolean> | undefined): Record<string, string> {
@@ -209,7 +214,7 @@ function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p: Probl
 
   let stopSignal: string | undefined;
   if (s.stopSignal !== undefined) {
-    stopSignal = canonicalSignal(s.stopSignal);
+    stopSignal = normalizeSignal(s.stopSignal);
     if (!stopSignal) p.add(S("stopSignal"), `unknown signal ${JSON.stringify(s.stopSignal)}`, "use e.g. SIGTERM, SIGINT, SIGQUIT");
   }
   const caps = (list: string[] | undefined, field: string) =>
@@ -226,7 +231,7 @@ function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p: Probl
   const onUnhealthy = s.onUnhealthy ?? (restartPolicy.name === "no" ? "none" : "restart");
 
   const spec: ContainerSpec = {
-    image: normalizeReference(s.image)!,
+    image: ref(s.image),
     env,
     envFiles: (s.envFiles ?? []).map((f) => resolvePath(o.baseDir, f)),
     ports,

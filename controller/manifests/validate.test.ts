@@ -59,6 +59,11 @@ describe("envelope", () => {
   });
 
   it("reports schema and semantic errors of one object together", () => {
+    const noImage = "apiVersion: berth/v1\nkind: Container\nmetadata: {name: web}\nspec:\n  imagee: busybox\n  ports: ['8080:70000']\n";
+    expect(diagnose(noImage)).toEqual([
+      't.yaml:5:3: error: container/web: spec.imagee: unknown field "imagee"; did you mean "image"?',
+      "t.yaml:6:11: error: container/web: spec.ports[0]: port 70000 is out of range: expected 1 to 65535",
+    ]);
     expect(diagnose(container("  imagee: x\n  ports: ['8080:70000']\n  restartPolicy: {name: always, maxRetries: 2}\n"))).toEqual([
       't.yaml:7:3: error: container/web: spec.imagee: unknown field "imagee"; did you mean "image"?',
       "t.yaml:8:11: error: container/web: spec.ports[0]: port 70000 is out of range: expected 1 to 65535",
@@ -172,7 +177,7 @@ describe("Image", () => {
     ["  reference: x:1\n  build: {context: ., dockerfile: ../../etc/passwd}\n", "t.yaml:7:35: error: image/img: spec.build.dockerfile: expected a path inside the build context (no leading '/', no '..')"],
     ["  reference: x:1\n  build: {context: ., dockerfile: D, dockerfileInline: 'FROM x'}\n", "t.yaml:7:10: error: image/img: spec.build: only one of dockerfile or dockerfileInline may be set"],
     ["  reference: x:1\n  import: {path: a.tar, format: zip}\n", 't.yaml:7:33: error: image/img: spec.import.format: expected one of auto, docker-archive, oci-archive, oci-dir, rootfs, got "zip"'],
-    ["  pull: 'UPPER/case'\n", 't.yaml:6:9: error: image/img: spec.pull: expected an image reference such as busybox, busybox:1.36 or localhost:5000/team/app:1.0, got "UPPER/case"'],
+    ["  pull: 'upper/CASE'\n", 't.yaml:6:9: error: image/img: spec.pull: expected an image reference such as busybox, busybox:1.36 or localhost:5000/team/app:1.0, got "upper/CASE"'],
     ["  pull: busybox\n  pullPolicy: IfNotPresent\n", 't.yaml:7:15: error: image/img: spec.pullPolicy: expected one of always, ifNotPresent, never, got "IfNotPresent"; did you mean "ifNotPresent"?'],
   ])("%j", (spec, want) => expect(diagnose(image(spec))).toEqual([want]));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cgroupMountpoints, memoryMountpoint, parseCgroupLayout, parseOomKillCount } from "./cgroups.js";
 import { parseStatStartTime } from "./proc.js";
-import { normalizeSignal } from "./runc.js";
+import { normalizeSignal } from "../../lib/signals.js";
 import { containerRlimits, parseProcLimits } from "./host-limits.js";
 
 const HYBRID = `sysfs /sys sysfs rw 0 0

@@ -22,7 +22,7 @@ import type {
 } from "../types.js";
 import { resolveMounts, validateMounts } from "../volumes/mounts.js";
 import type { LocalVolumeStore } from "../volumes/types.js";
-import { capabilitiesUpTo } from "./capabilities.js";
+import { capabilitiesUpTo } from "../../lib/capabilities.js";
 import { Cgroups } from "./cgroups.js";
 import { conmonArgs, startConmon } from "./conmon.js";
 import { writeEtcFiles } from "./etc-files.js";
@@ -34,7 +34,8 @@ import type { OciProcess, OciSpec } from "./oci-types.js";
 import { bootId, isSameProcess, processStartTime } from "./proc.js";
 import { RecordStore, stateOf, type ContainerRecord } from "./records.js";
 import { mkdirAllInRootfs } from "./rootfs-path.js";
-import { normalizeSignal, Runc } from "./runc.js";
+import { normalizeSignal } from "../../lib/signals.js";
+import { Runc } from "./runc.js";
 import { buildOciSpec, containerHostname, containerWorkingDir } from "./spec-builder.js";
 import { resolveUserInRootfs } from "./user.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerCreateSpec, ImageRuntimeConfig } from "../types.js";
-import { DEFAULT_CAPABILITIES, effectiveCapabilities, normalizeCapability } from "./capabilities.js";
+import { DEFAULT_CAPABILITIES, effectiveCapabilities, normalizeCapability } from "../../lib/capabilities.js";
 import { buildEnv, buildOciSpec, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, resolveCommand, type SpecInput } from "./spec-builder.js";
 
 const ID = "a".repeat(64);

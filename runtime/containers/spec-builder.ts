@@ -1,6 +1,6 @@
 import { invalidArgument } from "../../lib/errors.js";
 import type { ContainerCreateSpec, ImageRuntimeConfig } from "../types.js";
-import { ALL_CAPABILITIES, effectiveCapabilities } from "./capabilities.js";
+import { ALL_CAPABILITIES, effectiveCapabilities } from "../../lib/capabilities.js";
 import type { OciDeviceRule, OciMount, OciNamespace, OciRlimit, OciSpec } from "./oci-types.js";
 import type { ResolvedUser } from "./user.js";
 

@@ -8,7 +8,7 @@ import { buildStoredImage, type BuildContext } from "./image-builder.js";
 import { manifestKind, parseIndex, parseJson, parseManifest, type IndexEntry, type ParsedManifest } from "./image-json.js";
 import { MediaType } from "./media-types.js";
 import { platformMatches } from "./platform.js";
-import { normalizeTaggedReference, TAG_RE } from "./reference.js";
+import { normalizeTaggedReference, TAG_RE } from "../../lib/reference.js";
 import type { ImageCandidate } from "./types.js";
 
 export interface LoadContext extends BuildContext {

@@ -7,7 +7,7 @@ import { fsyncDir } from "../../lib/atomic-file.js";
 import type { FsContentStore } from "../content/content-store.js";
 import { digestHex } from "../content/digest.js";
 import { MediaType } from "./media-types.js";
-import { familiarReference, parseReference } from "./reference.js";
+import { familiarReference, parseReference } from "../../lib/reference.js";
 import type { StoredImage } from "./types.js";
 
 export interface SaveItem {

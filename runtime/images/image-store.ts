@@ -14,7 +14,7 @@ import { defaultArchiveLimits, readDirectoryArchive, readTarArchive, type Archiv
 import { importRootfsImage } from "./image-import.js";
 import { resolveArchiveImages } from "./image-load.js";
 import { writeImageArchive } from "./image-save.js";
-import { normalizeTaggedReference, parseReference } from "./reference.js";
+import { normalizeTaggedReference, parseReference } from "../../lib/reference.js";
 import type { ImageCandidate, StoredImage } from "./types.js";
 
 export interface ImageStoreOptions {

@@ -82,7 +82,7 @@ export async function openImageRuntime(options: ImageRuntimeOptions): Promise<Im
   };
 }
 
-export { familiarReference, normalizeReference, parseReference } from "./reference.js";
+export { familiarReference, normalizeReference, parseReference } from "../../lib/reference.js";
 export type { FsContentStore } from "../content/content-store.js";
 export type { FsImageStore } from "./image-store.js";
 export type { FsSnapshotStore } from "../snapshots/snapshot-store.js";

@@ -12,7 +12,7 @@ export interface RunResult {
 }
 
 /** Runs the built `berth` CLI with argv (never a shell), optional stdin, bounded in time. */
-export function berth(args: string[], options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function berth(args: string[], options: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BERTH, ...args], {
       cwd: options.cwd ?? REPO,

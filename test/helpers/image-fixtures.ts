@@ -4,6 +4,7 @@
  * `docker save` archives in the legacy and the Docker 25+ layout, and OCI image layouts as a
  * tar or a directory.
  */
+import { normalizeReference } from "../../lib/reference.js";
 import { createHash } from "node:crypto";
 import { promises as fs, readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -222,7 +223,8 @@ export async function buildDockerSaveArchive(images: FixtureImage[], format: "le
           digest: b.manifestDigest,
           size: b.manifestBytes.length,
         };
-        if (t) d.annotations = { "io.containerd.image.name": `docker.io/library/${t}`, "org.opencontainers.image.ref.name": t.split(":")[1] ?? "latest" };
+        // Docker writes the normalized name (busybox → docker.io/library/busybox:latest; localhost/x stays).
+        if (t) d.annotations = { "io.containerd.image.name": normalizeReference(t)!, "org.opencontainers.image.ref.name": t.split(":").pop() ?? "latest" };
         index.push(d);
       }
     }
