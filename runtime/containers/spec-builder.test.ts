@@ -114,7 +114,7 @@ describe("buildOciSpec", () => {
     expect(s.process.args).toEqual(["sh"]);
     expect(s.process.cwd).toBe("/");
     expect(s.process.user).toEqual({ uid: 0, gid: 0, additionalGids: [0] });
-    expect(s.process.noNewPrivileges).toBe(true);
+    expect(s.process.noNewPrivileges).toBe(false); // as Docker: setuid binaries in images work
     expect(s.process.capabilities.bounding).toEqual(s.process.capabilities.effective);
     expect([...s.process.capabilities.bounding].sort()).toEqual([...DEFAULT_CAPABILITIES].sort());
     expect(s.process.rlimits).toEqual([{ type: "RLIMIT_NOFILE", soft: 20000, hard: 20000 }]);

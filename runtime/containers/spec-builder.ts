@@ -220,7 +220,8 @@ export function buildOciSpec(input: SpecInput): OciSpec {
       cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       rlimits: input.rlimits,
-      noNewPrivileges: !spec.privileged,
+      // Docker's default: setuid programs in the image work (no-new-privileges is opt-in there).
+      noNewPrivileges: false,
     },
     root: { path: input.rootfs, readonly: spec.readOnlyRootfs },
     hostname,
