@@ -1,0 +1,187 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import pino from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { notFound } from "../../lib/errors.js";
+import type { LogLine } from "../../runtime/types.js";
+import { ApiClient } from "./client.js";
+import type { EventRecord, ObjectView } from "./protocol.js";
+import { ApiServer, type ControllerApi } from "./server.js";
+
+const view = (name: string, labels: Record<string, string> = {}): ObjectView => ({
+  apiVersion: "berth/v1",
+  kind: "Container",
+  metadata: { name, labels, annotations: {}, stack: "s", generation: 1, createdAt: "t", updatedAt: "t" },
+  spec: {},
+  status: { phase: "Running", health: "none", restartCount: 0 },
+});
+
+function fakeApi() {
+  const seen: { events?: AbortSignal; logs?: { follow: boolean; tail?: number; since?: number } } = {};
+  let push: ((e: EventRecord) => void) | undefined;
+  const api: ControllerApi = {
+    version: () => ({ version: "0.1.0", pid: 1, root: "/r", runRoot: "/rr", startedAt: "t" }),
+    apply: async (req) => ({ dryRun: !!req.dryRun, diagnostics: [], changes: [{ kind: "Container", name: req.stack, action: "created" }] }),
+    list: async (_kind, selector) => [view("a", { app: "x" }), view("b")].filter((v) => Object.entries(selector).every(([k, val]) => v.metadata.labels[k] === val)),
+    get: async (_kind, name) => {
+      if (name !== "a") throw notFound(`get container ${name}: not found`, { object: { kind: "Container", name } });
+      return view("a");
+    },
+    delete: async (kind, name) => ({ kind, name, action: "deleted" }),
+    async *events({ watch, signal }) {
+      seen.events = signal;
+      yield { seq: 1, time: "t", type: "Normal", reason: "Created", object: "container/a", message: "created" };
+      if (!watch) return;
+      while (!signal.aborted) {
+        const e = await new Promise<EventRecord | undefined>((resolve) => {
+          push = resolve;
+          signal.addEventListener("abort", () => resolve(undefined), { once: true });
+        });
+        if (e) yield e;
+      }
+    },
+    async *logs(_name, o) {
+      seen.logs = { follow: o.follow, ...(o.tail !== undefined ? { tail: o.tail } : {}), ...(o.since !== undefined ? { since: o.since } : {}) };
+      const line: LogLine = { time: "t", stream: "stdout", full: true, text: "hello" };
+      yield line;
+    },
+    exec: async (_name, req) => ({ exitCode: 0, stdout: req.argv.join(" "), stderr: "", timedOut: false }),
+    act: async (name) => view(name),
+  };
+  return { api, seen, push: (e: EventRecord) => push?.(e) };
+}
+
+describe("API server and client over a unix socket", () => {
+  let dir: string;
+  let socket: string;
+  let server: ApiServer;
+  let client: ApiClient;
+  let fake: ReturnType<typeof fakeApi>;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "berth-api-"));
+    socket = path.join(dir, "berth.sock");
+    fake = fakeApi();
+    server = new ApiServer(fake.api, { socketPath: socket, logger: pino({ level: "silent" }), maxBodyBytes: 4096 });
+    await server.listen();
+    client = new ApiClient(socket);
+  });
+  afterEach(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const raw = (method: string, p: string, body?: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const s = net.connect(socket, () => {
+        s.write(`${method} ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${body !== undefined ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : ""}\r\n${body ?? ""}`);
+      });
+      let out = "";
+      s.on("data", (d) => (out += d));
+      s.on("end", () => resolve({ status: Number(out.split(" ")[1]), body: out.slice(out.indexOf("\r\n\r\n") + 4) }));
+      s.on("error", reject);
+    });
+
+  it("serves the socket with mode 0660", () => {
+    expect(statSync(socket).mode & 0o777).toBe(0o660);
+  });
+
+  it("answers version, apply, list with a selector, get, delete, exec, actions", async () => {
+    expect((await client.version()).version).toBe("0.1.0");
+    expect(await client.apply({ stack: "web", files: [{ file: "a.yaml", text: "x", baseDir: "/" }], dryRun: true })).toEqual({
+      dryRun: true,
+      diagnostics: [],
+      changes: [{ kind: "Container", name: "web", action: "created" }],
+    });
+    expect((await client.list("Container", { app: "x" })).map((v) => v.metadata.name)).toEqual(["a"]);
+    expect((await client.list("Container")).length).toBe(2);
+    expect((await client.get("Container", "a")).metadata.name).toBe("a");
+    expect(await client.delete("Volume", "v")).toEqual({ kind: "Volume", name: "v", action: "deleted" });
+    expect((await client.exec("a", { argv: ["echo", "hi"] })).stdout).toBe("echo hi");
+    expect((await client.act("a", "restart")).metadata.name).toBe("a");
+  });
+
+  it("maps error kinds to statuses and back, with the object", async () => {
+    await expect(client.get("Container", "nope")).rejects.toMatchObject({ kind: "NotFound", message: "get container nope: not found", object: { kind: "Container", name: "nope" } });
+    expect((await raw("GET", "/v1/containers/nope")).status).toBe(404);
+    expect((await raw("GET", "/v1/pods")).status).toBe(404);
+    expect((await raw("GET", "/nope")).status).toBe(404);
+    const badName = await raw("GET", "/v1/containers/..%2Fetc");
+    expect(badName.status).toBe(400);
+    expect(JSON.parse(badName.body).error.kind).toBe("InvalidArgument");
+  });
+
+  it("refuses unknown fields, wrong types, malformed JSON and oversized bodies", async () => {
+    const cases: [string, string][] = [
+      [JSON.stringify({ stack: "s", files: [], force: true }), 'apply: unknown field "force"'],
+      [JSON.stringify({ stack: "s", files: [{ file: "a", text: "b" }] }), 'apply: field "files" must be a list of {file, text, baseDir}'],
+      [JSON.stringify({ files: [] }), 'apply: missing required field "stack"'],
+      [JSON.stringify({ stack: "../x", files: [] }), 'apply: stack "../x" is not a valid name'],
+      ["{not json", "read request: body is not JSON"],
+      [JSON.stringify({ stack: "s", files: [{ file: "a", text: "x".repeat(5000), baseDir: "/" }] }), "is over the limit of 4096"],
+      ["[]", "apply: expected a JSON object"],
+    ];
+    for (const [body, message] of cases) {
+      const r = await raw("POST", "/v1/apply", body);
+      expect(r.status, body.slice(0, 40)).toBe(400);
+      expect(JSON.parse(r.body).error.message).toContain(message);
+    }
+    const exec = await raw("POST", "/v1/containers/a/exec", JSON.stringify({ argv: [] }));
+    expect(JSON.parse(exec.body).error.message).toBe("exec: argv must not be empty");
+    // and it still serves
+    expect((await client.version()).pid).toBe(1);
+  });
+
+  it("survives garbage on the socket", async () => {
+    await new Promise<void>((resolve) => {
+      const s = net.connect(socket, () => s.end("\u0000\u0001GARBAGE\r\n\r\n"));
+      s.resume(); // read the server's 400 so that its close reaches us
+      s.on("close", () => resolve());
+      s.on("error", () => resolve());
+    });
+    expect((await client.version()).pid).toBe(1);
+  });
+
+  it("streams events until the client aborts, which aborts the server side too", async () => {
+    const ac = new AbortController();
+    const got: EventRecord[] = [];
+    const it = client.watchEvents(ac.signal)[Symbol.asyncIterator]();
+    got.push((await it.next()).value as EventRecord);
+    fake.push({ seq: 2, time: "t", type: "Warning", reason: "BackOff", object: "container/a", message: "m" });
+    got.push((await it.next()).value as EventRecord);
+    expect(got.map((e) => e.seq)).toEqual([1, 2]);
+    ac.abort();
+    await it.return?.();
+    await expect.poll(() => fake.seen.events?.aborted, { timeout: 2000 }).toBe(true);
+    expect(await client.events()).toHaveLength(1);
+  });
+
+  it("streams logs with their options", async () => {
+    const lines: LogLine[] = [];
+    for await (const l of client.logs("a", { follow: false, tail: 5, since: 1000 })) lines.push(l);
+    expect(lines.map((l) => l.text)).toEqual(["hello"]);
+    expect(fake.seen.logs).toEqual({ follow: false, tail: 5, since: 1000 });
+    const bad = await raw("GET", "/v1/containers/a/logs?tail=-1");
+    expect(bad.status).toBe(400);
+  });
+
+  it("replaces a stale socket file but refuses a live one", async () => {
+    const second = new ApiServer(fake.api, { socketPath: socket, logger: pino({ level: "silent" }) });
+    await expect(second.listen()).rejects.toMatchObject({ kind: "Unavailable" });
+    const stale = path.join(dir, "stale.sock");
+    writeFileSync(stale, "");
+    const third = new ApiServer(fake.api, { socketPath: stale, logger: pino({ level: "silent" }) });
+    await third.listen();
+    expect((await new ApiClient(stale).version()).pid).toBe(1);
+    await third.close();
+  });
+
+  it("says how to start the daemon when none listens", async () => {
+    await expect(new ApiClient(path.join(dir, "none.sock")).version()).rejects.toMatchObject({
+      kind: "Unavailable",
+      message: expect.stringMatching(/no berth daemon is listening; start one with `berth daemon`/),
+    });
+  });
+});

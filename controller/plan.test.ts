@@ -1,0 +1,227 @@
+import { describe, expect, it } from "vitest";
+import type { ContainerState } from "../runtime/types.js";
+import { LABELS } from "./labels.js";
+import type { RestartPolicy } from "./manifests/model.js";
+import { planContainer, type DesiredContainer, type PlanContext } from "./plan.js";
+import { containerSpec } from "./testing.js";
+import type { Action, DependencyReadiness } from "./types.js";
+
+const T0 = Date.parse("2024-05-01T12:00:00.000Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+const KEY = "container/web";
+
+interface State {
+  desired: DesiredContainer | undefined;
+  observed: ContainerState | undefined;
+  now: number;
+  ctx: PlanContext;
+}
+
+const policy = (name: RestartPolicy["name"], maxRetries = 0): RestartPolicy => ({
+  name,
+  maxRetries,
+  backoff: { initialMs: 100, maxMs: 60_000, resetAfterMs: 10_000 },
+});
+
+/** Base: desired `web` (restart always, onUnhealthy restart) running with the same spec hash. */
+function base(): State {
+  return {
+    desired: { spec: containerSpec({ restartPolicy: policy("always"), onUnhealthy: "restart" }), specHash: "H1" },
+    observed: {
+      id: "c".repeat(64),
+      name: "web",
+      labels: { [LABELS.object]: KEY, [LABELS.stack]: "s", [LABELS.specHash]: "H1" },
+      image: "docker.io/library/busybox:latest",
+      imageDigest: "sha256:" + "a".repeat(64),
+      status: "running",
+      pid: 42,
+      oomKilled: false,
+      createdAt: iso(T0 - 120_000),
+      startedAt: iso(T0 - 60_000),
+    },
+    now: T0,
+    ctx: { key: KEY, restart: { restartCount: 0, lastBackoffMs: 0 }, dependencies: [], daemonStartedAtMs: T0 - 3_600_000 },
+  };
+}
+
+// Mutations -------------------------------------------------------------------------------
+type Mut = (s: State) => void;
+const notDesired: Mut = (s) => (s.desired = undefined);
+const missing: Mut = (s) => (s.observed = undefined);
+const notOwned: Mut = (s) => (s.observed!.labels = { app: "foreign" });
+const noImage: Mut = (s) => (s.desired!.specHash = undefined);
+const specChanged: Mut = (s) => (s.desired!.specHash = "H2");
+const noHashLabel: Mut = (s) => delete s.observed!.labels[LABELS.specHash];
+const created: Mut = (s) => {
+  s.observed!.status = "created";
+  delete s.observed!.startedAt;
+  delete s.observed!.pid;
+};
+const unknown: Mut = (s) => {
+  s.observed!.status = "unknown";
+  s.observed!.reason = "run root lost";
+};
+/** Exited with `code` after running `ranMs`, `agoMs` before now. */
+const exited =
+  (code: number, ranMs = 50, agoMs = 0): Mut =>
+  (s) => {
+    s.observed!.status = "exited";
+    s.observed!.exitCode = code;
+    delete s.observed!.pid;
+    s.observed!.finishedAt = iso(s.now - agoMs);
+    s.observed!.startedAt = iso(s.now - agoMs - ranMs);
+  };
+const restartPolicy =
+  (name: RestartPolicy["name"], maxRetries = 0): Mut =>
+  (s) => (s.desired!.spec.restartPolicy = policy(name, maxRetries));
+const record =
+  (restartCount: number, lastBackoffMs: number): Mut =>
+  (s) => (s.ctx.restart = { ...s.ctx.restart, restartCount, lastBackoffMs });
+const userStopped =
+  (atMs = T0 - 1_000): Mut =>
+  (s) => (s.ctx.restart = { ...s.ctx.restart, lastStop: { cause: "user", atMs } });
+const stoppedFor =
+  (cause: "unhealthy-restart" | "unhealthy-stop"): Mut =>
+  (s) => (s.ctx.restart = { ...s.ctx.restart, lastStop: { cause, atMs: T0 } });
+const health =
+  (h: "starting" | "healthy" | "unhealthy"): Mut =>
+  (s) => (s.ctx.health = h);
+const onUnhealthy =
+  (o: "restart" | "stop" | "none"): Mut =>
+  (s) => (s.desired!.spec.onUnhealthy = o);
+const dep =
+  (verdict: "satisfied" | "waiting" | "failed", name = "db"): Mut =>
+  (s) => {
+    const r: DependencyReadiness = {
+      name,
+      condition: "healthy",
+      satisfied: verdict === "satisfied",
+      failed: verdict === "failed",
+      reason: verdict === "failed" ? `dependency ${name} exited with code 1` : `dependency ${name} is not healthy yet (starting)`,
+    };
+    s.ctx.dependencies = [...s.ctx.dependencies, r];
+  };
+const at =
+  (ms: number): Mut =>
+  (s) => (s.now = T0 + ms);
+
+/** Actions reduced to what matters, e.g. `stop[unhealthy-restart]`, `wait@T0+100!db`, `wait!failed`. */
+function summary(actions: Action[]): string[] {
+  return actions.map((a) => {
+    switch (a.type) {
+      case "stop":
+        return a.cause ? `stop[${a.cause}]` : "stop";
+      case "recreate":
+        return a.start ? "recreate+start" : "recreate";
+      case "wait":
+        return `wait${a.untilMs !== undefined ? `@T0+${a.untilMs - T0}` : ""}${a.dependency ? `:${a.dependency}` : ""}${a.failed ? "!failed" : ""}`;
+      default:
+        return a.type;
+    }
+  });
+}
+
+const cases: [string, Mut[], string[], RegExp?][] = [
+  ["steady: running, same hash", [], []],
+  ["steady: healthy", [health("healthy")], []],
+  ["steady: still starting", [health("starting")], []],
+
+  ["not desired, running and owned → stop, remove", [notDesired], ["stop", "remove"], /no longer desired/],
+  ["not desired, exited and owned → remove", [notDesired, exited(0)], ["remove"]],
+  ["not desired, not owned → nothing", [notDesired, notOwned], []],
+  ["not desired, missing → nothing", [notDesired, missing], []],
+
+  ["name taken by a foreign container → failed wait", [notOwned], ["wait!failed"], /does not manage/],
+  ["image not present → pull", [noImage], ["pull"], /image docker.io\/library\/busybox:latest is not present/],
+
+  ["missing → create, start", [missing], ["create", "start"]],
+  ["missing, dependency not ready → wait naming it", [missing, dep("waiting")], ["wait:db"], /waits for db \(healthy\): dependency db is not healthy yet/],
+  ["missing, dependency failed → failed wait naming it", [missing, dep("satisfied", "cache"), dep("failed")], ["wait:db!failed"], /waits for db \(healthy\): dependency db exited with code 1/],
+  ["missing, dependencies satisfied → create, start", [missing, dep("satisfied"), dep("satisfied", "cache")], ["create", "start"]],
+  ["missing, user-stopped → create only", [missing, userStopped()], ["create"]],
+
+  ["spec hash changed → recreate and start", [specChanged], ["recreate+start"], /spec changed/],
+  ["no spec hash label → recreate", [noHashLabel], ["recreate+start"], /no spec hash/],
+  ["spec changed while exited → recreate and start", [specChanged, exited(0), restartPolicy("no")], ["recreate+start"]],
+  ["spec changed, dependency not ready → keep the old one, wait", [specChanged, dep("waiting")], ["wait:db"], /spec changed; recreate waits for db/],
+  ["spec changed, user-stopped → recreate, not started", [specChanged, exited(143), userStopped()], ["recreate"]],
+
+  ["created → start", [created], ["start"]],
+  ["created, dependency not ready → wait", [created, dep("waiting")], ["wait:db"]],
+  ["created, user-stopped → nothing", [created, userStopped()], []],
+
+  ["unhealthy, onUnhealthy restart → stop for restart", [health("unhealthy")], ["stop[unhealthy-restart]"]],
+  ["unhealthy, onUnhealthy stop → stop", [health("unhealthy"), onUnhealthy("stop")], ["stop[unhealthy-stop]"]],
+  ["unhealthy, onUnhealthy none → nothing", [health("unhealthy"), onUnhealthy("none")], []],
+  ["unhealthy, on-failure:3 used up → failed wait, keeps running", [health("unhealthy"), restartPolicy("on-failure", 3), record(3, 400)], ["wait!failed"], /gave up after 3 restarts/],
+  [
+    "unhealthy, attached HealthCheck says stop",
+    [health("unhealthy"), (s) => (s.ctx.onUnhealthy = "stop")],
+    ["stop[unhealthy-stop]"],
+  ],
+
+  ["exited 1 just now, always → wait 100ms", [exited(1)], ["wait@T0+100"], /restart 1 after a 100ms backoff/],
+  ["exited 1, backoff elapsed → start", [exited(1), at(100)], ["start"]],
+  ["exited 1 50ms ago → wait until exit + 100ms", [exited(1, 50, 50)], ["wait@T0+50"]],
+  ["5th quick crash → wait 1600ms", [exited(1), record(4, 800)], ["wait@T0+1600"]],
+  ["crash at the 1m cap", [exited(1), record(20, 60_000)], ["wait@T0+60000"]],
+  ["crash after running 10s → backoff reset", [exited(1, 10_000), record(9, 51_200)], ["wait@T0+100"]],
+  ["exited 0, policy no → nothing", [exited(0), restartPolicy("no")], []],
+  ["exited 1, policy no → nothing", [exited(1), restartPolicy("no")], []],
+  ["exited 0, on-failure → nothing", [exited(0), restartPolicy("on-failure")], []],
+  ["exited 1, on-failure:2 with 2 restarts → gave up (failed)", [exited(1), restartPolicy("on-failure", 2), record(2, 200)], ["wait!failed"], /gave up after 2 restarts/],
+  ["exited, user-stopped, unless-stopped → nothing", [exited(143), restartPolicy("unless-stopped"), userStopped()], []],
+  ["exited, user-stopped in this daemon run, always → nothing", [exited(143), userStopped()], []],
+  ["exited, user-stopped before the daemon started, always → start", [exited(143), userStopped(T0 - 7_200_000), at(100)], ["start"]],
+  ["exited after an unhealthy restart-stop, policy no → restarts through backoff", [exited(143), restartPolicy("no"), stoppedFor("unhealthy-restart")], ["wait@T0+100"]],
+  ["exited after an unhealthy stop → stays stopped", [exited(143), stoppedFor("unhealthy-stop")], []],
+  ["exited, dependency failing → restart anyway (restarts ignore dependsOn)", [exited(1), dep("failed"), at(100)], ["start"]],
+  ["unknown state → wait", [unknown], ["wait"], /unknown \(run root lost\)/],
+];
+
+describe("planContainer", () => {
+  it.each(cases)("%s", (_name, muts, want, reason) => {
+    const s = base();
+    for (const m of muts) m(s);
+    const actions = planContainer(s.desired, s.observed, s.now, s.ctx);
+    expect(summary(actions)).toEqual(want);
+    if (reason) expect(actions.map((a) => a.reason).join(" | ")).toMatch(reason);
+    for (const a of actions) expect(a.reason.length).toBeGreaterThan(0);
+  });
+
+  it("is pure: the same inputs give the same actions and are not modified", () => {
+    const s = base();
+    exited(1)(s);
+    const snapshot = JSON.stringify(s);
+    expect(planContainer(s.desired, s.observed, s.now, s.ctx)).toEqual(planContainer(s.desired, s.observed, s.now, s.ctx));
+    expect(JSON.stringify(s)).toBe(snapshot);
+  });
+
+  it("an unhealthy container is restarted through the same backoff as a crash", () => {
+    // The reconciler's loop: plan → act → record; the container turns unhealthy after 2s each run.
+    const s = base();
+    const delays: number[] = [];
+    let now = T0;
+    for (let round = 0; round < 4; round++) {
+      s.now = now;
+      s.ctx.health = "unhealthy";
+      const stop = planContainer(s.desired, s.observed, now, s.ctx);
+      expect(summary(stop)).toEqual(["stop[unhealthy-restart]"]);
+      // act: stop → record the cause → the container exits
+      s.ctx.restart = { ...s.ctx.restart, lastStop: { cause: "unhealthy-restart", atMs: now } };
+      s.ctx.health = undefined;
+      s.observed = { ...s.observed!, status: "exited", exitCode: 143, finishedAt: iso(now) };
+      const wait = planContainer(s.desired, s.observed, now, s.ctx);
+      expect(wait[0]!.type).toBe("wait");
+      const until = (wait[0] as { untilMs: number }).untilMs;
+      delays.push(until - now);
+      expect(summary(planContainer(s.desired, s.observed, until, s.ctx))).toEqual(["start"]);
+      // act: start → record the restart; it runs 2s before turning unhealthy again
+      s.ctx.restart = { restartCount: s.ctx.restart.restartCount + 1, lastBackoffMs: until - now };
+      s.observed = { ...s.observed, status: "running", startedAt: iso(until) };
+      delete s.observed.finishedAt;
+      now = until + 2_000;
+    }
+    expect(delays).toEqual([100, 200, 400, 800]);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * The container planner (kubelet `computePodActions`): a pure function from the desired
+ * container, the observed runtime container and the controller's bookkeeping to the
+ * actions that move one towards the other. No I/O, no clock: `now` is an argument. The
+ * reconciler performs the actions in order, records what it did (restart record, stop
+ * causes) and plans again on the next event or at a wait's `untilMs`.
+ *
+ * Decisions, in order:
+ * 1. Not desired: remove the container if berth owns it (stop first when running); a
+ *    container berth does not own is never touched.
+ * 2. The observed container of that name is not berth's: wait, failed (name conflict).
+ * 3. The image is not present (no spec hash can be computed): pull.
+ * 4. Missing: create and start, once every dependency is satisfied (a failed dependency
+ *    waits with `failed`, naming it). A user-stopped container is only created.
+ * 5. Spec hash differs from the `berth.spec-hash` label: recreate — after the dependencies
+ *    are satisfied, keeping the old container meanwhile — and start it unless the user had
+ *    stopped it.
+ * 6. Created, not started: start once the dependencies are satisfied (not when user-stopped).
+ * 7. Running and unhealthy (health of this run): `onUnhealthy: restart` stops it with
+ *    cause `unhealthy-restart` — the restart then goes through the restart backoff like any
+ *    exit (8) — unless on-failure's retries are used up (wait, failed); `stop` stops it
+ *    with cause `unhealthy-stop`; `none` does nothing.
+ * 8. Exited: restart-policy.ts decides; a restart waits until `finishedAt + backoff`
+ *    (wait with `untilMs`), then starts. Restarts do not wait for dependencies (Docker
+ *    restarts regardless of links/depends_on). Giving up is a failed wait.
+ * 9. Unknown state: wait for the runtime to report.
+ */
+import type { ContainerState } from "../runtime/types.js";
+import type { HealthStatus } from "./health/types.js";
+import { LABELS, ownedBy } from "./labels.js";
+import type { ContainerSpec, OnUnhealthy } from "./manifests/model.js";
+import { decideRestart, restartBudgetLeft, type ExitInfo } from "./restart-policy.js";
+import type { Action, DependencyReadiness, RestartRecord } from "./types.js";
+
+export interface DesiredContainer {
+  spec: ContainerSpec;
+  /** spec-hash.ts of the effective spec; undefined while the image is not present. */
+  specHash: string | undefined;
+}
+
+export interface PlanContext {
+  /** The desired object's key, `container/web`: ownership is judged by it. */
+  key: string;
+  restart: RestartRecord;
+  /** Health of the observed container's current run; undefined without a healthcheck. */
+  health?: HealthStatus;
+  /** Effective onUnhealthy (an attached HealthCheck may set it); default: the spec's. */
+  onUnhealthy?: OnUnhealthy;
+  /** Readiness of each `dependsOn` entry (dependencies.ts `readiness`). */
+  dependencies: DependencyReadiness[];
+  /** When the running daemon started (restart policy `always` after a user stop). */
+  daemonStartedAtMs: number;
+}
+
+export function planContainer(
+  desired: DesiredContainer | undefined,
+  observed: ContainerState | undefined,
+  now: number,
+  ctx: PlanContext,
+): Action[] {
+  const name = ctx.key.slice(ctx.key.indexOf("/") + 1);
+
+  if (!desired) {
+    if (!observed || !ownedBy(observed.labels, ctx.key)) return [];
+    const remove: Action = { type: "remove", reason: `${ctx.key} is no longer desired` };
+    if (observed.status === "running") return [{ type: "stop", reason: `${ctx.key} is no longer desired` }, remove];
+    return [remove];
+  }
+
+  if (observed && !ownedBy(observed.labels, ctx.key)) {
+    return [{ type: "wait", failed: true, reason: `a container named ${name} exists that berth does not manage; remove or rename it` }];
+  }
+
+  if (desired.specHash === undefined) {
+    return [{ type: "pull", image: desired.spec.image, reason: `image ${desired.spec.image} is not present` }];
+  }
+
+  const userStopped = ctx.restart.lastStop?.cause === "user";
+  const blocked = dependencyWait(ctx.dependencies);
+
+  if (!observed) {
+    if (userStopped) return [{ type: "create", reason: "container does not exist (stopped by the user: not started)" }];
+    if (blocked) return [blocked];
+    return [
+      { type: "create", reason: "container does not exist" },
+      { type: "start", reason: "container was created" },
+    ];
+  }
+
+  const observedHash = observed.labels[LABELS.specHash];
+  if (observedHash !== desired.specHash) {
+    const why = observedHash ? "spec changed" : "container has no spec hash";
+    if (userStopped) return [{ type: "recreate", start: false, reason: `${why} (stopped by the user: not started)` }];
+    if (blocked) return [{ ...blocked, reason: `${why}; recreate ${blocked.reason}` }];
+    return [{ type: "recreate", start: true, reason: why }];
+  }
+
+  switch (observed.status) {
+    case "created":
+      if (userStopped) return [];
+      if (blocked) return [blocked];
+      return [{ type: "start", reason: "container is created but not started" }];
+
+    case "running": {
+      if (ctx.health !== "unhealthy") return [];
+      const onUnhealthy = ctx.onUnhealthy ?? desired.spec.onUnhealthy;
+      if (onUnhealthy === "stop") return [{ type: "stop", cause: "unhealthy-stop", reason: "container is unhealthy (onUnhealthy: stop)" }];
+      if (onUnhealthy === "none") return [];
+      if (!restartBudgetLeft(desired.spec.restartPolicy, ctx.restart)) {
+        const p = desired.spec.restartPolicy;
+        return [{ type: "wait", failed: true, reason: `container is unhealthy; gave up after ${ctx.restart.restartCount} restarts (on-failure:${p.maxRetries})` }];
+      }
+      return [{ type: "stop", cause: "unhealthy-restart", reason: "container is unhealthy (onUnhealthy: restart)" }];
+    }
+
+    case "exited": {
+      const d = decideRestart({
+        policy: desired.spec.restartPolicy,
+        exit: exitInfo(observed),
+        record: ctx.restart,
+        daemonStartedAtMs: ctx.daemonStartedAtMs,
+      });
+      if (!d.restart) return d.gaveUp ? [{ type: "wait", failed: true, reason: d.reason }] : [];
+      if (now < d.notBeforeMs) return [{ type: "wait", untilMs: d.notBeforeMs, reason: `${d.reason} (in ${d.notBeforeMs - now}ms)` }];
+      return [{ type: "start", reason: d.reason }];
+    }
+
+    case "unknown":
+      return [{ type: "wait", reason: `container state is unknown${observed.reason ? ` (${observed.reason})` : ""}` }];
+  }
+}
+
+/** The wait for the first failed dependency, else the first unsatisfied one; undefined when all hold. */
+export function dependencyWait(deps: readonly DependencyReadiness[]): Extract<Action, { type: "wait" }> | undefined {
+  const failed = deps.find((d) => d.failed);
+  if (failed) return { type: "wait", failed: true, dependency: failed.name, reason: `waits for ${failed.name} (${failed.condition}): ${failed.reason}` };
+  const pending = deps.find((d) => !d.satisfied);
+  if (pending) return { type: "wait", dependency: pending.name, reason: `waits for ${pending.name} (${pending.condition}): ${pending.reason}` };
+  return undefined;
+}
+
+/** The exit facts of an exited container; missing timestamps fall back to earlier ones. */
+export function exitInfo(observed: ContainerState): ExitInfo {
+  const created = Date.parse(observed.createdAt);
+  const startedAtMs = observed.startedAt ? Date.parse(observed.startedAt) : created;
+  const finishedAtMs = observed.finishedAt ? Date.parse(observed.finishedAt) : startedAtMs;
+  return { exitCode: observed.exitCode ?? -1, oomKilled: observed.oomKilled, startedAtMs, finishedAtMs };
+}

@@ -1,0 +1,110 @@
+/**
+ * The spec hash of a container: sha256 of the canonical JSON (canonical-json.ts) of
+ * everything that shapes the container the runtime creates — compose's config-hash,
+ * kubelet's container hash. A container whose `berth.spec-hash` label differs from the
+ * desired hash is recreated; anything left out of the hash is applied without recreating.
+ *
+ * Included (what `ContainerRuntime.create` and the network setup consume): the image
+ * reference and its resolved digest (a moved tag recreates), command, args, env, env files
+ * (paths, plus content digests when the caller supplies them), workingDir, user, hostname,
+ * ports, mounts, networks, networkMode, resources, stopSignal, stopGracePeriodMs (the
+ * runtime records both at create), readOnlyRootfs, capAdd, capDrop, privileged, and the
+ * object's user labels (they become container labels).
+ *
+ * Excluded, applied live by the controller:
+ * - restartPolicy (name, maxRetries, backoff): a controller decision after exits (Docker
+ *   updates it with `docker update` without recreating).
+ * - healthcheck, healthcheckDisabled, onUnhealthy, and attached HealthCheck objects: probes
+ *   run in the controller, not in the container; a change restarts the health monitor only
+ *   (see `healthcheckHash`). Docker recreates here only because its healthcheck lives in
+ *   the container config.
+ * - dependsOn: start ordering only (compose drops it from its hash too).
+ *
+ * `SPEC_HASH_FIELDS` lists the choice for every ContainerSpec field; adding a field to
+ * ContainerSpec fails to compile until it is classified there.
+ */
+import { createHash } from "node:crypto";
+import { canonicalJson } from "./canonical-json.js";
+import type { ContainerSpec, Healthcheck, HealthCheckSpec } from "./manifests/model.js";
+
+/** Bumped when the hashed representation changes (every container is then recreated once). */
+export const SPEC_HASH_VERSION = 1;
+
+export const SPEC_HASH_FIELDS: Record<keyof ContainerSpec, "hash" | "live"> = {
+  image: "hash",
+  command: "hash",
+  args: "hash",
+  env: "hash",
+  envFiles: "hash",
+  workingDir: "hash",
+  user: "hash",
+  hostname: "hash",
+  ports: "hash",
+  mounts: "hash",
+  networks: "hash",
+  networkMode: "hash",
+  resources: "hash",
+  stopSignal: "hash",
+  stopGracePeriodMs: "hash",
+  readOnlyRootfs: "hash",
+  capAdd: "hash",
+  capDrop: "hash",
+  privileged: "hash",
+  restartPolicy: "live",
+  healthcheck: "live",
+  healthcheckDisabled: "live",
+  onUnhealthy: "live",
+  dependsOn: "live",
+};
+
+export interface SpecHashInput {
+  spec: ContainerSpec;
+  /** The image digest `spec.image` resolved to (ImageRecord.digest). */
+  imageDigest: string;
+  /** The container object's metadata.labels. */
+  labels?: Record<string, string>;
+  /** sha256 of each env file's content, by path, when the reconciler has read them. */
+  envFileDigests?: Record<string, string>;
+}
+
+/** 64 hex characters; equal inputs (whatever their key order) give equal hashes. */
+export function specHash(input: SpecHashInput): string {
+  const hashed: Record<string, unknown> = {};
+  for (const [field, how] of Object.entries(SPEC_HASH_FIELDS)) {
+    if (how === "hash") hashed[field] = input.spec[field as keyof ContainerSpec];
+  }
+  return sha256(
+    canonicalJson({
+      v: SPEC_HASH_VERSION,
+      spec: hashed,
+      imageDigest: input.imageDigest,
+      labels: input.labels ?? {},
+      envFileDigests: input.envFileDigests ?? {},
+    }),
+  );
+}
+
+/**
+ * The healthcheck that applies to a container: none when disabled, else its own, else the
+ * one attached by a HealthCheck object (an inline check is more specific, as a container's
+ * HEALTHCHECK overrides its image's in Docker). `onUnhealthy` of the attached object
+ * overrides the container's only when the attached check is the one used.
+ */
+export function effectiveHealthcheck(
+  spec: Pick<ContainerSpec, "healthcheck" | "healthcheckDisabled" | "onUnhealthy">,
+  attached?: Pick<HealthCheckSpec, "check" | "onUnhealthy">,
+): { check?: Healthcheck; onUnhealthy: ContainerSpec["onUnhealthy"] } {
+  if (spec.healthcheckDisabled) return { onUnhealthy: spec.onUnhealthy };
+  if (spec.healthcheck) return { check: spec.healthcheck, onUnhealthy: spec.onUnhealthy };
+  if (attached) return { check: attached.check, onUnhealthy: attached.onUnhealthy ?? spec.onUnhealthy };
+  return { onUnhealthy: spec.onUnhealthy };
+}
+
+/** Hash of the effective check: the health monitor is restarted when it changes. "" for none. */
+export function healthcheckHash(check: Healthcheck | undefined): string {
+  return check ? sha256(canonicalJson(check)) : "";
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
