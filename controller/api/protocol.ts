@@ -53,6 +53,11 @@ export interface ApplyResponse {
   /** Empty when the manifests had errors (then nothing was changed). */
   changes: ChangeEntry[];
   diagnostics: Diagnostic[];
+  /**
+   * With dryRun: for each created, configured or deleted object, its desired form before and
+   * after ({metadata, spec} of the normalized object; absent when it did not / will not exist).
+   */
+  diffs?: { kind: Kind; name: string; before?: unknown; after?: unknown }[];
 }
 
 export type ContainerPhase = "Pending" | "Running" | "Restarting" | "Exited" | "Failed";
