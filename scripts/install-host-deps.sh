@@ -3,9 +3,10 @@
 # Debian/Ubuntu: installs them with apt-get (as root). Elsewhere: says what to install.
 set -euo pipefail
 
-packages=(runc conmon busybox-static iproute2 util-linux attr)
+# docker.io: the image interop test runs a private dockerd (its own state dir, no iptables).
+packages=(runc conmon busybox-static iproute2 util-linux attr docker.io)
 # Commands that prove each package is present, in the same order.
-commands=(runc conmon busybox ip nsenter setfattr)
+commands=(runc conmon busybox ip nsenter setfattr dockerd)
 
 missing=()
 for i in "${!packages[@]}"; do

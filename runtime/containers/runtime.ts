@@ -36,6 +36,7 @@ import { RecordStore, stateOf, type ContainerRecord } from "./records.js";
 import { mkdirAllInRootfs } from "./rootfs-path.js";
 import { normalizeSignal } from "../../lib/signals.js";
 import { Runc } from "./runc.js";
+import { settleAll } from "./settle-all.js";
 import { buildOciSpec, containerHostname, containerWorkingDir } from "./spec-builder.js";
 import { resolveUserInRootfs } from "./user.js";
 
@@ -363,10 +364,11 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     });
 
     await this.unpackImage(image);
-    await this.records.reserveName(spec.name, id);
     const volumes = [...new Set(spec.mounts.flatMap((m) => (m.type === "volume" ? [m.source] : [])))];
     try {
-      await this.opts.snapshots.prepare(id, image.chainIds);
+      // The name and the writable layer are independent; on failure (e.g. the name was taken
+      // meanwhile: AlreadyExists) both are undone below, the name only if it is ours.
+      await settleAll([this.records.reserveName(spec.name, id), this.opts.snapshots.prepare(id, image.chainIds)]);
       for (const v of volumes) {
         if (!this.opts.volumes) throw failedPrecondition(`create container ${spec.name}: volume ${v} needs a volume store`);
         await this.opts.volumes.acquire(v, id);
@@ -424,23 +426,32 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     const { id, spec } = rec;
     if (!this.opts.snapshots) throw failedPrecondition(`start container ${spec.name}: the runtime has no snapshot store`);
     const bundle = this.bundleDir(id);
-    // A previous run's leftovers: runc state, exit file, bundle.
-    await this.runc.delete(id);
-    await this.cgroups.remove(rec.cgroupsPath);
-    await fs.rm(this.exitFile(id), { force: true });
-    await fs.rm(bundle, { recursive: true, force: true });
+    // A previous run's leftovers: runc state (then its cgroup), exit file, bundle.
+    await settleAll([
+      this.runc.delete(id).then(() => this.cgroups.remove(rec.cgroupsPath)),
+      fs.rm(this.exitFile(id), { force: true }),
+      fs.rm(bundle, { recursive: true, force: true }),
+    ]);
     await fs.mkdir(path.join(bundle, "persist"), { recursive: true, mode: 0o700 });
 
-    const { rootfs } = await this.opts.snapshots.mount(id);
-    const mounts = await resolveMounts(spec.mounts, {
-      container: spec.name,
-      ...(this.opts.volumes ? { volumes: this.opts.volumes } : {}),
-      protectedPaths: [this.root, this.runRoot, ...(this.opts.protectedPaths ?? [])],
-    });
-    const user = await resolveUserInRootfs(rootfs, spec.user ?? rec.imageConfig.User);
-    await mkdirAllInRootfs(rootfs, containerWorkingDir(rec.imageConfig, spec));
+    // Independent inputs of the spec, gathered concurrently (start latency is mostly waiting).
     const hostname = containerHostname(id, spec, os.hostname());
-    const etcFiles = await writeEtcFiles(path.join(bundle, "etc"), spec.networkMode, hostname);
+    const snapshots = this.opts.snapshots;
+    const [{ rootfs, user }, mounts, etcFiles, hostLimits, swapAccounting] = await settleAll([
+      snapshots.mount(id).then(async ({ rootfs }) => {
+        const user = await resolveUserInRootfs(rootfs, spec.user ?? rec.imageConfig.User);
+        await mkdirAllInRootfs(rootfs, containerWorkingDir(rec.imageConfig, spec));
+        return { rootfs, user };
+      }),
+      resolveMounts(spec.mounts, {
+        container: spec.name,
+        ...(this.opts.volumes ? { volumes: this.opts.volumes } : {}),
+        protectedPaths: [this.root, this.runRoot, ...(this.opts.protectedPaths ?? [])],
+      }),
+      writeEtcFiles(path.join(bundle, "etc"), spec.networkMode, hostname),
+      readHostLimits(),
+      this.cgroups.swapAccounting(),
+    ]);
     const oci = buildOciSpec({
       id,
       spec,
@@ -449,11 +460,11 @@ export class ConmonRuncRuntime implements ContainerRuntime {
       user,
       mounts,
       etcFiles,
-      rlimits: containerRlimits(await readHostLimits()),
+      rlimits: containerRlimits(hostLimits),
       cgroupsPath: rec.cgroupsPath,
       hostHostname: os.hostname(),
       knownCapabilities: this.knownCaps,
-      swapAccounting: await this.cgroups.swapAccounting(),
+      swapAccounting,
     });
     await writeJsonAtomic(path.join(bundle, "config.json"), oci, { mode: 0o600 });
 
@@ -483,15 +494,19 @@ export class ConmonRuncRuntime implements ContainerRuntime {
       await this.cgroups.remove(rec.cgroupsPath);
       throw err;
     });
-    const [pidStartTime, conmonStartTime] = await Promise.all([processStartTime(started.pid), processStartTime(started.conmonPid)]);
+    // The start times identify the processes (pid reuse); `runc start` execs in the same
+    // pid, so they can be read while it runs.
+    const startTimes = Promise.all([processStartTime(started.pid), processStartTime(started.conmonPid)]);
     try {
       await this.runc.start(id);
     } catch (err) {
+      await startTimes.catch(() => {});
       await this.runc.delete(id).catch(() => {});
       await this.cgroups.remove(rec.cgroupsPath);
       throw err;
     }
-    await keepRotated(this.logPath(id)).catch(() => {});
+    const [pidStartTime, conmonStartTime] = await startTimes;
+    const rotated = keepRotated(this.logPath(id)).catch(() => {});
     rec.status = "running";
     rec.pid = started.pid;
     rec.conmonPid = started.conmonPid;
@@ -505,7 +520,7 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     delete rec.exitCode;
     delete rec.finishedAt;
     delete rec.reason;
-    await this.records.save(rec);
+    await settleAll([this.records.save(rec), rotated]);
     this.hub.publish({ type: "started", id, name: spec.name, pid: started.pid, at: rec.startedAt });
   }
 

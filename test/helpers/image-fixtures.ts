@@ -83,8 +83,12 @@ export function busyboxRootfsEntries(): FixtureEntry[] {
   const entries: FixtureEntry[] = [
     { name: "bin/", type: "directory" },
     { name: "bin/busybox", data: readFileSync(bin), mode: 0o755 },
+    // A hardlink header carries its target's mode, as tar writers emit it: Docker applies
+    // it to the target on unpack (0644 here would make /bin/busybox non-executable there).
     ...BUSYBOX_APPLETS.map<FixtureEntry>((a) =>
-      HARDLINKED.has(a) ? { name: `bin/${a}`, type: "link", linkname: "bin/busybox" } : { name: `bin/${a}`, type: "symlink", linkname: "busybox" },
+      HARDLINKED.has(a)
+        ? { name: `bin/${a}`, type: "link", linkname: "bin/busybox", mode: 0o755 }
+        : { name: `bin/${a}`, type: "symlink", linkname: "busybox" },
     ),
     { name: "etc/", type: "directory" },
     {
