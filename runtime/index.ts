@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   protectedPaths?: string[];
   /** Who takes the root lock, for the message a second owner gets. */
   owner?: string;
+  /** Parent cgroup of every container (default `berth`). */
+  cgroupParent?: string;
 }
 
 export function defaultRuntimeOptions(): RuntimeOptions {
@@ -57,6 +59,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       snapshots: image.snapshots,
       volumes,
       ...(options.protectedPaths ? { protectedPaths: options.protectedPaths } : {}),
+      ...(options.cgroupParent ? { cgroupParent: options.cgroupParent } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
     return {

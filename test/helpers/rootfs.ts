@@ -224,7 +224,7 @@ export async function cgroupDirsOf(parent: string): Promise<string[]> {
   return out;
 }
 
-async function removeCgroupTree(dir: string): Promise<void> {
+export async function removeCgroupTree(dir: string): Promise<void> {
   for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
     if (e.isDirectory()) await removeCgroupTree(path.join(dir, e.name));
   }

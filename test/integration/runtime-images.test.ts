@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRuntime, type Runtime } from "../../runtime/index.js";
 import type { ContainerCreateSpec } from "../../runtime/types.js";
 import { hostLacks } from "../helpers/host.js";
+import { cgroupDirsOf, removeCgroupTree } from "../helpers/rootfs.js";
+import { randomBytes } from "node:crypto";
 import { buildDockerSaveArchive, buildOciLayoutTar, busyboxRootfsEntries, tarBuffer } from "../helpers/image-fixtures.js";
 
 const lacking = hostLacks("root", "runc", "conmon", "overlay", "busybox");
@@ -30,16 +32,19 @@ const spec = (name: string, image: string, extra: Partial<ContainerCreateSpec> =
  * layout are loaded into the store, unpacked into overlay snapshots and run under runc.
  */
 describe.skipIf(lacking)("loaded images run under runc", () => {
+  const cgroupParent = `berth-test-${randomBytes(4).toString("hex")}`;
   const base = mkdtempSync(path.join(tmpdir(), "berth-rt-images-"));
   let rt: Runtime;
 
   beforeAll(async () => {
-    rt = await openRuntime({ root: path.join(base, "root"), runRoot: path.join(base, "run") });
+    rt = await openRuntime({ root: path.join(base, "root"), runRoot: path.join(base, "run"), cgroupParent });
   });
 
   afterAll(async () => {
     for (const c of await rt.containers.list({ "berth.test": "runtime-images" })) await rt.containers.remove(c.id, { force: true });
     await rt.close();
+    for (const d of await cgroupDirsOf(cgroupParent)) await removeCgroupTree(d);
+    expect(await cgroupDirsOf(cgroupParent)).toEqual([]);
     rmSync(base, { recursive: true, force: true });
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(base);
   });

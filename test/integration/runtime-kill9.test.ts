@@ -8,6 +8,8 @@ import { openImageRuntime } from "../../runtime/images/index.js";
 import { openRuntime, type Runtime } from "../../runtime/index.js";
 import { REPO } from "../helpers/cli.js";
 import { hostLacks } from "../helpers/host.js";
+import { cgroupDirsOf, removeCgroupTree } from "../helpers/rootfs.js";
+import { randomBytes } from "node:crypto";
 import { importBusybox } from "../helpers/image-fixtures.js";
 
 const lacking = hostLacks("root", "runc", "conmon", "overlay", "busybox");
@@ -31,6 +33,7 @@ async function logText(rt: Runtime, id: string): Promise<string> {
 const lastTick = (text: string) => Math.max(-1, ...[...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
 
 describe.skipIf(lacking)("kill -9 of the berth process", () => {
+  const cgroupParent = `berth-test-${randomBytes(4).toString("hex")}`;
   const base = mkdtempSync(path.join(tmpdir(), "berth-kill9-"));
   const root = path.join(base, "root");
   const runRoot = path.join(base, "run");
@@ -41,6 +44,8 @@ describe.skipIf(lacking)("kill -9 of the berth process", () => {
       for (const c of await rt.containers.list({ "berth.test": "kill9" })) await rt.containers.remove(c.id, { force: true }).catch(() => {});
       await rt.close();
     }
+    for (const d of await cgroupDirsOf(cgroupParent)) await removeCgroupTree(d);
+    expect(await cgroupDirsOf(cgroupParent)).toEqual([]);
     rmSync(base, { recursive: true, force: true });
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(base);
   });
@@ -50,7 +55,7 @@ describe.skipIf(lacking)("kill -9 of the berth process", () => {
     const images = await openImageRuntime({ root });
     await importBusybox(images.images, "localhost/busybox:latest");
 
-    const child = spawn(process.execPath, [path.join(REPO, "test/fixtures/runtime-child.mjs"), root, runRoot, "sleeper", "localhost/busybox:latest"], {
+    const child = spawn(process.execPath, [path.join(REPO, "test/fixtures/runtime-child.mjs"), root, runRoot, "sleeper", "localhost/busybox:latest", cgroupParent], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     const exited = new Promise((r) => child.on("exit", r));
@@ -70,7 +75,7 @@ describe.skipIf(lacking)("kill -9 of the berth process", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(alive(pid), "the container outlives the berth process").toBe(true);
 
-    rt = await openRuntime({ root, runRoot });
+    rt = await openRuntime({ root, runRoot, cgroupParent });
     const adopted = await rt.containers.inspect(id);
     expect(adopted).toMatchObject({ id, name: "sleeper", status: "running", pid });
 
