@@ -146,13 +146,14 @@ export class DesiredStore {
           action,
           generation,
         });
+        const at = new Date().toISOString();
         if (!prev) {
-          next.set(key, { key, kind: object.kind, name: object.metadata.name, stack, generation: 1, object: clone(object) });
+          next.set(key, { key, kind: object.kind, name: object.metadata.name, stack, generation: 1, object: clone(object), createdAt: at, updatedAt: at });
           entries.push(entry("created", 1));
         } else if (sameContent(prev.object, object)) {
           entries.push(entry("unchanged", prev.generation));
         } else {
-          next.set(key, { ...prev, generation: prev.generation + 1, object: clone(object) });
+          next.set(key, { ...prev, generation: prev.generation + 1, object: clone(object), updatedAt: at });
           entries.push(entry("configured", prev.generation + 1));
         }
       }

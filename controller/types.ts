@@ -142,6 +142,9 @@ export interface StoredObject {
   generation: number;
   /** The normalized object. */
   object: AnyObject;
+  /** ISO times of the first apply and of the last change. */
+  createdAt: string;
+  updatedAt: string;
 }
 
 export type ChangeAction = "created" | "configured" | "unchanged" | "deleted";

@@ -1,0 +1,81 @@
+import { createHash } from "node:crypto";
+import { notImplemented } from "../lib/errors.js";
+import type { ContainerCreateSpec, MountSpec } from "../runtime/types.js";
+import { LABELS } from "./labels.js";
+import { objectKey, type ContainerObject } from "./manifests/model.js";
+
+/** The runtime name of the anonymous volume a container gets for a target (`-v /data`). */
+export function anonymousVolumeName(container: string, target: string): string {
+  return `${container.slice(0, 40)}-anon-${createHash("sha256").update(target).digest("hex").slice(0, 12)}`;
+}
+
+/** The network mode the runtime can give this container now (host or none). */
+export function runtimeNetworkMode(obj: ContainerObject): "host" | "none" {
+  const s = obj.spec;
+  const mode = s.networkMode;
+  if (mode === "host" || mode === "none") return mode;
+  if (mode === undefined && s.networks.length === 0) {
+    if (s.ports.length) {
+      throw notImplemented(
+        `create container ${obj.metadata.name}: publishing ports needs bridge networks, which berth does not have yet; use networkMode: host and bind the port inside the container`,
+      );
+    }
+    return "none";
+  }
+  throw notImplemented(
+    `create container ${obj.metadata.name}: ${mode && mode !== "bridge" ? `networkMode ${mode}` : "bridge networks"} ${mode?.startsWith("container:") ? "is" : "are"} not supported yet; use networkMode: host or none`,
+  );
+}
+
+/**
+ * The runtime's create spec of a desired container (pure). `envFiles` holds the parsed
+ * variables of each of the spec's env files, by path; variables of `env` win over them,
+ * later entries over earlier ones. The labels carry ownership and the spec hash.
+ */
+export function toCreateSpec(
+  obj: ContainerObject,
+  ctx: { stack: string; specHash: string; envFiles: Record<string, { name: string; value: string }[]> },
+): ContainerCreateSpec {
+  const s = obj.spec;
+  const name = obj.metadata.name;
+  const env: Record<string, string> = {};
+  for (const f of s.envFiles) for (const v of ctx.envFiles[f] ?? []) env[v.name] = v.value;
+  for (const v of s.env) env[v.name] = v.value;
+  const mounts: MountSpec[] = s.mounts.map((m) => {
+    switch (m.type) {
+      case "volume":
+        return { type: "volume", source: m.source ?? anonymousVolumeName(name, m.target), target: m.target, readOnly: m.readOnly };
+      case "bind":
+        return { type: "bind", source: m.source, target: m.target, readOnly: m.readOnly };
+      case "tmpfs":
+        return {
+          type: "tmpfs",
+          target: m.target,
+          readOnly: m.readOnly,
+          ...(m.sizeBytes !== undefined ? { sizeBytes: m.sizeBytes } : {}),
+          ...(m.mode !== undefined ? { mode: m.mode } : {}),
+        };
+    }
+  });
+  const spec: ContainerCreateSpec = {
+    name,
+    image: s.image,
+    labels: { ...obj.metadata.labels, [LABELS.stack]: ctx.stack, [LABELS.object]: objectKey(obj), [LABELS.specHash]: ctx.specHash },
+    env,
+    mounts,
+    networkMode: runtimeNetworkMode(obj),
+    resources: { ...s.resources },
+    stopGracePeriodMs: s.stopGracePeriodMs,
+    readOnlyRootfs: s.readOnlyRootfs,
+    capAdd: s.capAdd,
+    capDrop: s.capDrop,
+    privileged: s.privileged,
+  };
+  if (s.command) spec.command = s.command;
+  if (s.args) spec.args = s.args;
+  if (s.workingDir) spec.workingDir = s.workingDir;
+  if (s.user) spec.user = s.user;
+  if (s.hostname) spec.hostname = s.hostname;
+  if (s.stopSignal) spec.stopSignal = s.stopSignal;
+  return spec;
+}
