@@ -37,13 +37,13 @@ export async function runValidate(opts: ValidateOptions): Promise<number> {
   return errors.length ? 1 : 0;
 }
 
-/** Prints diagnostics to stderr, each with the offending source line. */
-export function printDiagnostics(diagnostics: Diagnostic[]): void {
+/** Prints diagnostics to stderr (or `out`), each with the offending source line. */
+export function printDiagnostics(diagnostics: Diagnostic[], out: { write(text: string): unknown; isTTY?: boolean } = process.stderr): void {
   const sources = new Map<string, string>();
-  const color = paint(process.stderr);
+  const color = paint(out);
   for (const d of diagnostics) {
     const line = formatDiagnostic(d).replace(`: ${d.severity}: `, `: ${d.severity === "error" ? color.red("error") : color.yellow("warning")}: `);
-    process.stderr.write(`${line}\n`);
+    out.write(`${line}\n`);
     if (d.line > 0 && d.file !== "<stdin>") {
       if (!sources.has(d.file)) {
         try {
@@ -53,7 +53,7 @@ export function printDiagnostics(diagnostics: Diagnostic[]): void {
         }
       }
       const frame = codeFrame(sources.get(d.file)!, d.line, d.column);
-      if (frame) process.stderr.write(`${color.dim(frame)}\n`);
+      if (frame) out.write(`${color.dim(frame)}\n`);
     }
   }
 }

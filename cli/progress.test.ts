@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { Capture, containerView, genericView } from "./testing.js";
+import { evaluate, ProgressDisplay, timeoutMessage, type ObjectState } from "./progress.js";
+
+const web = { kind: "Container" as const, name: "web" };
+
+describe("evaluate", () => {
+  it("deleted: done when the object is gone", () => {
+    expect(evaluate(web, undefined, "deleted")).toMatchObject({ done: true, state: "deleted" });
+    expect(evaluate(web, containerView("web"), "deleted")).toMatchObject({ done: false, state: "exists" });
+  });
+
+  it("running: phase Running, even while health is starting", () => {
+    expect(evaluate(web, containerView("web", { health: "starting" }), "running")).toMatchObject({ done: true });
+    expect(evaluate(web, containerView("web", { phase: "Restarting" }), "running")).toMatchObject({ done: false, failed: false });
+  });
+
+  it("healthy: Running and healthy; says so when there is no healthcheck", () => {
+    expect(evaluate(web, containerView("web", { health: "healthy" }), "healthy")).toMatchObject({ done: true });
+    expect(evaluate(web, containerView("web", { health: "starting" }), "healthy")).toMatchObject({ done: false, state: "Running (health: starting)" });
+    expect(evaluate(web, containerView("web"), "healthy")).toMatchObject({ done: false, state: "Running (no healthcheck)" });
+  });
+
+  it("fails on phase Failed, with the reason", () => {
+    const failed = containerView("web", { phase: "Failed", reason: "ImagePullFailed", message: "pull busybox:nope: not found" });
+    for (const c of ["ready", "healthy", "running"] as const) expect(evaluate(web, failed, c)).toMatchObject({ failed: true, message: "ImagePullFailed: pull busybox:nope: not found" });
+  });
+
+  it("other kinds: status.ready for every condition but deleted", () => {
+    const vol = { kind: "Volume" as const, name: "data" };
+    expect(evaluate(vol, genericView("Volume", "data"), "healthy")).toMatchObject({ ref: "volume/data", done: true });
+    expect(evaluate(vol, genericView("Volume", "data", { ready: false }), "running")).toMatchObject({ done: false });
+  });
+});
+
+describe("timeoutMessage", () => {
+  it("names what was not ready and its last state", () => {
+    const states: ObjectState[] = [
+      { ref: "container/web", done: false, failed: false, state: "Running (health: starting)", message: "" },
+      { ref: "container/db", done: true, failed: false, state: "Running", message: "" },
+      { ref: "image/app", done: false, failed: false, state: "NotReady", message: "Pulling: 40%" },
+    ];
+    expect(timeoutMessage(states, 90_000, "ready")).toBe("timed out after 1m30s waiting for container/web (Running (health: starting)), image/app (NotReady: Pulling: 40%) to be ready");
+  });
+});
+
+describe("ProgressDisplay", () => {
+  const s = (ref: string, state: string, done = false, message = ""): ObjectState => ({ ref, done, failed: false, state, message });
+
+  it("prints a line per state change when not a terminal", () => {
+    const out = new Capture(false);
+    const d = new ProgressDisplay(out);
+    d.update([s("container/web", "Pending"), s("volume/data", "Ready", true)]);
+    d.update([s("container/web", "Pending"), s("volume/data", "Ready", true)]);
+    d.update([s("container/web", "Running (health: starting)", false, "Started"), s("volume/data", "Ready", true)]);
+    expect(out.text).toBe("container/web: Pending\nvolume/data: Ready ✓\ncontainer/web: Running (health: starting) (Started)\n");
+  });
+
+  it("redraws a table in place on a terminal, cut to its width", () => {
+    const out = new Capture(true, 40);
+    const d = new ProgressDisplay(out);
+    d.update([s("container/web", "Pending")]);
+    expect(out.text).toContain("OBJECT");
+    expect(out.text).not.toContain("\u001b[2A");
+    const before = out.text.length;
+    d.update([s("container/web", "Pending")]); // unchanged: no redraw
+    expect(out.text.length).toBe(before);
+    d.update([s("container/web", "Running (health: starting)", false, "a long message that does not fit the terminal")]);
+    const frame = out.text.slice(before);
+    expect(frame.startsWith("\u001b[2A\r\u001b[0J")).toBe(true);
+    // eslint-disable-next-line no-control-regex
+    const plain = frame.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "").replace(/^\r/, "");
+    for (const line of plain.trimEnd().split("\n")) expect(line.length).toBeLessThanOrEqual(39);
+    expect(plain).toContain("…");
+  });
+});
