@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Installs the host packages berth's embedded runtime and its tests need.
-# Debian/Ubuntu: installs them with apt-get (as root). Elsewhere: says what to install.
+# Installs the host packages berth's embedded runtime needs; with --tests, also those its
+# tests need. Debian/Ubuntu: installs them with apt-get (as root). Elsewhere: says what to
+# install. Usage: scripts/install-host-deps.sh [--tests]
 set -euo pipefail
 
-# docker.io: the image interop test runs a private dockerd (its own state dir, no iptables).
-packages=(runc conmon busybox-static iproute2 util-linux attr docker.io)
+# runc (OCI runtime), conmon (shim), busybox-static (the example and test images),
+# attr (setfattr: overlay opaque-directory markers), iproute2, util-linux.
+packages=(runc conmon busybox-static iproute2 util-linux attr)
 # Commands that prove each package is present, in the same order.
-commands=(runc conmon busybox ip nsenter setfattr dockerd)
+commands=(runc conmon busybox ip nsenter setfattr)
+if [ "${1:-}" = "--tests" ]; then
+  # docker.io: the image interop test runs a private dockerd (its own state dir, no iptables).
+  packages+=(docker.io)
+  commands+=(dockerd)
+fi
 
 missing=()
 for i in "${!packages[@]}"; do
