@@ -92,10 +92,7 @@ async function streamLogs(ctx: CommandContext, stack: string, quiet: boolean, si
         })(),
       );
     }
-    await new Promise((r) => {
-      const t = setTimeout(r, 1000);
-      signal.addEventListener("abort", () => (clearTimeout(t), r(undefined)), { once: true });
-    });
+    await ctx.clock.sleep(1000, signal).catch(() => {});
   }
   await Promise.allSettled(tasks);
 }
