@@ -33,6 +33,7 @@ import { readiness } from "./dependencies.js";
 import { DesiredStore } from "./desired-store.js";
 import { EventLog } from "./event-log.js";
 import { HealthMonitor } from "./health/health-monitor.js";
+import { NetnsProber } from "./health/netns-prober.js";
 import { ProbeDispatcher } from "./health/probers.js";
 import type { HealthState } from "./health/types.js";
 import { detectArchiveFormat, toImageConfig } from "./image-source.js";
@@ -113,7 +114,7 @@ export class Controller implements ControllerApi {
   private readonly eventLog: EventLog;
   private readonly monitors = new Map<string, Monitor>();
   private readonly observed = new Map<string, ContainerState>();
-  private readonly prober: ProbeDispatcher;
+  private readonly prober: NetnsProber;
   private readonly probeLimiter: Semaphore;
   private readonly startedAtMs: number;
   private readonly stopping = new AbortController();
@@ -132,8 +133,10 @@ export class Controller implements ControllerApi {
     this.workers = new PQueue({ concurrency: options.concurrency });
     this.eventLog = new EventLog(clock);
     this.probeLimiter = new Semaphore(options.probeConcurrency);
-    this.prober = new ProbeDispatcher((container, argv, o) =>
-      runtime.containers.exec(container, { argv, timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes, signal: o.signal }),
+    this.prober = new NetnsProber(
+      new ProbeDispatcher((container, argv, o) =>
+        runtime.containers.exec(container, { argv, timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes, signal: o.signal }),
+      ),
     );
     this.startedAtMs = clock.now();
   }
@@ -575,8 +578,13 @@ export class Controller implements ControllerApi {
         clock: this.clock,
         prober: this.prober,
         check: check!,
-        // host networking: the container's ports are the host's. (Bridges come later.)
-        target: { container: observed!.id, host: "127.0.0.1" },
+        // http/tcp probes go to 127.0.0.1 of the container's own network: the host's with
+        // networkMode host, else inside its namespace (entered through its pid).
+        target: {
+          container: observed!.id,
+          host: "127.0.0.1",
+          ...(obj.spec.networkMode !== "host" && observed!.pid ? { netnsPid: observed!.pid } : {}),
+        },
         containerStartedAtMs: runStartedAtMs,
         onTransition: (t, state) => {
           this.status.update(key, (s) => {

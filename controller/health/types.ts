@@ -26,8 +26,13 @@ export interface ProbeResult {
 export interface ProbeTarget {
   /** Runtime id or name, for exec probes. */
   container: string;
-  /** Address the container's ports are reachable at from the host (http/tcp probes). */
+  /** Address the container's ports are reachable at (http/tcp probes). */
   host: string;
+  /**
+   * A pid in the container's network namespace when it has its own (not the host's): http
+   * and tcp probes then run inside that namespace, against `host` there.
+   */
+  netnsPid?: number;
 }
 
 /**

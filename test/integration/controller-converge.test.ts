@@ -106,6 +106,26 @@ describe.skipIf(lacking)("controller converges the host on the manifests", () =>
     await client.delete("Container", "probed");
   });
 
+  it("probes HTTP and TCP inside the network namespace of a container with its own network", async () => {
+    // Port 8093 is bound only inside the container's namespace: a probe from the host would fail.
+    await client.apply({
+      stack: "netns",
+      files: files(
+        ctr("web-none", "  command: [sh, -c, 'echo ok > /tmp/index.html; exec httpd -f -p 127.0.0.1:8093 -h /tmp']\n  restartPolicy: always\n  healthcheck: {http: {port: 8093, path: /}, interval: 300ms, timeout: 2s}\n") +
+          ctr("tcp-none", "  command: [nc, -ll, -p, '8094', -e, cat]\n  healthcheck: {tcp: {port: 8094}, interval: 300ms, timeout: 2s}\n") +
+          ctr("tcp-closed", "  command: [sleep, '3600']\n  healthcheck: {tcp: {port: 8095}, interval: 200ms, timeout: 1s, retries: 2}\n  onUnhealthy: none\n"),
+      ),
+    });
+    const web = await untilContainer(client, "web-none", "healthy", (s) => s.health === "healthy");
+    expect(status(web).healthResults?.at(-1)).toMatchObject({ result: "success", output: expect.stringMatching(/200/) });
+    await untilContainer(client, "tcp-none", "healthy", (s) => s.health === "healthy");
+    const closed = await untilContainer(client, "tcp-closed", "unhealthy", (s) => s.health === "unhealthy");
+    expect(status(closed).healthResults?.at(-1)).toMatchObject({ result: "failure" });
+    await client.delete("Container", "web-none");
+    await client.delete("Container", "tcp-none");
+    await client.delete("Container", "tcp-closed");
+  });
+
   it("starts a dependent only after its dependency is healthy", async () => {
     const text =
       ctr("db", "  command: [sh, -c, 'sleep 1.5; touch /tmp/ready; exec sleep 3600']\n  healthcheck: {exec: [test, -f, /tmp/ready], interval: 250ms}\n") +
