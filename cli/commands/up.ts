@@ -6,7 +6,7 @@ import { errorMessage } from "../../lib/errors.js";
 import { processContext, type CommandContext } from "../client.js";
 import { paint } from "../style.js";
 import { berthVersion } from "./daemon.js";
-import { readForApply, runApply, type ApplyOptions } from "./apply.js";
+import { readForApply, reportDiagnostics, runApply, type ApplyOptions } from "./apply.js";
 
 export interface UpOptions {
   filename: string[];
@@ -44,6 +44,9 @@ export async function runUp(g: { root: string; runRoot: string; socket?: string 
   try {
     const input = await readForApply(ctx, o);
     if (!input) return 1;
+    // Invalid manifests end `up` at once (a stack that is only slow to get ready keeps running).
+    const check = await ctx.client.apply({ stack: input.stack, files: input.texts, prune: true, dryRun: true, allowPrivileged: o.allowPrivileged });
+    if (reportDiagnostics(ctx, check)) return 1;
     stack = input.stack;
     const apply: ApplyOptions = { ...o, stack, prune: true, dryRun: false, wait: true, pollMs: 200 };
     code = await runApply(ctx, apply);

@@ -173,6 +173,16 @@ describe.skipIf(lacking)("controller converges the host on the manifests", () =>
     expect(status(back).restartCount).toBe(before.restartCount + 1);
   });
 
+  it("brings back a container removed behind its back with runc delete", async () => {
+    await client.apply({ stack: "basic", files: files(env.imageManifest) }); // unchanged after the first test
+    await client.apply({ stack: "victim", files: files(ctr("victim", "  command: [sleep, '3600']\n  restartPolicy: unless-stopped\n")) });
+    const before = status(await untilContainer(client, "victim", "running", (s) => s.phase === "Running"));
+    execFileSync("runc", ["--root", path.join(env.runRoot, "runc"), "delete", "-f", before.containerId!]);
+    const back = await untilContainer(client, "victim", "running again", (s) => s.phase === "Running" && s.pid !== before.pid, 15_000);
+    expect(status(back).pid).toBeGreaterThan(1);
+    await client.delete("Container", "victim");
+  });
+
   it("prunes only the applying stack's missing objects", async () => {
     await client.apply({ stack: "p1", files: files(ctr("p1-a", "  command: [sleep, '3600']\n") + ctr("p1-b", "  command: [sleep, '3600']\n")) });
     await untilContainer(client, "p1-b", "running", (s) => s.phase === "Running");
