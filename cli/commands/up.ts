@@ -27,11 +27,21 @@ export interface UpOptions {
  * does not become ready in time (the stack keeps running until Ctrl-C).
  */
 export async function runUp(g: { root: string; runRoot: string; socket?: string }, o: UpOptions): Promise<number> {
+  const startedAt = Date.now();
   const socket = g.socket ?? path.join(g.runRoot, "berth.sock");
   const logger = pino({ level: process.env.BERTH_LOG_LEVEL ?? "warn" }, pino.destination(2));
   let daemon: Daemon;
   try {
-    daemon = await startDaemon({ root: g.root, runRoot: g.runRoot, socketPath: socket, logger, version: berthVersion(), allowPrivileged: o.allowPrivileged });
+    daemon = await startDaemon({
+      root: g.root,
+      runRoot: g.runRoot,
+      socketPath: socket,
+      logger,
+      version: berthVersion(),
+      allowPrivileged: o.allowPrivileged,
+      // as `berth daemon --cgroup-parent`
+      ...(process.env.BERTH_CGROUP_PARENT ? { cgroupParent: process.env.BERTH_CGROUP_PARENT } : {}),
+    });
   } catch (err) {
     process.stderr.write(`berth: start daemon: ${errorMessage(err)}\n`);
     return 6;
@@ -56,7 +66,7 @@ export async function runUp(g: { root: string; runRoot: string; socket?: string 
         ? color.green(`\nstack ${stack} is up: Ctrl-C stops it; \`berth --run-root ${g.runRoot} get\` from another terminal\n\n`)
         : color.yellow(`\nstack ${stack} is not ready (see above); it keeps running until Ctrl-C\n\n`),
     );
-    await Promise.all([streamLogs(ctx, stack, o.detachLogs, stop), streamWarnings(ctx, stop)]);
+    await Promise.all([streamLogs(ctx, stack, o.detachLogs, stop, startedAt - 1000), streamWarnings(ctx, stop)]);
     return code;
   } finally {
     if (stack) await stopStack(ctx, stack).catch((err) => process.stderr.write(`berth: stop stack ${stack}: ${errorMessage(err)}\n`));
@@ -64,8 +74,12 @@ export async function runUp(g: { root: string; runRoot: string; socket?: string 
   }
 }
 
-/** Follows the logs of the stack's containers (also those started later), `name | line`. */
-async function streamLogs(ctx: CommandContext, stack: string, quiet: boolean, signal: AbortSignal): Promise<void> {
+/**
+ * Follows the logs of the stack's containers (also those started later), `name | line`:
+ * everything written since `since` (`up`'s start: a container's first line can precede its
+ * recorded start time by a few milliseconds, so that is not the bound).
+ */
+async function streamLogs(ctx: CommandContext, stack: string, quiet: boolean, signal: AbortSignal, since: number): Promise<void> {
   if (quiet) return new Promise((r) => signal.addEventListener("abort", () => r(), { once: true }));
   const following = new Map<string, string>(); // name → container id being followed
   const colors = ["cyan", "magenta", "blue", "green", "yellow"] as const;
@@ -85,7 +99,7 @@ async function streamLogs(ctx: CommandContext, stack: string, quiet: boolean, si
       tasks.push(
         (async () => {
           try {
-            for await (const line of ctx.client.logs(v.metadata.name, { follow: true, since: Date.parse((v.status as ContainerStatusView).startedAt ?? new Date().toISOString()) }, signal)) {
+            for await (const line of ctx.client.logs(v.metadata.name, { follow: true, since }, signal)) {
               (line.stream === "stderr" ? process.stderr : process.stdout).write(`${prefix}${line.text}\n`);
             }
           } catch {
