@@ -5,27 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRuntime, type Runtime } from "../../runtime/index.js";
 import type { ContainerCreateSpec } from "../../runtime/types.js";
 import { hostLacks } from "../helpers/host.js";
-import { cgroupDirsOf, removeCgroupTree } from "../helpers/rootfs.js";
+import { cgroupDirsOf, removeCgroupTree, testSpec } from "../helpers/rootfs.js";
 import { randomBytes } from "node:crypto";
 import { buildDockerSaveArchive, buildOciLayoutTar, busyboxRootfsEntries, tarBuffer } from "../helpers/image-fixtures.js";
 
 const lacking = hostLacks("root", "runc", "conmon", "overlay", "busybox");
 
-const spec = (name: string, image: string, extra: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec => ({
-  name,
-  image,
-  labels: { "berth.test": "runtime-images" },
-  env: {},
-  mounts: [],
-  networkMode: "none",
-  resources: {},
-  readOnlyRootfs: false,
-  capAdd: [],
-  capDrop: [],
-  privileged: false,
-  stopGracePeriodMs: 1000,
-  ...extra,
-});
+const spec = (name: string, image: string, extra: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec =>
+  testSpec(name, { image, labels: { "berth.test": "runtime-images" }, stopGracePeriodMs: 1000, ...extra });
 
 /**
  * Images from archives, run for real: `docker save` archives (both layouts) and an OCI
