@@ -6,12 +6,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchCliStartup } from "./cli-startup.js";
+import { benchController } from "./controller.js";
 import { benchRuntime } from "./runtime.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const benches: Record<string, () => unknown | Promise<unknown>> = {
   "cli-startup": () => benchCliStartup(),
   runtime: () => benchRuntime(),
+  controller: () => benchController(),
 };
 
 const wanted = process.argv.slice(2);
