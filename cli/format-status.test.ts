@@ -39,6 +39,7 @@ describe("shortDuration (kubectl's AGE)", () => {
 
 describe("containerStatusText (docker ps STATUS)", () => {
   it.each<[Partial<ContainerStatusView>, string]>([
+    [{ phase: "Running", reason: "Terminating" }, "Terminating"],
     [{ startedAt: ago(3 * M), health: "healthy" }, "Up 3 minutes (healthy)"],
     [{ startedAt: ago(5 * S), health: "starting" }, "Up 5 seconds (health: starting)"],
     [{ startedAt: ago(2 * H), health: "unhealthy" }, "Up 2 hours (unhealthy)"],

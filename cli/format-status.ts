@@ -73,6 +73,7 @@ export function containerStatusText(s: ContainerStatusView, now: number): string
     return Number.isNaN(ms) ? "" : ` ${humanAgo(ms, now)}`;
   };
   const code = s.exitCode === undefined ? "" : ` (${s.exitCode})`;
+  if (s.reason === "Terminating") return "Terminating"; // deleted, being stopped and removed (kubectl)
   switch (s.phase) {
     case "Running": {
       const started = s.startedAt ? Date.parse(s.startedAt) : NaN;

@@ -114,6 +114,8 @@ export class Controller implements ControllerApi {
   private readonly eventLog: EventLog;
   private readonly monitors = new Map<string, Monitor>();
   private readonly observed = new Map<string, ContainerState>();
+  /** Containers deleted from the desired state whose runtime container is not gone yet. */
+  private readonly terminating = new Map<string, StoredObject>();
   private readonly prober: NetnsProber;
   private readonly probeLimiter: Semaphore;
   private readonly startedAtMs: number;
@@ -400,6 +402,7 @@ export class Controller implements ControllerApi {
       }
       this.observed.delete(key);
       this.status.delete(key);
+      this.terminating.delete(key);
       return;
     }
 
@@ -661,6 +664,12 @@ export class Controller implements ControllerApi {
       }
       throw notImplemented(`${source.type === "pull" ? "pull" : "build"} image ${reference}: ${source.type === "pull" ? "registry pulls" : "Dockerfile builds"} are not supported yet; import the image (Image import, or berth image load)`);
     }
+    try {
+      await fs.stat(source.path);
+    } catch (err) {
+      // Retried at the next resync (the file may appear); no retry storm, no stack traces.
+      throw new TerminalError("NotFound", `import image ${reference}: ${source.path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : errorMessage(err)}`);
+    }
     const format = source.format === "auto" ? await detectArchiveFormat(source.path).catch((err) => {
       throw new TerminalError("InvalidArgument", `import image ${reference}: ${source.path}: ${errorMessage(err)}`);
     }) : source.format;
@@ -798,6 +807,7 @@ export class Controller implements ControllerApi {
       return res;
     }
     for (const e of cs.entries) {
+      if (e.action === "deleted") this.markTerminating(before.get(e.key));
       if (e.action !== "unchanged") this.eventLog.record("Normal", e.action === "deleted" ? "Deleted" : "Applied", e.key, `${e.key} ${e.action} (stack ${req.stack})`);
       this.queue.add(e.key);
     }
@@ -805,21 +815,28 @@ export class Controller implements ControllerApi {
   }
 
   async list(kind: Kind, selector: Record<string, string>): Promise<ObjectView[]> {
-    return this.desired
-      .list({ kind })
+    const terminating = [...this.terminating.values()].filter((s) => s.kind === kind && !this.desired.get(s.key));
+    return [...this.desired.list({ kind }), ...terminating]
       .filter((s) => Object.entries(selector).every(([k, v]) => s.object.metadata.labels[k] === v))
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((s) => this.viewOf(s));
   }
 
   async get(kind: Kind, name: string): Promise<ObjectView> {
-    const s = this.desired.get(`${KIND_NAMES[kind].singular}/${name}`);
+    const key = `${KIND_NAMES[kind].singular}/${name}`;
+    const s = this.desired.get(key) ?? this.terminating.get(key);
     if (!s) throw notFound(`get ${KIND_NAMES[kind].singular} ${name}: not found`, { object: { kind, name } });
     return this.viewOf(s);
   }
 
+  /** A deleted container stays visible (reason Terminating) until its runtime container is gone. */
+  private markTerminating(s: StoredObject | undefined) {
+    if (s?.kind === "Container" && this.observed.has(s.key)) this.terminating.set(s.key, s);
+  }
+
   async delete(kind: Kind, name: string): Promise<ChangeEntry> {
     const key = `${KIND_NAMES[kind].singular}/${name}`;
+    this.markTerminating(this.desired.get(key));
     const e = await this.desired.delete(key);
     if (!e) throw notFound(`delete ${KIND_NAMES[kind].singular} ${name}: not found`, { object: { kind, name } });
     this.eventLog.record("Normal", "Deleted", key, `${key} deleted`);
@@ -905,6 +922,9 @@ export class Controller implements ControllerApi {
 
   private containerStatus(s: StoredObject, st: ObjectStatus): ContainerStatusView {
     const obs = this.observed.get(s.key);
+    if (!this.desired.get(s.key)) {
+      return { phase: obs?.status === "running" ? "Running" : "Exited", health: "none", restartCount: st.restart.restartCount, reason: "Terminating", message: "deleted: the container is being stopped and removed" };
+    }
     const obj = s.object as ContainerObject;
     const eff = this.effective(obj);
     const health = this.healthOf(s.key, obs);
