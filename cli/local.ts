@@ -10,7 +10,8 @@ export interface GlobalOptions {
 /**
  * Runs `fn` with the image half of the runtime opened directly on the state root, holding
  * the root lock for its duration (a running daemon owns the root; then this refuses with
- * Unavailable, naming it).
+ * Unavailable, naming it). `berth image` uses this only when no daemon serves the root;
+ * otherwise it goes through the daemon's API.
  */
 export async function withImages<T>(g: GlobalOptions, fn: (rt: ImageRuntime) => Promise<T>): Promise<T> {
   const lock = await acquireRootLock(g.root, "berth");

@@ -316,7 +316,16 @@ Examples:
       });
   }
 
-  const image = program.command("image").summary("manage images: load, import, save, ls, inspect, tag, rm, prune").description("Manage images in berth's local store.");
+  // Through the daemon when one listens on the socket (and serves this root), else directly on
+  // the store under the root lock.
+  const imageGlobals = (cmd: Command) => {
+    const { socket } = cmd.optsWithGlobals() as { socket?: string };
+    return { ...globals(cmd), ...(socket ? { socket } : {}), rootExplicit: cmd.getOptionValueSourceWithGlobals("root") !== "default" };
+  };
+  const image = program
+    .command("image")
+    .summary("manage images: load, import, save, ls, inspect, tag, rm, prune")
+    .description("Manage images in berth's local store: through the daemon when one runs (--socket), else directly under the root lock.");
   image
     .command("ls")
     .alias("list")
@@ -325,7 +334,7 @@ Examples:
     .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
     .action(async (opts, cmd: Command) => {
       const { imageList } = await import("./commands/image.js");
-      await run(imageList(globals(cmd), opts));
+      await run(imageList(imageGlobals(cmd), opts));
     });
   image
     .command("inspect")
@@ -333,7 +342,7 @@ Examples:
     .argument("<image...>", "references, digests or ID prefixes")
     .action(async (names: string[], _opts, cmd: Command) => {
       const { imageInspect } = await import("./commands/image.js");
-      await run(imageInspect(globals(cmd), names));
+      await run(imageInspect(imageGlobals(cmd), names));
     });
   image
     .command("load")
@@ -343,7 +352,7 @@ Examples:
     .option("-q, --quiet", "print nothing", false)
     .action(async (opts, cmd: Command) => {
       const { imageLoad } = await import("./commands/image.js");
-      await run(imageLoad(globals(cmd), opts));
+      await run(imageLoad(imageGlobals(cmd), opts));
     });
   image
     .command("import")
@@ -354,7 +363,7 @@ Examples:
     .option("-c, --change <instruction>", "apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (file: string, reference: string, opts: { change: string[] }, cmd: Command) => {
       const { imageImport } = await import("./commands/image.js");
-      await run(imageImport(globals(cmd), file, reference, opts));
+      await run(imageImport(imageGlobals(cmd), file, reference, opts));
     });
   image
     .command("save")
@@ -363,7 +372,7 @@ Examples:
     .option("-o, --output <file>", "write to this file (default: standard output)")
     .action(async (names: string[], opts, cmd: Command) => {
       const { imageSave } = await import("./commands/image.js");
-      await run(imageSave(globals(cmd), names, opts));
+      await run(imageSave(imageGlobals(cmd), names, opts));
     });
   image
     .command("tag")
@@ -372,7 +381,7 @@ Examples:
     .argument("<target>", "new name:tag")
     .action(async (source: string, target: string, _opts, cmd: Command) => {
       const { imageTag } = await import("./commands/image.js");
-      await run(imageTag(globals(cmd), source, target));
+      await run(imageTag(imageGlobals(cmd), source, target));
     });
   image
     .command("rm")
@@ -382,7 +391,7 @@ Examples:
     .option("-f, --force", "remove even if a container uses it (its layers stay until the container goes)", false)
     .action(async (names: string[], opts, cmd: Command) => {
       const { imageRemove } = await import("./commands/image.js");
-      await run(imageRemove(globals(cmd), names, opts));
+      await run(imageRemove(imageGlobals(cmd), names, opts));
     });
   image
     .command("prune")
@@ -390,7 +399,7 @@ Examples:
     .option("-a, --all", "remove every image no container uses, not only dangling ones", false)
     .action(async (opts, cmd: Command) => {
       const { imagePrune } = await import("./commands/image.js");
-      await run(imagePrune(globals(cmd), opts));
+      await run(imagePrune(imageGlobals(cmd), opts));
     });
 
   program

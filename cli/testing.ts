@@ -11,7 +11,7 @@ import pino from "pino";
 import { ApiClient } from "../controller/api/client.js";
 import type { ApplyRequest, ApplyResponse, ContainerStatusView, EventRecord, ExecRequest, GenericStatusView, ObjectView } from "../controller/api/protocol.js";
 import { ApiServer, type ControllerApi } from "../controller/api/server.js";
-import { notFound } from "../lib/errors.js";
+import { notFound, notImplemented } from "../lib/errors.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import type { ExecResult, LogLine } from "../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../schemas/kinds.js";
@@ -133,6 +133,16 @@ export class FakeController implements ControllerApi {
     this.acted.push(`${action} ${name}`);
     return v;
   }
+
+  // The image store is not faked here (the image commands are tested against real stores).
+  listImages = () => Promise.reject(notImplemented("list images: fake controller"));
+  inspectImages = () => Promise.reject(notImplemented("inspect images: fake controller"));
+  loadImages = () => Promise.reject(notImplemented("load images: fake controller"));
+  importImage = () => Promise.reject(notImplemented("import image: fake controller"));
+  saveImages = () => Promise.reject(notImplemented("save images: fake controller"));
+  tagImage = () => Promise.reject(notImplemented("tag image: fake controller"));
+  removeImage = () => Promise.reject(notImplemented("remove image: fake controller"));
+  pruneImages = () => Promise.reject(notImplemented("prune images: fake controller"));
 
   private untilAborted(signal: AbortSignal): Promise<void> {
     this.streamEnded = new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));

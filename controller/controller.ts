@@ -15,7 +15,7 @@ import {
 } from "../lib/errors.js";
 import { parseEnvFile } from "../lib/env-file.js";
 import { KIND_NAMES, type Kind } from "../schemas/kinds.js";
-import type { ContainerRuntime, ContainerState, ImageRecord, ImageStore, VolumeStore } from "../runtime/types.js";
+import type { ContainerRuntime, ContainerState, ImageRecord, ImageRuntimeConfig, ImageStore, VolumeStore } from "../runtime/types.js";
 import type {
   ApplyRequest,
   ApplyResponse,
@@ -24,6 +24,8 @@ import type {
   EventRecord,
   ExecRequest,
   GenericStatusView,
+  ImagePruneResponse,
+  ImageRemoveResponse,
   ObjectView,
   VersionInfo,
 } from "./api/protocol.js";
@@ -893,6 +895,44 @@ export class Controller implements ControllerApi {
     }
     this.queue.add(key);
     return this.viewOf(this.desired.get(key)!);
+  }
+
+  // The image store, for `berth image` while the daemon holds the root lock. Plain delegation:
+  // the store serializes its own mutations, and Image objects reconcile through it too.
+
+  listImages(): Promise<ImageRecord[]> {
+    return this.runtime.images.list();
+  }
+
+  async inspectImages(refs: string[]): Promise<ImageRecord[]> {
+    const out: ImageRecord[] = [];
+    for (const ref of refs) out.push(await this.runtime.images.get(ref));
+    return out;
+  }
+
+  loadImages(file: string, signal: AbortSignal): Promise<ImageRecord[]> {
+    return this.runtime.images.load(file, { signal });
+  }
+
+  importImage(rootfs: AsyncIterable<Uint8Array>, reference: string, config: ImageRuntimeConfig, signal: AbortSignal): Promise<ImageRecord> {
+    return this.runtime.images.importRootfs(rootfs, reference, { config, signal });
+  }
+
+  saveImages(refs: string[], outFile: string): Promise<void> {
+    return this.runtime.images.save(refs, outFile);
+  }
+
+  tagImage(source: string, target: string): Promise<ImageRecord> {
+    return this.runtime.images.tag(source, target);
+  }
+
+  removeImage(ref: string, options: { force: boolean }): Promise<ImageRemoveResponse> {
+    return this.runtime.images.remove(ref, options);
+  }
+
+  /** As `berth image prune` without a daemon: dangling images, or with `all` every unused one. */
+  pruneImages(options: { all: boolean }): Promise<ImagePruneResponse> {
+    return this.runtime.images.prune(options.all ? { all: true } : { dangling: true });
   }
 
   private requireContainer(name: string): StoredObject {

@@ -87,8 +87,11 @@ export interface ImageStore {
   tag(source: string, target: string): Promise<ImageRecord>;
   /** Removes a reference; the image (and layers no other image uses) goes with its last one. */
   remove(ref: string, options?: { force?: boolean }): Promise<{ untagged: string[]; deleted: string[] }>;
-  /** Removes blobs and snapshots that no image references. */
-  prune(): Promise<{ deletedBlobs: number; deletedSnapshots: number; reclaimedBytes: number }>;
+  /**
+   * Removes blobs and snapshots no image references; with `dangling`, first the images no
+   * reference names; with `all`, every image no container uses (Docker's `prune -a`).
+   */
+  prune(options?: { dangling?: boolean; all?: boolean }): Promise<{ deletedBlobs: number; deletedSnapshots: number; reclaimedBytes: number }>;
   /** `docker save` archives and OCI image layouts (tar or directory). */
   load(source: string, options?: { signal?: AbortSignal }): Promise<ImageRecord[]>;
   /** A plain rootfs tarball (file path, or a stream), like `docker import`. */

@@ -1,12 +1,49 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream, promises as fs } from "node:fs";
 import * as http from "node:http";
+import * as path from "node:path";
 import { createInterface } from "node:readline";
-import { BerthError, unavailable, type ErrorKind } from "../../lib/errors.js";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { BerthError, errorMessage, invalidArgument, isBerthError, notFound, unavailable, type ErrorKind } from "../../lib/errors.js";
 import type { Kind } from "../../schemas/kinds.js";
 import { KIND_NAMES } from "../../schemas/kinds.js";
-import type { ExecResult, LogLine } from "../../runtime/types.js";
-import type { ApplyRequest, ApplyResponse, ChangeEntry, ErrorBody, EventRecord, ExecRequest, ObjectView, VersionInfo } from "./protocol.js";
+import type { ExecResult, ImageRecord, LogLine } from "../../runtime/types.js";
+import {
+  IMAGE_STORE_PATH,
+  TAR_CONTENT_TYPE,
+  type ApplyRequest,
+  type ApplyResponse,
+  type ChangeEntry,
+  type ErrorBody,
+  type EventRecord,
+  type ExecRequest,
+  type ImageLoadResponse,
+  type ImagePruneResponse,
+  type ImageRemoveResponse,
+  type ObjectView,
+  type VersionInfo,
+} from "./protocol.js";
 
 const KINDS_OF_ERRORS = new Set<ErrorKind>(["NotFound", "AlreadyExists", "InvalidArgument", "FailedPrecondition", "Conflict", "Unavailable", "NotImplemented", "Internal"]);
+const NO_DAEMON_CODES = new Set(["ENOENT", "ECONNREFUSED"]);
+
+/**
+ * True for the error of a client whose socket has no daemon behind it (no socket file, or no
+ * listener): the Unavailable error carries the connect error as its cause. Other failures
+ * (permission denied, a daemon that broke off) are not this.
+ */
+export function isNoDaemon(err: unknown): boolean {
+  return isBerthError(err, "Unavailable") && NO_DAEMON_CODES.has((err.cause as NodeJS.ErrnoException | undefined)?.code ?? "");
+}
+
+/** What an upload sends: a file (sent with its length) or a stream (sent chunked). */
+export type UploadSource = string | Readable | AsyncIterable<Uint8Array>;
+
+/** Where a download goes: a file (written to a temp file beside it, then renamed) or a stream. */
+export type DownloadSink = { file: string } | { stream: NodeJS.WritableStream };
+
+const query = (params: [string, string][]) => new URLSearchParams(params).toString();
 
 /**
  * Client of the daemon's API over its unix socket. Errors come back as BerthErrors of the
@@ -18,6 +55,7 @@ export class ApiClient {
   private unreachable(err: NodeJS.ErrnoException): BerthError {
     return unavailable(
       `connect ${this.socketPath}: ${err.code === "ENOENT" || err.code === "ECONNREFUSED" ? "no berth daemon is listening" : err.message}; start one with \`berth daemon\` (or \`berth up -f ...\`)`,
+      { cause: err },
     );
   }
 
@@ -93,4 +131,122 @@ export class ApiClient {
   };
   exec = (name: string, req: ExecRequest) => this.request<ExecResult>("POST", `/v1/containers/${encodeURIComponent(name)}/exec`, req);
   act = (name: string, action: "stop" | "start" | "restart") => this.request<ObjectView>("POST", `/v1/containers/${encodeURIComponent(name)}/${action}`, {});
+
+  listImages = async () => (await this.request<{ items: ImageRecord[] }>("GET", IMAGE_STORE_PATH)).items;
+  inspectImages = (refs: string[]) => this.request<ImageRecord[]>("GET", `${IMAGE_STORE_PATH}/inspect?${query(refs.map((r) => ["ref", r]))}`);
+  tagImage = (source: string, target: string) => this.request<ImageRecord>("POST", `${IMAGE_STORE_PATH}/tag`, { source, target });
+  removeImage = (ref: string, o: { force?: boolean } = {}) =>
+    this.request<ImageRemoveResponse>("DELETE", `${IMAGE_STORE_PATH}?${query([["ref", ref], ...(o.force ? ([["force", "true"]] as [string, string][]) : [])])}`);
+  pruneImages = (o: { all?: boolean } = {}) => this.request<ImagePruneResponse>("POST", `${IMAGE_STORE_PATH}/prune`, o.all ? { all: true } : {});
+  /** `docker load`: uploads a `docker save` archive or OCI layout tar. */
+  loadImages = async (archive: UploadSource, signal?: AbortSignal) => (await this.upload<ImageLoadResponse>(`${IMAGE_STORE_PATH}/load`, archive, signal)).loaded;
+  /** `docker import`: uploads a rootfs tarball; `changes` are `--change` instructions. */
+  importImage = (rootfs: UploadSource, reference: string, changes: string[] = [], signal?: AbortSignal) =>
+    this.upload<ImageRecord>(`${IMAGE_STORE_PATH}/import?${query([["reference", reference], ...changes.map((c): [string, string] => ["change", c])])}`, rootfs, signal);
+
+  /**
+   * `docker save`: downloads the archive of `refs` into `sink`; returns its size. A file
+   * appears whole or not at all; a stream may have received part of an archive when this
+   * throws (a transfer cut short is an error, never a silent short archive).
+   */
+  async saveImages(refs: string[], sink: DownloadSink, signal?: AbortSignal): Promise<number> {
+    const res = await this.open("GET", `${IMAGE_STORE_PATH}/save?${query(refs.map((r) => ["ref", r]))}`, undefined, signal);
+    if ((res.statusCode ?? 500) >= 400) return this.fail(res);
+    const expected = Number(res.headers["content-length"] ?? NaN);
+    let n = 0;
+    const copy = async (write: (chunk: Buffer) => Promise<unknown>) => {
+      try {
+        for await (const chunk of res as AsyncIterable<Buffer>) {
+          n += chunk.length;
+          await write(chunk);
+        }
+      } catch (err) {
+        if ((err as Error).name === "AbortError") throw err;
+        throw unavailable(`save images: the transfer from ${this.socketPath} broke off after ${n} bytes: ${errorMessage(err)}`, { cause: err });
+      }
+      if (Number.isFinite(expected) && n !== expected) throw unavailable(`save images: the transfer ended after ${n} of ${expected} bytes`);
+    };
+    if ("stream" in sink) {
+      const out = sink.stream;
+      await copy((chunk) => (out.write(chunk) ? Promise.resolve() : new Promise((resolve) => out.once("drain", resolve))));
+      return n;
+    }
+    const file = path.resolve(sink.file);
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+    const fh = await fs.open(tmp, "wx", 0o644);
+    try {
+      await copy((chunk) => fh.write(chunk));
+      await fh.sync();
+      await fh.close();
+      await fs.rename(tmp, file);
+    } catch (err) {
+      res.destroy();
+      await fh.close().catch(() => {});
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    return n;
+  }
+
+  /**
+   * POSTs `source` as a raw tar body and returns the JSON answer. The source is read only once
+   * the connection stands, so when no daemon listens (isNoDaemon) it is untouched and can be
+   * used otherwise. A server that answers before the body is complete (an error: too large,
+   * a bad reference) is heard: sending stops and its error is thrown.
+   */
+  private async upload<T>(route: string, source: UploadSource, signal?: AbortSignal): Promise<T> {
+    let size: number | undefined;
+    if (typeof source === "string") {
+      const st = await fs.stat(source).catch((err: NodeJS.ErrnoException) => {
+        throw (err.code === "ENOENT" ? notFound : invalidArgument)(`read ${source}: ${err.message}`, { cause: err });
+      });
+      if (!st.isFile()) throw invalidArgument(`read ${source}: not a regular file`);
+      size = st.size;
+    }
+    const { req, res } = await new Promise<{ req: http.ClientRequest; res: http.IncomingMessage }>((resolve, reject) => {
+      let connected = false;
+      let answered = false;
+      const req = http.request({
+        socketPath: this.socketPath,
+        method: "POST",
+        path: route,
+        agent: false,
+        headers: { "content-type": TAR_CONTENT_TYPE, ...(size !== undefined ? { "content-length": size } : {}) },
+        ...(signal ? { signal } : {}),
+      });
+      const failed = (err: NodeJS.ErrnoException) => {
+        if (answered) return;
+        if (err.name === "AbortError" || isBerthError(err)) reject(err);
+        else if (!connected) reject(this.unreachable(err));
+        else reject(unavailable(`upload to ${this.socketPath}: ${err.message}`, { cause: err }));
+      };
+      req.on("response", (res) => {
+        answered = true;
+        resolve({ req, res });
+      });
+      req.on("error", failed);
+      req.on("socket", (sock) => {
+        const send = () => {
+          connected = true;
+          const body = typeof source === "string" ? createReadStream(source, { highWaterMark: 1 << 20 }) : source instanceof Readable ? source : Readable.from(source);
+          body.once("error", (err: NodeJS.ErrnoException) =>
+            failed(isBerthError(err) ? err : invalidArgument(`read ${typeof source === "string" ? source : "input"}: ${err.message}`, { cause: err })),
+          );
+          pipeline(body, req).catch(() => {
+            /* reported through the streams' error events, or the answer */
+          });
+        };
+        if (sock.connecting) sock.once("connect", send);
+        else send();
+      });
+    });
+    try {
+      if ((res.statusCode ?? 500) >= 400) return await this.fail(res);
+      let text = "";
+      for await (const chunk of res) text += chunk;
+      return JSON.parse(text) as T;
+    } finally {
+      req.destroy();
+    }
+  }
 }

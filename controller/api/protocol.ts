@@ -12,14 +12,29 @@
  *   POST   /v1/containers/{name}/exec     ExecRequest → ExecResult
  *   POST   /v1/containers/{name}/{stop|start|restart} → ObjectView
  *
+ * The image store (`/v1/images` are the desired Image objects; the store the daemon owns is
+ * `/v1/image-store`). Refs are references, digests or ID prefixes, as `berth image` takes them:
+ *   GET    /v1/image-store                         → { items: ImageRecord[] }
+ *   GET    /v1/image-store/inspect?ref=R[&ref=..]  → ImageRecord[]
+ *   POST   /v1/image-store/load                    archive as the raw body (application/x-tar) → ImageLoadResponse
+ *   POST   /v1/image-store/import?reference=R[&change=C..]  rootfs tarball as the raw body → ImageRecord
+ *   GET    /v1/image-store/save?ref=R[&ref=..]     → the archive (application/x-tar, with content-length)
+ *   POST   /v1/image-store/tag                     ImageTagRequest → ImageRecord
+ *   DELETE /v1/image-store?ref=R[&force=true]      → ImageRemoveResponse
+ *   POST   /v1/image-store/prune                   ImagePruneRequest → ImagePruneResponse
+ *
  * Errors: a status from the error kind and `{ error: { kind, message, object? } }`.
  */
 import type { ErrorKind, ObjectRef } from "../../lib/errors.js";
 import type { Kind } from "../../schemas/kinds.js";
 import type { Diagnostic } from "../manifests/diagnostics.js";
 import type { ManifestText } from "../manifests/load.js";
+import type { ImageRecord } from "../../runtime/types.js";
 
 export const API_VERSION_PATH = "/v1";
+export const IMAGE_STORE_PATH = "/v1/image-store";
+/** The content type of image archive and rootfs uploads and of saved archives. */
+export const TAR_CONTENT_TYPE = "application/x-tar";
 
 export interface VersionInfo {
   version: string;
@@ -133,6 +148,35 @@ export interface ExecRequest {
   user?: string;
   workingDir?: string;
   timeoutMs?: number;
+}
+
+export interface ImageLoadResponse {
+  loaded: ImageRecord[];
+}
+
+export interface ImageTagRequest {
+  /** An existing image: reference, digest or ID prefix. */
+  source: string;
+  /** The new name:tag. */
+  target: string;
+}
+
+export interface ImageRemoveResponse {
+  /** Normalized references removed. */
+  untagged: string[];
+  /** Digests deleted: the image's manifest digest first, then blobs only it used. */
+  deleted: string[];
+}
+
+export interface ImagePruneRequest {
+  /** `berth image prune -a`. */
+  all?: boolean;
+}
+
+export interface ImagePruneResponse {
+  deletedBlobs: number;
+  deletedSnapshots: number;
+  reclaimedBytes: number;
 }
 
 export interface ErrorBody {

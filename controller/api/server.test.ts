@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { notFound } from "../../lib/errors.js";
+import { notFound, notImplemented } from "../../lib/errors.js";
 import type { LogLine } from "../../runtime/types.js";
 import { ApiClient } from "./client.js";
 import type { EventRecord, ObjectView } from "./protocol.js";
@@ -49,6 +49,15 @@ function fakeApi() {
     },
     exec: async (_name, req) => ({ exitCode: 0, stdout: req.argv.join(" "), stderr: "", timedOut: false }),
     act: async (name) => view(name),
+    // the image store routes are tested in image-store-routes.test.ts, against a real store
+    listImages: () => Promise.reject(notImplemented("fake")),
+    inspectImages: () => Promise.reject(notImplemented("fake")),
+    loadImages: () => Promise.reject(notImplemented("fake")),
+    importImage: () => Promise.reject(notImplemented("fake")),
+    saveImages: () => Promise.reject(notImplemented("fake")),
+    tagImage: () => Promise.reject(notImplemented("fake")),
+    removeImage: () => Promise.reject(notImplemented("fake")),
+    pruneImages: () => Promise.reject(notImplemented("fake")),
   };
   return { api, seen, push: (e: EventRecord) => push?.(e) };
 }

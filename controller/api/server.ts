@@ -1,11 +1,32 @@
-import { promises as fs } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream, promises as fs } from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import { BerthError, errorKind, errorMessage, httpStatusOfKind, invalidArgument, notFound, unavailable } from "../../lib/errors.js";
+import { isImageReference, normalizeTaggedReference } from "../../lib/reference.js";
 import { resolveKind, type Kind } from "../../schemas/kinds.js";
-import type { ExecResult, LogLine } from "../../runtime/types.js";
-import type { ApplyRequest, ApplyResponse, ChangeEntry, ErrorBody, EventRecord, ExecRequest, ObjectView, VersionInfo } from "./protocol.js";
+import { applyChange } from "../../runtime/images/image-changes.js";
+import type { ExecResult, ImageRecord, ImageRuntimeConfig, LogLine } from "../../runtime/types.js";
+import {
+  TAR_CONTENT_TYPE,
+  type ApplyRequest,
+  type ApplyResponse,
+  type ChangeEntry,
+  type ErrorBody,
+  type EventRecord,
+  type ExecRequest,
+  type ImagePruneRequest,
+  type ImagePruneResponse,
+  type ImageRemoveResponse,
+  type ImageTagRequest,
+  type ObjectView,
+  type VersionInfo,
+} from "./protocol.js";
 
 /** What the API serves; the controller implements it (tests use fakes). */
 export interface ControllerApi {
@@ -19,6 +40,26 @@ export interface ControllerApi {
   logs(name: string, options: { follow: boolean; tail?: number; since?: number; signal: AbortSignal }): AsyncIterable<LogLine>;
   exec(name: string, req: ExecRequest, signal: AbortSignal): Promise<ExecResult>;
   act(name: string, action: "stop" | "start" | "restart"): Promise<ObjectView>;
+
+  // The image store. The daemon holds the root lock, so while it runs the store is only
+  // touched through these. Refs are references, digests or ID prefixes (ImageStore.get).
+  listImages(): Promise<ImageRecord[]>;
+  /** In the order asked; NotFound for the first ref that matches nothing. */
+  inspectImages(refs: string[]): Promise<ImageRecord[]>;
+  /** Loads a `docker save` archive or OCI layout tar the server has staged in `file` (the server removes it). */
+  loadImages(file: string, signal: AbortSignal): Promise<ImageRecord[]>;
+  /**
+   * `docker import`: a rootfs tarball read from `rootfs` as it arrives. Nothing is visible
+   * unless the whole stream was read and committed; a stream that fails (client gone, over
+   * the upload limit) leaves nothing behind.
+   */
+  importImage(rootfs: AsyncIterable<Uint8Array>, reference: string, config: ImageRuntimeConfig, signal: AbortSignal): Promise<ImageRecord>;
+  /** Writes an archive of `refs` to `outFile` (atomically); the server streams and removes it. */
+  saveImages(refs: string[], outFile: string): Promise<void>;
+  tagImage(source: string, target: string): Promise<ImageRecord>;
+  removeImage(ref: string, options: { force: boolean }): Promise<ImageRemoveResponse>;
+  /** `berth image prune [-a]`, as the CLI has it without a daemon. */
+  pruneImages(options: { all: boolean }): Promise<ImagePruneResponse>;
 }
 
 export interface ApiServerOptions {
@@ -27,11 +68,73 @@ export interface ApiServerOptions {
   mode?: number;
   /** Largest request body. Default 64 MiB (an apply carries manifest texts). */
   maxBodyBytes?: number;
+  /** Largest image archive (load) or rootfs tarball (import) upload. Default 16 GiB. */
+  maxUploadBytes?: number;
+  /**
+   * Where uploaded archives and archives being saved are staged (files `api-*`, removed when
+   * the request ends, and at listen after a crash). Default `<root>/tmp`, root from `version()`.
+   */
+  tmpDir?: string;
+  /** How long an upload answered early (an error) is still read and discarded so the client sees the answer. Default 5s. */
+  drainAfterErrorMs?: number;
   logger: Logger;
 }
 
 export function defaultApiServerOptions() {
-  return { mode: 0o660, maxBodyBytes: 64 * 1024 * 1024 };
+  return { mode: 0o660, maxBodyBytes: 64 * 1024 * 1024, maxUploadBytes: 16 * 1024 ** 3, drainAfterErrorMs: 5_000 };
+}
+
+const TMP_PREFIX = "api-";
+const UPLOAD_TYPES = new Set([TAR_CONTENT_TYPE, "application/octet-stream", "application/gzip", "application/x-gzip"]);
+/** An image ID or digest (`sha256:` optional), or a prefix of one. */
+const IMAGE_ID_RE = /^(?:sha256:)?[a-f0-9]{1,64}$/;
+
+/** A ref as `berth image` takes it: a reference, a digest or an ID prefix. */
+function checkImageRef(ref: string, what: string): string {
+  if (ref.length > 1024 || !(IMAGE_ID_RE.test(ref) || isImageReference(ref))) {
+    throw invalidArgument(`${what}: ${JSON.stringify(ref)} is not an image reference, digest or ID`);
+  }
+  return ref;
+}
+
+/** Refuses query parameters outside `allowed` (like unknown body fields). */
+function checkQuery(q: URLSearchParams, allowed: string[], what: string) {
+  for (const key of q.keys()) if (!allowed.includes(key)) throw invalidArgument(`${what}: unknown parameter "${key}"`);
+}
+
+function refsOf(q: URLSearchParams, what: string, options: { single?: boolean } = {}): string[] {
+  const refs = q.getAll("ref");
+  if (refs.length === 0) throw invalidArgument(`${what}: expected a ref parameter`);
+  if (options.single && refs.length > 1) throw invalidArgument(`${what}: expected one ref parameter, got ${refs.length}`);
+  return refs.map((r) => checkImageRef(r, what));
+}
+
+function booleanParam(q: URLSearchParams, name: string, what: string): boolean {
+  const v = q.get(name);
+  if (v === null || v === "false") return false;
+  if (v === "true") return true;
+  throw invalidArgument(`${what}: ${name} must be true or false, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * A raw request body (an archive) as chunks, refusing more than `max` bytes: at once when
+ * content-length says so, else as soon as the count passes it (InvalidArgument). Reading
+ * stops without destroying the request, so the error can still be answered on its connection.
+ */
+function uploadBody(req: http.IncomingMessage, max: number, what: string): AsyncIterable<Buffer> {
+  const type = (req.headers["content-type"] ?? TAR_CONTENT_TYPE).split(";")[0]!.trim().toLowerCase();
+  if (!UPLOAD_TYPES.has(type)) throw invalidArgument(`${what}: content type ${JSON.stringify(type)} is not ${TAR_CONTENT_TYPE}`);
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > max) throw invalidArgument(`${what}: upload of ${declared} bytes is over the limit of ${max}`);
+  return (async function* () {
+    let n = 0;
+    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      if (n > max) throw invalidArgument(`${what}: upload is over the limit of ${max} bytes`);
+      yield chunk;
+    }
+    if (n === 0) throw invalidArgument(`${what}: expected a tar archive as the request body`);
+  })();
 }
 
 /** Reads a JSON body up to `max` bytes; InvalidArgument for oversize or malformed bodies. */
@@ -143,25 +246,47 @@ export class ApiServer {
 
   /** Listens on the socket; a stale socket file (no listener) is replaced. Unavailable when one is live. */
   async listen(): Promise<void> {
-    const path = this.opts.socketPath;
+    const socketPath = this.opts.socketPath;
     const live = await new Promise<boolean>((resolve) => {
-      const c = net.connect(path);
+      const c = net.connect(socketPath);
       c.once("connect", () => {
         c.destroy();
         resolve(true);
       });
       c.once("error", () => resolve(false));
     });
-    if (live) throw unavailable(`listen ${path}: another process serves this socket`);
-    await fs.rm(path, { force: true });
+    if (live) throw unavailable(`listen ${socketPath}: another process serves this socket`);
+    await fs.rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(path, () => {
+      this.server.listen(socketPath, () => {
         this.server.off("error", reject);
         resolve();
       });
     });
-    await fs.chmod(path, this.opts.mode);
+    await fs.chmod(socketPath, this.opts.mode);
+    await this.removeStaleTmp();
+  }
+
+  private tmpDir(): string {
+    if (this.opts.tmpDir) return this.opts.tmpDir;
+    const { root } = this.api.version();
+    // (a controller without a root, in tests: never a directory relative to the cwd)
+    return path.isAbsolute(root) ? path.join(root, "tmp") : path.join(tmpdir(), `berth-api-${process.pid}`);
+  }
+
+  /** Staged files of a previous server on this root (one serves a root at a time: the root lock). */
+  private async removeStaleTmp() {
+    const dir = this.tmpDir();
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    for (const n of names) if (n.startsWith(TMP_PREFIX)) await fs.rm(path.join(dir, n), { force: true });
+  }
+
+  /** A fresh path for a staged archive; the caller removes it. */
+  private async tmpFile(): Promise<string> {
+    const dir = this.tmpDir();
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    return path.join(dir, `${TMP_PREFIX}${randomUUID()}.tar`);
   }
 
   async close(): Promise<void> {
@@ -179,6 +304,12 @@ export class ApiServer {
     try {
       await this.route(method, url, req, res, ac.signal);
     } catch (err) {
+      if (ac.signal.aborted) {
+        // The client went away (mid-upload, mid-stream): nobody to answer, nothing went wrong here.
+        this.opts.logger.debug({ err, method, path: url.pathname }, "client went away");
+        res.destroy();
+        return;
+      }
       const kind = errorKind(err);
       if (kind === "Internal") this.opts.logger.error({ err, method, path: url.pathname }, "request failed");
       if (res.headersSent) {
@@ -187,8 +318,31 @@ export class ApiServer {
       }
       const body: ErrorBody = { error: { kind, message: errorMessage(err) } };
       if (err instanceof BerthError && err.object) body.error.object = err.object;
-      sendJson(res, httpStatusOfKind[kind], body);
+      if (req.complete || req.destroyed) sendJson(res, httpStatusOfKind[kind], body);
+      else this.answerEarly(req, res, httpStatusOfKind[kind], body);
     }
+  }
+
+  /**
+   * Answers a request whose body was not read to its end (an upload refused early): the whole
+   * answer is written at once, but the response is ended — and the connection, if it is to
+   * close, closed — only once the rest of the body has been read and discarded, or after
+   * `drainAfterErrorMs`. Closing a connection with unread data would reset it, and a client
+   * still sending could lose the answer.
+   */
+  private answerEarly(req: http.IncomingMessage, res: http.ServerResponse, status: number, body: unknown) {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.write(text);
+    const timer = setTimeout(() => req.socket?.destroy(), this.opts.drainAfterErrorMs);
+    timer.unref();
+    const finish = () => {
+      clearTimeout(timer);
+      res.end();
+    };
+    req.once("end", finish);
+    req.once("close", finish);
+    req.resume();
   }
 
   private async route(method: string, url: URL, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal) {
@@ -199,6 +353,7 @@ export class ApiServer {
     if (b !== undefined && !NAME_SEGMENT.test(b)) throw invalidArgument(`route ${url.pathname}: ${JSON.stringify(b)} is not a valid name`);
     const max = this.opts.maxBodyBytes;
 
+    if (a === "image-store" && c === undefined) return this.imageStore(method, b, url, req, res, signal);
     if (a === "version" && parts.length === 2 && method === "GET") return sendJson(res, 200, this.api.version());
     if (a === "apply" && parts.length === 2 && method === "POST") {
       const body = checkBody<ApplyRequest>(await readJson(req, max), {
@@ -252,6 +407,81 @@ export class ApiServer {
       if (b === undefined && method === "GET") return sendJson(res, 200, { items: await this.api.list(kind, parseSelector(url.searchParams.get("selector"))) });
       if (b !== undefined && method === "GET") return sendJson(res, 200, await this.api.get(kind, b));
       if (b !== undefined && method === "DELETE") return sendJson(res, 200, await this.api.delete(kind, b));
+    }
+    throw notFound(`route ${method} ${url.pathname}: not found`);
+  }
+  /** `/v1/image-store[/{op}]`: the image store, see protocol.ts. */
+  private async imageStore(method: string, op: string | undefined, url: URL, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal) {
+    const q = url.searchParams;
+    if (op === undefined && method === "GET") {
+      checkQuery(q, [], "list images");
+      return sendJson(res, 200, { items: await this.api.listImages() });
+    }
+    if (op === undefined && method === "DELETE") {
+      checkQuery(q, ["ref", "force"], "remove image");
+      const [ref] = refsOf(q, "remove image", { single: true });
+      return sendJson(res, 200, await this.api.removeImage(ref!, { force: booleanParam(q, "force", "remove image") }));
+    }
+    if (op === "inspect" && method === "GET") {
+      checkQuery(q, ["ref"], "inspect images");
+      return sendJson(res, 200, await this.api.inspectImages(refsOf(q, "inspect images")));
+    }
+    if (op === "load" && method === "POST") {
+      checkQuery(q, [], "load images");
+      const body = uploadBody(req, this.opts.maxUploadBytes, "load images");
+      const file = await this.tmpFile();
+      let loaded: ImageRecord[];
+      try {
+        await pipeline(Readable.from(body), createWriteStream(file, { flags: "wx", mode: 0o600 }), { signal });
+        loaded = await this.api.loadImages(file, signal);
+      } finally {
+        await fs.rm(file, { force: true });
+      }
+      return sendJson(res, 200, { loaded });
+    }
+    if (op === "import" && method === "POST") {
+      const what = "import image";
+      checkQuery(q, ["reference", "change"], what);
+      const references = q.getAll("reference");
+      if (references.length !== 1) throw invalidArgument(`${what}: expected one reference parameter, got ${references.length}`);
+      const reference = references[0]!;
+      normalizeTaggedReference(reference);
+      let config: ImageRuntimeConfig = {};
+      for (const change of q.getAll("change")) {
+        try {
+          config = applyChange(config, change);
+        } catch (err) {
+          throw invalidArgument(`${what}: change ${JSON.stringify(change)}: ${errorMessage(err)}`);
+        }
+      }
+      const body = uploadBody(req, this.opts.maxUploadBytes, what);
+      return sendJson(res, 200, await this.api.importImage(body, reference, config, signal));
+    }
+    if (op === "save" && method === "GET") {
+      checkQuery(q, ["ref"], "save images");
+      const refs = refsOf(q, "save images");
+      const file = await this.tmpFile();
+      try {
+        await this.api.saveImages(refs, file);
+        const { size } = await fs.stat(file);
+        res.writeHead(200, { "content-type": TAR_CONTENT_TYPE, "content-length": size, "cache-control": "no-store" });
+        await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), res, { signal });
+        return;
+      } finally {
+        await fs.rm(file, { force: true });
+      }
+    }
+    if (op === "tag" && method === "POST") {
+      checkQuery(q, [], "tag image");
+      const body = checkBody<ImageTagRequest>(await readJson(req, 64 * 1024), { source: { type: "string", required: true }, target: { type: "string", required: true } }, "tag image");
+      checkImageRef(body.source, "tag image");
+      normalizeTaggedReference(body.target);
+      return sendJson(res, 200, await this.api.tagImage(body.source, body.target));
+    }
+    if (op === "prune" && method === "POST") {
+      checkQuery(q, [], "prune images");
+      const body = checkBody<ImagePruneRequest>(await readJson(req, 64 * 1024), { all: { type: "boolean" } }, "prune images");
+      return sendJson(res, 200, await this.api.pruneImages({ all: body.all === true }));
     }
     throw notFound(`route ${method} ${url.pathname}: not found`);
   }

@@ -176,6 +176,7 @@ export class ConmonRuncRuntime implements ContainerRuntime {
    */
   private async settle(id: string, runRootLost: boolean): Promise<void> {
     const rec = await this.records.load(id);
+    if (rec?.status === "created" && !runRootLost) return this.settleInterruptedStart(rec);
     if (!rec || rec.status !== "running") return;
     if (runRootLost || rec.bootId !== this.bootId) {
       // runc state (if the run-root survived on disk) points at dead processes: drop it.
@@ -207,6 +208,33 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     rec.finishedAt = new Date(this.clock.now()).toISOString();
     rec.reason = "conmon exited without writing an exit file";
     await this.records.save(rec);
+  }
+
+  /**
+   * A start cut short by a crash after `runc start` and before the record said "running":
+   * runc runs the container under a live conmon. Adopt it as running (same pid) rather than
+   * letting the next start replace it. A start cut short before `runc start` is left as
+   * created: the next start cleans up its remains.
+   */
+  private async settleInterruptedStart(rec: ContainerRecord): Promise<void> {
+    const state = await this.runc.state(rec.id).catch(() => undefined);
+    if (state?.status !== "running") return;
+    const bundle = this.bundleDir(rec.id);
+    const conmonPid = Number((await fs.readFile(path.join(bundle, "conmon.pid"), "utf8").catch(() => "")).trim());
+    if (!(conmonPid > 0) || !(await processStartTime(conmonPid))) return;
+    const [pidStartTime, conmonStartTime] = await Promise.all([processStartTime(state.pid), processStartTime(conmonPid)]);
+    rec.status = "running";
+    rec.pid = state.pid;
+    rec.conmonPid = conmonPid;
+    if (pidStartTime) rec.pidStartTime = pidStartTime;
+    if (conmonStartTime) rec.conmonStartTime = conmonStartTime;
+    rec.bootId = this.bootId;
+    rec.startedAt = new Date(this.clock.now()).toISOString();
+    rec.oomKilled = false;
+    delete rec.exitCode;
+    delete rec.finishedAt;
+    await this.records.save(rec);
+    if (await this.exists(this.exitFile(rec.id))) await this.finalizeLocked(rec.id);
   }
 
   private startWatching(): void {

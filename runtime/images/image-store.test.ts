@@ -162,6 +162,17 @@ describe("FsImageStore", () => {
       await expect(images.get(first.digest)).rejects.toMatchObject({ kind: "NotFound" });
       expect((await images.list()).length).toBe(1);
     });
+
+    it("prune({all}) removes every image, tagged or not, and their blobs (no container uses them)", async () => {
+      const a = await images.importRootfs(once(await base()), "a:1");
+      await images.importRootfs(once(await app()), "b:1");
+      await images.tag("a:1", "a:2");
+      const res = await images.prune({ all: true });
+      expect(await images.list()).toEqual([]);
+      await expect(images.get("a:2")).rejects.toMatchObject({ kind: "NotFound" });
+      expect(await content.has(a.configDigest)).toBe(false);
+      expect(res.deletedBlobs).toBeGreaterThanOrEqual(4);
+    });
   });
 
   describe("load", () => {

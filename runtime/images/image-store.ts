@@ -303,9 +303,18 @@ export class FsImageStore implements ImageStore {
    * `dangling`, first removes images that have no reference and no container using them.
    * `reclaimedBytes` counts blob bytes.
    */
-  async prune(options: { dangling?: boolean } = {}): Promise<{ deletedBlobs: number; deletedSnapshots: number; reclaimedBytes: number }> {
+  async prune(options: { dangling?: boolean; all?: boolean } = {}): Promise<{ deletedBlobs: number; deletedSnapshots: number; reclaimedBytes: number }> {
     return this.lock.run(async () => {
-      if (options.dangling) {
+      if (options.all) {
+        // Docker's `image prune -a`: every image no container uses, with its references.
+        const refs = await this.readRefs();
+        for (const s of await this.allStored()) {
+          if (await this.containerUsing(s)) continue;
+          for (const [ref, digest] of Object.entries(refs)) if (digest === s.digest) delete refs[ref];
+          await this.writeRefs(refs);
+          await fs.rm(this.recordPath(s.digest), { force: true });
+        }
+      } else if (options.dangling) {
         const refs = await this.readRefs();
         const used = new Set(Object.values(refs));
         for (const s of await this.allStored()) {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
@@ -8,7 +8,8 @@ import { openImageRuntime } from "../../runtime/images/index.js";
 import { openRuntime, type Runtime } from "../../runtime/index.js";
 import { REPO } from "../helpers/cli.js";
 import { hostLacks } from "../helpers/host.js";
-import { cgroupDirsOf, removeCgroupTree } from "../helpers/rootfs.js";
+import { cgroupDirsOf, removeCgroupTree, testSpec } from "../helpers/rootfs.js";
+import { until } from "../helpers/daemon.js";
 import { randomBytes } from "node:crypto";
 import { importBusybox } from "../helpers/image-fixtures.js";
 
@@ -90,6 +91,27 @@ describe.skipIf(lacking)("kill -9 of the berth process", () => {
     expect(alive(pid)).toBe(false);
     await rt.containers.remove(id);
     expect(await rt.containers.list({ "berth.test": "kill9" })).toEqual([]);
+  });
+
+  it("adopts a container whose start a crash cut short after runc start, before the record said running", async () => {
+    rt ??= await openRuntime({ root, runRoot, cgroupParent });
+    if (!(await rt.images.get("localhost/busybox:latest").catch(() => undefined))) await importBusybox(rt.images, "localhost/busybox:latest");
+    const c = await rt.containers.create(testSpec("halfway", { image: "localhost/busybox:latest", labels: { "berth.test": "kill9" }, command: ["sleep", "3600"] }));
+    const started = await rt.containers.start(c.id);
+    await rt.close();
+    // What a kill -9 between `runc start` and the record write leaves: runc runs it, the record says created.
+    const file = path.join(root, "containers", c.id, "container.json");
+    const rec = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    rec.status = "created";
+    for (const k of ["pid", "conmonPid", "pidStartTime", "conmonStartTime", "startedAt"]) delete rec[k];
+    writeFileSync(file, JSON.stringify(rec));
+    rt = await openRuntime({ root, runRoot, cgroupParent });
+    expect(await rt.containers.inspect(c.id)).toMatchObject({ status: "running", pid: started.pid });
+    // and it is still monitored: its exit is learned
+    process.kill(started.pid!, "SIGKILL");
+    await until("the exit is recorded", async () => ((await rt!.containers.inspect(c.id)).status === "exited" ? true : undefined), 15_000);
+    expect((await rt.containers.inspect(c.id)).exitCode).toBe(137);
+    await rt.containers.remove(c.id);
   });
 
   it("refuses a second live owner of the same root", async () => {

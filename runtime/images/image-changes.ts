@@ -1,5 +1,5 @@
-import { splitShellWords } from "../lib/shell-words.js";
-import type { ImageRuntimeConfig } from "../runtime/types.js";
+import { splitShellWords } from "../../lib/shell-words.js";
+import type { ImageRuntimeConfig } from "../types.js";
 
 /**
  * Applies `docker import --change` instructions (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL,
