@@ -237,6 +237,28 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     if (await this.exists(this.exitFile(rec.id))) await this.finalizeLocked(rec.id);
   }
 
+  /**
+   * SIGKILLs the conmon of an earlier run of container `id` still alive (found by the
+   * bundle's conmon.pid, checked by its command line to rule out pid reuse) and waits until
+   * it is dead (a zombie counts: it writes nothing more).
+   */
+  private async killStaleConmon(id: string): Promise<void> {
+    const pid = Number((await fs.readFile(path.join(this.bundleDir(id), "conmon.pid"), "utf8").catch(() => "")).trim());
+    if (!(pid > 0)) return;
+    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (!cmdline.includes("conmon") || !cmdline.includes(id)) return;
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      return;
+    }
+    const alive = async () => {
+      const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+      return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    };
+    for (let i = 0; i < 250 && (await alive()); i++) await new Promise((r) => setTimeout(r, 20));
+  }
+
   private startWatching(): void {
     try {
       this.watcher = watch(this.exitsDir, (_event, filename) => {
@@ -454,6 +476,10 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     const { id, spec } = rec;
     if (!this.opts.snapshots) throw failedPrecondition(`start container ${spec.name}: the runtime has no snapshot store`);
     const bundle = this.bundleDir(id);
+    // A conmon of a start cut short (berth killed before `runc start`) still waits on this
+    // container; once runc deletes it, that conmon would write an exit file that the new run
+    // would take for its own. Kill it first, then clear the leftovers.
+    await this.killStaleConmon(id);
     // A previous run's leftovers: runc state (then its cgroup), exit file, bundle.
     await settleAll([
       this.runc.delete(id).then(() => this.cgroups.remove(rec.cgroupsPath)),
