@@ -32,60 +32,30 @@ export interface UnpackLayerOptions {
  * that cannot be read is bad input.
  */
 export async function unpackLayer(o: UnpackLayerOptions): Promise<{ size: number; entries: number }> {
-  const hash = createHash("sha256");
-  let size = 0;
-  let entries = 0;
-  try {
-    const decompressed = await openDecompressed(o.blobPath, o.mediaType, o.what);
-    const tapped = (async function* () {
-      for await (const chunk of decompressed) {
-        o.signal?.throwIfAborted();
-        size += chunk.byteLength;
-        if (size > o.maxBytes) {
-          throw invalidArgument(`${o.what}: uncompressed size exceeds the cap of ${o.maxBytes} bytes`);
-        }
-        hash.update(chunk);
-        yield chunk;
-      }
-    })();
-    const writer = new LayerWriter(o.target, {
-      chown: o.chown,
-      maxEntries: o.maxEntries,
-      logger: o.logger,
-      what: o.what,
-    });
-    await forEachTarEntry(
-      tapped,
-      async (h, body) => {
-        entries++;
-        await writer.apply(h, body);
-      },
-      o.signal,
-    );
-    await writer.finish();
-  } catch (err) {
-    if (isBerthError(err) || o.signal?.aborted) throw err;
-    throw invalidArgument(`${o.what}: ${(err as Error).message}`, { cause: err });
+  const writer = new LayerWriter(o.target, {
+    chown: o.chown,
+    maxEntries: o.maxEntries,
+    logger: o.logger,
+    what: o.what,
+  });
+  const read = await readLayerTar(o, (h, body) => writer.apply(h, body), () => writer.finish());
+  if (read.diffId !== o.diffId) {
+    throw invalidArgument(`${o.what}: uncompressed content has digest ${read.diffId}, expected diff ID ${o.diffId}`);
   }
-  const actual = `sha256:${hash.digest("hex")}`;
-  if (actual !== o.diffId) {
-    throw invalidArgument(`${o.what}: uncompressed content has digest ${actual}, expected diff ID ${o.diffId}`);
-  }
-  return { size, entries };
+  return { size: read.size, entries: read.entries };
 }
 
 /**
- * Computes the diff ID of a layer blob (digest of its uncompressed tar) and checks that it is
- * a well-formed tar with acceptable entry names, without writing anything.
+ * The one read path of a layer blob: decompress (detected by magic bytes), stop past
+ * `maxBytes` uncompressed, hash the tar while `onEntry` sees each entry in order, then
+ * `finish`. Errors that are not BerthErrors are wrapped as InvalidArgument (a layer that
+ * cannot be read is bad input); an abort is passed through.
  */
-export async function inspectLayer(o: {
-  blobPath: string;
-  mediaType: string;
-  maxBytes: number;
-  maxEntries: number;
-  what: string;
-  signal?: AbortSignal;
-}): Promise<{ diffId: string; size: number; entries: number }> {
+async function readLayerTar(
+  o: { blobPath: string; mediaType: string; maxBytes: number; what: string; signal?: AbortSignal },
+  onEntry: Parameters<typeof forEachTarEntry>[1],
+  finish: () => Promise<void> = async () => {},
+): Promise<{ diffId: string; size: number; entries: number }> {
   const hash = createHash("sha256");
   let size = 0;
   let entries = 0;
@@ -102,16 +72,36 @@ export async function inspectLayer(o: {
     })();
     await forEachTarEntry(
       tapped,
-      async (h) => {
-        if (++entries > o.maxEntries) throw invalidArgument(`${o.what}: more than ${o.maxEntries} entries`);
-        entryComponents(h.name, "entry");
-        if (h.type === "link") entryComponents(h.linkname ?? "", "hardlink target");
+      async (h, body) => {
+        entries++;
+        await onEntry(h, body);
       },
       o.signal,
     );
+    await finish();
   } catch (err) {
     if (isBerthError(err) || o.signal?.aborted) throw err;
     throw invalidArgument(`${o.what}: ${(err as Error).message}`, { cause: err });
   }
   return { diffId: `sha256:${hash.digest("hex")}`, size, entries };
+}
+
+/**
+ * Computes the diff ID of a layer blob (digest of its uncompressed tar) and checks that it is
+ * a well-formed tar with acceptable entry names, without writing anything.
+ */
+export async function inspectLayer(o: {
+  blobPath: string;
+  mediaType: string;
+  maxBytes: number;
+  maxEntries: number;
+  what: string;
+  signal?: AbortSignal;
+}): Promise<{ diffId: string; size: number; entries: number }> {
+  let entries = 0;
+  return readLayerTar(o, async (h) => {
+    if (++entries > o.maxEntries) throw invalidArgument(`${o.what}: more than ${o.maxEntries} entries`);
+    entryComponents(h.name, "entry");
+    if (h.type === "link") entryComponents(h.linkname ?? "", "hardlink target");
+  });
 }
