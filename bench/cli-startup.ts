@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { median } from "./stats.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const berth = path.join(repo, "dist/cli/main.js");
@@ -21,7 +22,6 @@ function timeRuns(argv: string[], runs: number): number[] {
   return out;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export function benchCliStartup(runs = 15) {
   timeRuns(["-e", "0"], 2); // warm the page cache

@@ -43,6 +43,7 @@ import {
   type ProcessResult,
 } from "../test/helpers/dockerd.js";
 import { which } from "../test/helpers/host.js";
+import { mean, median, now, round, sleep } from "./stats.js";
 
 export interface ControllerBenchOptions {
   /** Repetitions of the 10-container apply (median reported). */
@@ -91,23 +92,9 @@ const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 /** pid 1 that exits on SIGTERM (a plain `sleep` as pid 1 ignores it and waits out the grace period). */
 const TERM_AWARE = "touch /tmp/ok; trap 'exit 0' TERM; sleep 3600 & wait";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-const round = (x: number | undefined | null, d = 1) => (x !== undefined && x !== null && Number.isFinite(x) ? Number(x.toFixed(d)) : null);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 600);
 
-function median(xs: number[]): number {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-const mean = (xs: number[]) => {
-  const s = xs.filter(Number.isFinite);
-  return s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
-};
 
 interface Stats {
   n: number;

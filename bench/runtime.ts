@@ -34,6 +34,7 @@ import {
   type PrivateDockerd,
 } from "../test/helpers/dockerd.js";
 import { which } from "../test/helpers/host.js";
+import { mean, median, now, round, sleep } from "./stats.js";
 
 export interface RuntimeBenchOptions {
   /** Container counts of the create+start rounds. */
@@ -67,11 +68,6 @@ const IMAGE = "localhost/berth-bench/busybox:1";
 const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const APPLETS = ["sh", "sleep", "echo", "cat", "ls", "true"];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-const round = (x: number, d = 1) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
