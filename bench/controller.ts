@@ -42,6 +42,7 @@ import {
   type PrivateDockerd,
   type ProcessResult,
 } from "../test/helpers/dockerd.js";
+import { until } from "../test/helpers/daemon.js";
 import { which } from "../test/helpers/host.js";
 import { mean, median, now, round, sleep } from "./stats.js";
 
@@ -117,21 +118,6 @@ function stats(xs: number[]): Stats {
 
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null && b > 0 ? round(a / b, 2) : null);
 
-/** Polls `fn` every `everyMs` until it returns a value (not undefined); throws after `timeoutMs`. */
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? ` (last error: ${errText(last)})` : ""}`);
-    await sleep(everyMs);
-  }
-}
 
 async function must(cmd: string, args: string[], timeoutMs: number, opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ProcessResult> {
   const r = await runProcess(cmd, args, { timeoutMs, ...opts });

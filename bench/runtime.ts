@@ -34,6 +34,7 @@ import {
   type PrivateDockerd,
 } from "../test/helpers/dockerd.js";
 import { which } from "../test/helpers/host.js";
+import { testSpec } from "../test/helpers/rootfs.js";
 import { mean, median, now, round, sleep } from "./stats.js";
 
 export interface RuntimeBenchOptions {
@@ -158,20 +159,7 @@ interface BenchEnv {
 }
 
 function createSpec(name: string): ContainerCreateSpec {
-  return {
-    name,
-    image: IMAGE,
-    labels: { "berth.bench": "runtime" },
-    command: ["sleep", "3600"],
-    env: {},
-    mounts: [],
-    networkMode: "none",
-    resources: {},
-    readOnlyRootfs: false,
-    capAdd: [],
-    capDrop: [],
-    privileged: false,
-  };
+  return testSpec(name, { image: IMAGE, labels: { "berth.bench": "runtime" }, command: ["sleep", "3600"] });
 }
 
 async function berthContender(env: BenchEnv): Promise<Contender> {

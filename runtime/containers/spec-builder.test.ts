@@ -2,25 +2,11 @@ import { describe, expect, it } from "vitest";
 import type { ContainerCreateSpec, ImageRuntimeConfig } from "../types.js";
 import { DEFAULT_CAPABILITIES, effectiveCapabilities, normalizeCapability } from "../../lib/capabilities.js";
 import { buildEnv, buildOciSpec, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, resolveCommand, type SpecInput } from "./spec-builder.js";
+import { testSpec } from "../../test/helpers/rootfs.js";
 
 const ID = "a".repeat(64);
 
-function spec(over: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec {
-  return {
-    name: "web",
-    image: "busybox",
-    labels: {},
-    env: {},
-    mounts: [],
-    networkMode: "none",
-    resources: {},
-    readOnlyRootfs: false,
-    capAdd: [],
-    capDrop: [],
-    privileged: false,
-    ...over,
-  };
-}
+const spec = (over: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec => testSpec("web", over);
 
 function input(over: Partial<ContainerCreateSpec> = {}, image: ImageRuntimeConfig = { Cmd: ["sh"] }, extra: Partial<SpecInput> = {}): SpecInput {
   return {

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cliOf, leftovers, spawnBerth, startCliDaemon, untilCli, type CliProcess } from "../helpers/cli-daemon.js";
+import { cliOf, leftovers, spawnBerth, startCliDaemon, stopAndCheckClean, untilCli, type CliProcess } from "../helpers/cli-daemon.js";
 import { daemonEnv, until, type DaemonEnv } from "../helpers/daemon.js";
 import { hostLacks } from "../helpers/host.js";
 import type { RunResult } from "../helpers/cli.js";
@@ -82,14 +82,7 @@ describe.skipIf(lacking)("berth CLI against a real daemon", () => {
     daemon = await startCliDaemon(env);
   });
 
-  afterAll(async () => {
-    try {
-      if (daemon) expect(await daemon.stop("SIGTERM")).toBe(0);
-    } finally {
-      await env?.cleanup();
-    }
-    if (env) expect(await leftovers(env)).toEqual({ mounts: [], containers: [], cgroups: [] });
-  });
+  afterAll(() => stopAndCheckClean(daemon, env));
 
   it("apply --wait creates the objects and returns once they are running and healthy; a re-apply is unchanged", async () => {
     const r = await cli(["apply", "-f", appYaml, "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSyn
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BERTH, berth, REPO, type RunResult } from "../helpers/cli.js";
-import { cliOf, leftovers, startCliDaemon, untilCli, type CliProcess } from "../helpers/cli-daemon.js";
+import { cliOf, startCliDaemon, stopAndCheckClean, untilCli, type CliProcess } from "../helpers/cli-daemon.js";
 import { daemonEnv, type DaemonEnv } from "../helpers/daemon.js";
 import { hostLacks } from "../helpers/host.js";
 
@@ -34,14 +34,7 @@ describe.skipIf(lacking)("berth image through a running daemon", () => {
     daemon = await startCliDaemon(env);
   });
 
-  afterAll(async () => {
-    try {
-      if (daemon) expect(await daemon.stop("SIGTERM")).toBe(0);
-    } finally {
-      await env?.cleanup();
-    }
-    if (env) expect(await leftovers(env)).toEqual({ mounts: [], containers: [], cgroups: [] });
-  });
+  afterAll(() => stopAndCheckClean(daemon, env));
 
   it("the daemon holds the root: opening the store directly is refused, naming it", async () => {
     // no daemon on this run-root: the CLI falls back to the store, whose lock the daemon holds

@@ -9,7 +9,7 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, berth } from "../helpers/cli.js";
-import { cliOf, httpGet, leftovers, portOpen, startCliDaemon, untilCli, type CliProcess } from "../helpers/cli-daemon.js";
+import { cliOf, httpGet, leftovers, portOpen, startCliDaemon, stopAndCheckClean, untilCli, type CliProcess } from "../helpers/cli-daemon.js";
 import { daemonEnv, until, type DaemonEnv } from "../helpers/daemon.js";
 import { hostLacks } from "../helpers/host.js";
 
@@ -52,15 +52,7 @@ describe.skipIf(lacking)("examples", () => {
     daemon = await startCliDaemon(env);
   });
 
-  afterAll(async () => {
-    try {
-      if (daemon) expect(await daemon.stop("SIGTERM")).toBe(0);
-    } finally {
-      await env?.cleanup();
-      if (createdTarball) rmSync(TARBALL, { force: true });
-    }
-    if (env) expect(await leftovers(env)).toEqual({ mounts: [], containers: [], cgroups: [] });
-  });
+  afterAll(() => stopAndCheckClean(daemon, env, () => createdTarball && rmSync(TARBALL, { force: true })));
 
   it("every example validates", async () => {
     expect(await berth(["validate", "-f", path.join(REPO, "examples"), "-R"])).toEqual({ code: 0, stdout: "", stderr: "" });

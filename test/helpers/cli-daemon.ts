@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as net from "node:net";
+import { expect } from "vitest";
 import { BERTH, berth, REPO, type RunResult } from "./cli.js";
 import { until, type DaemonEnv } from "./daemon.js";
 import { cgroupDirsOf, mountsUnder, runcIds } from "./rootfs.js";
@@ -100,6 +101,20 @@ export function untilCli(what: string, run: () => Promise<RunResult>, pred: (r: 
   ).catch((err: Error) => {
     throw new Error(`${err.message}; last result: ${JSON.stringify(last)}`);
   });
+}
+
+/**
+ * Teardown of a test against a daemon process: SIGTERM must stop it with exit 0, then the
+ * env is cleaned (and `after` run) whatever happened, and nothing of it may be left.
+ */
+export async function stopAndCheckClean(daemon: CliProcess | undefined, env: DaemonEnv | undefined, after?: () => void): Promise<void> {
+  try {
+    if (daemon) expect(await daemon.stop("SIGTERM")).toBe(0);
+  } finally {
+    await env?.cleanup();
+    after?.();
+  }
+  if (env) expect(await leftovers(env)).toEqual({ mounts: [], containers: [], cgroups: [] });
 }
 
 /** What is left of an env on the host: mounts under its base, runc containers, cgroup dirs. */
