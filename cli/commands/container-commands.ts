@@ -1,0 +1,57 @@
+/** `berth logs` and `exec`: a running container's output and commands in it, through the daemon. */
+import type { Command } from "commander";
+import { clientContext, run } from "./registration.js";
+
+export function registerContainerCommands(program: Command): void {
+  const collect = (v: string, prev: string[]) => [...prev, v];
+
+  program
+    .command("logs")
+    .summary("print a container's output")
+    .description("Print a container's output: its stdout to stdout and its stderr to stderr. With -f, keep printing until Ctrl-C.")
+    .argument("<name>", "container name")
+    .option("-f, --follow", "keep printing new output", false)
+    .option("-n, --tail <lines>", 'only the last N lines ("all" for every line)')
+    .option("--since <time>", "only output since a time: a duration back from now (10m) or an RFC 3339 time")
+    .option("-t, --timestamps", "prefix each line with its time (RFC 3339, nanoseconds)", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth logs web
+  berth logs -f --tail 20 web
+  berth logs --since 10m -t web
+  berth logs --since 2024-05-01T10:00:00Z web`,
+    )
+    .action(async (name: string, opts, cmd: Command) => {
+      const { runLogs } = await import("./logs.js");
+      await run(runLogs(await clientContext(cmd), name, opts));
+    });
+
+  program
+    .command("exec")
+    .summary("run a command in a running container")
+    .description(
+      "Run a command in a running container, print what it wrote and exit with its exit code (124 if it timed out). " +
+        "Put -- before the command when it has options of its own.",
+    )
+    .argument("<name>", "container name")
+    .argument("<command...>", "command and its arguments")
+    .option("-e, --env <name=value>", "set an environment variable (repeatable)", collect, [] as string[])
+    .option("-u, --user <user>", "user[:group] to run as (name or id)")
+    .option("-w, --workdir <dir>", "working directory inside the container")
+    .option("--timeout <duration>", "kill the command after this long")
+    .allowUnknownOption()
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth exec web -- cat /etc/hostname
+  berth exec web -e DEBUG=1 -u nobody -- sh -c 'echo $DEBUG'
+  berth exec db --timeout 30s -- pg_isready`,
+    )
+    .action(async (name: string, command: string[], opts, cmd: Command) => {
+      const { runExec } = await import("./exec.js");
+      await run(runExec(await clientContext(cmd), name, command, opts));
+    });
+}

@@ -1,0 +1,74 @@
+/**
+ * `berth up`, `daemon` and `doctor`: the commands that run on this host themselves (a daemon
+ * in the foreground, a check of the host) rather than asking a running daemon.
+ */
+import { Option, type Command } from "commander";
+import { run } from "./registration.js";
+
+export function registerHostCommands(program: Command): void {
+  program
+    .command("up")
+    .summary("run a stack in the foreground: daemon, apply, progress, logs; Ctrl-C stops it")
+    .description(
+      "Like `docker compose up`: start a daemon in the foreground, apply the manifests as a stack (pruned to exactly " +
+        "these objects), show progress until everything is running and healthy, then stream the containers' logs. " +
+        "Ctrl-C stops the stack's containers and the daemon.",
+    )
+    .requiredOption("-f, --filename <path...>", "files or directories of manifests")
+    .option("-R, --recursive", "process directories recursively", false)
+    .option("--stack <name>", "the stack name (default: from the first path)")
+    .option("--timeout <duration>", "how long to wait for the stack to become ready", "5m")
+    .option("--allow-privileged", "accept containers with privileged: true", false)
+    .option("--no-logs", "do not stream the containers' logs")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth up -f examples/web
+  berth --root /tmp/berth --run-root /tmp/berth-run up -f stack/ --timeout 2m`,
+    )
+    .action(async (opts: { filename: string[]; recursive: boolean; stack?: string; timeout: string; allowPrivileged: boolean; logs: boolean }, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
+      const { runUp } = await import("./up.js");
+      await run(
+        runUp(
+          { root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) },
+          { filename: opts.filename, recursive: opts.recursive, ...(opts.stack ? { stack: opts.stack } : {}), timeout: opts.timeout, allowPrivileged: opts.allowPrivileged, detachLogs: !opts.logs },
+        ),
+      );
+    });
+
+  program
+    .command("daemon")
+    .summary("run the controller in the foreground (API on <run-root>/berth.sock)")
+    .description(
+      "Run berth's controller in the foreground: pino JSON logs on stdout, state under --root, the API socket " +
+        "(mode 0660) and runtime files under --run-root. One daemon per root. SIGTERM or Ctrl-C stops it and leaves " +
+        "the containers running; the next daemon adopts them.",
+    )
+    .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
+    .option("--allow-privileged", "accept containers with privileged: true from every apply", false)
+    .addOption(new Option("--cgroup-parent <name>", "parent cgroup of every container (default: berth)").env("BERTH_CGROUP_PARENT"))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth daemon
+  berth --root /srv/berth --run-root /run/berth-2 daemon --log-level debug`,
+    )
+    .action(async (opts: { logLevel: string; allowPrivileged: boolean; cgroupParent?: string }, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
+      const { runDaemon } = await import("./daemon.js");
+      await run(runDaemon({ root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) }, opts));
+    });
+
+  program
+    .command("doctor")
+    .summary("check that this host can run berth containers")
+    .description("Check root, kernel, overlayfs, cgroups, runc, conmon and setfattr, and say how to get what is missing.")
+    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(async (opts: { output: "text" | "json" }) => {
+      const { runDoctorCommand } = await import("./doctor.js");
+      await run(runDoctorCommand(opts));
+    });
+}

@@ -1,0 +1,88 @@
+/**
+ * `berth validate`, `apply` and `diff`: the commands that read manifests. Their modules are
+ * imported when the command runs (see main.ts).
+ */
+import { Option, type Command } from "commander";
+import { clientContext, filenameHelp, run } from "./registration.js";
+
+export function registerManifestCommands(program: Command): void {
+  program
+    .command("validate")
+    .summary("check manifests and print every error with its location")
+    .description(
+      "Check manifests without touching the host. Prints each problem as file:line:column, the object, the field path,\n" +
+        "what was expected and a suggestion where one is obvious. Exits 0 when valid, 1 when not.",
+    )
+    .requiredOption("-f, --filename <path...>", "files or directories of manifests; - reads standard input")
+    .option("-R, --recursive", "process directories recursively", false)
+    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+    .option("--allow-privileged", "accept containers with privileged: true", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth validate -f web.yaml
+  berth validate -f manifests/ -R
+  cat web.yaml | berth validate -f -`,
+    )
+    .action(async (opts: { filename: string[]; recursive: boolean; output: "text" | "json"; allowPrivileged: boolean }) => {
+      const { runValidate } = await import("./validate.js");
+      process.exitCode = await runValidate(opts);
+    });
+
+  program
+    .command("apply")
+    .summary("create or update objects from manifests")
+    .description(
+      "Send manifests to the daemon, which validates them and stores them as the desired state of a stack; the " +
+        "reconcile loop then makes the host match. Prints one line per object: created, configured, unchanged or " +
+        "deleted. The stack defaults to the name of the first directory or file given. " +
+        "Exits 0 when applied, 1 when the manifests have errors or, with --wait, an object failed or time ran out.",
+    )
+    .requiredOption("-f, --filename <path...>", filenameHelp)
+    .option("-R, --recursive", "process directories recursively", false)
+    .option("--stack <name>", "the stack the objects belong to (default: from the first path; required with -f -)")
+    .option("--prune", "delete objects of the stack that are not in the manifests", false)
+    .option("--dry-run", "only report what would change", false)
+    .option("--allow-privileged", "accept containers with privileged: true", false)
+    .option("--wait", "wait until every applied object is ready (containers running, and healthy when they have a healthcheck)", false)
+    .option("--timeout <duration>", "how long --wait waits", "5m")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth apply -f examples/web/                  stack "web"
+  berth apply -f app.yaml --stack shop --prune  also delete shop's objects no longer in app.yaml
+  berth apply -f manifests/ -R --dry-run
+  berth apply -f web.yaml --wait --timeout 2m
+  cat web.yaml | berth apply -f - --stack web`,
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runApply } = await import("./apply.js");
+      await run(runApply(await clientContext(cmd), opts));
+    });
+
+  program
+    .command("diff")
+    .summary("show what apply would change, as a diff")
+    .description(
+      "Show, as unified diffs of their YAML, how the objects stored in the daemon would change if the manifests " +
+        "were applied (a dry-run apply). Exits 0 when nothing would change, 1 when something would, 2 or more on errors.",
+    )
+    .requiredOption("-f, --filename <path...>", filenameHelp)
+    .option("-R, --recursive", "process directories recursively", false)
+    .option("--stack <name>", "the stack (default: from the first path; required with -f -)")
+    .option("--prune", "also show the deletions apply --prune would make", false)
+    .option("--allow-privileged", "accept containers with privileged: true", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth diff -f examples/web/
+  berth diff -f app.yaml --stack shop --prune`,
+    )
+    .action(async (opts, cmd: Command) => {
+      const { runDiff } = await import("./diff.js");
+      await run(runDiff(await clientContext(cmd), opts));
+    });
+}
