@@ -246,10 +246,17 @@ export type RuntimeEvent =
   | { type: "removed"; id: string; name: string; at: string };
 
 export interface StopOptions {
-  /** Default: the container's stop signal. */
-  signal?: string;
+  /** Signal name sent first. Default: the container's stop signal (spec, else image, else SIGTERM). */
+  stopSignal?: string;
   /** Time between the stop signal and SIGKILL. Default: the container's grace period. */
   graceMs?: number;
+  /**
+   * Cancels the wait: `stop` rejects with the signal's reason at once and the SIGKILL
+   * escalation is abandoned — the container may still be exiting (or, if it ignores the
+   * stop signal, keep running). An already aborted signal rejects before anything is sent.
+   * Lets a daemon's shutdown never wait out a grace period.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ContainerRuntime {

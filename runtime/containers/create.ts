@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import * as os from "node:os";
+import { alreadyExists, failedPrecondition, invalidArgument } from "../../lib/errors.js";
+import { isValidName } from "../../lib/names.js";
+import { normalizeSignal } from "../../lib/signals.js";
+import type { ContainerCreateSpec, ContainerState, ImageRecord, SnapshotStore } from "../types.js";
+import { validateMounts } from "../volumes/mounts.js";
+import type { RuntimeContext } from "./context.js";
+import { stateOf, type ContainerRecord } from "./records.js";
+import { settleAll } from "./settle-all.js";
+import { buildOciSpec } from "./spec-builder.js";
+
+/**
+ * create: validate everything pure about the spec before allocating anything, resolve the
+ * image, unpack its layers, then reserve the name (O_EXCL file: AlreadyExists when taken)
+ * and prepare the writable layer, take the volumes, and save the record "created" last.
+ *
+ * Crash-safe ordering: a container exists iff its record does. A create that dies before
+ * the record is saved leaves at worst a reserved name (released by the next create of that
+ * name, since no record holds it), and a writable layer and volume references that no
+ * record names (nothing reclaims those yet).
+ */
+export async function createContainer(ctx: RuntimeContext, spec: ContainerCreateSpec): Promise<ContainerState> {
+  if (!isValidName(spec.name)) {
+    throw invalidArgument(`create container ${JSON.stringify(spec.name)}: invalid name`, { object: { kind: "container", name: String(spec.name) } });
+  }
+  for (const [k, v] of Object.entries(spec.labels ?? {})) {
+    if (typeof v !== "string") throw invalidArgument(`create container ${spec.name}: label ${k} must be a string`);
+  }
+  if (spec.stopSignal !== undefined && !normalizeSignal(spec.stopSignal)) {
+    throw invalidArgument(`create container ${spec.name}: invalid stop signal ${JSON.stringify(spec.stopSignal)}`);
+  }
+  validateMounts(spec.mounts, spec.name);
+  const { images, snapshots, volumes: volumeStore } = ctx.opts;
+  if (!images || !snapshots) {
+    throw failedPrecondition(`create container ${spec.name}: the runtime has no image or snapshot store`);
+  }
+  const holder = await ctx.records.idOfName(spec.name);
+  if (holder && !(await ctx.records.load(holder))) {
+    // A create that crashed between reserving the name and saving the record.
+    await ctx.records.releaseName(spec.name, holder);
+  } else if (holder) {
+    throw alreadyExists(`create container ${spec.name}: the name is in use`, { object: { kind: "container", name: spec.name } });
+  }
+  const image = await images.get(spec.image);
+  const id = randomBytes(32).toString("hex");
+  const cgroupsPath = `/${ctx.opts.cgroupParent}/${id}`;
+  // Everything pure about the spec is checked now, before anything is allocated.
+  buildOciSpec({
+    id,
+    spec,
+    image: image.config,
+    rootfs: "/",
+    user: { uid: 0, gid: 0, additionalGids: [], home: "/" },
+    mounts: [],
+    etcFiles: { hosts: "/", resolvConf: "/", hostname: "/" },
+    rlimits: [],
+    cgroupsPath,
+    hostHostname: os.hostname(),
+    knownCapabilities: ctx.knownCaps,
+  });
+
+  await unpackImage(snapshots, image);
+  const volumes = [...new Set(spec.mounts.flatMap((m) => (m.type === "volume" ? [m.source] : [])))];
+  try {
+    // The name and the writable layer are independent; on failure (e.g. the name was taken
+    // meanwhile: AlreadyExists) both are undone below, the name only if it is ours.
+    await settleAll([ctx.records.reserveName(spec.name, id), snapshots.prepare(id, image.chainIds)]);
+    for (const v of volumes) {
+      if (!volumeStore) throw failedPrecondition(`create container ${spec.name}: volume ${v} needs a volume store`);
+      await volumeStore.acquire(v, id);
+    }
+    const rec: ContainerRecord = {
+      version: 1,
+      id,
+      name: spec.name,
+      spec: structuredClone(spec),
+      imageDigest: image.digest,
+      imageConfig: image.config,
+      chainIds: image.chainIds,
+      cgroupsPath,
+      createdAt: ctx.nowIso(),
+      status: "created",
+      oomKilled: false,
+      volumes,
+    };
+    await ctx.records.save(rec);
+    return stateOf(rec);
+  } catch (err) {
+    await snapshots.removeContainerLayer(id).catch(() => {});
+    for (const v of volumes) await volumeStore?.release(v, id).catch(() => {});
+    await ctx.records.remove(id).catch(() => {});
+    await ctx.records.releaseName(spec.name, id).catch(() => {});
+    throw err;
+  }
+}
+
+async function unpackImage(snapshots: SnapshotStore, image: ImageRecord): Promise<void> {
+  let parent: string | undefined;
+  for (let i = 0; i < image.layers.length; i++) {
+    const chainId = image.chainIds[i]!;
+    if (!(await snapshots.has(chainId))) await snapshots.unpack(parent, image.layers[i]!, image.diffIds[i]!);
+    parent = chainId;
+  }
+}

@@ -1,0 +1,48 @@
+import type { Clock } from "../../lib/clock.js";
+import type { ImageStore, SnapshotStore } from "../types.js";
+import type { LocalVolumeStore } from "../volumes/types.js";
+
+/** Options of the conmon + runc container runtime (runtime.ts). */
+export interface ContainerRuntimeOptions {
+  /** Persistent state dir (records, logs, volumes). */
+  root: string;
+  /** Per-boot state dir, on tmpfs in production (exit files, runc state, bundles). */
+  runRoot: string;
+  images?: ImageStore;
+  snapshots?: SnapshotStore;
+  volumes?: LocalVolumeStore;
+  runcPath?: string;
+  conmonPath?: string;
+  /** Parent cgroup of every container: `/<cgroupParent>/<id>`. */
+  cgroupParent?: string;
+  /** conmon's --log-size-max per container log, bytes (one previous generation is kept). */
+  logSizeMax?: number;
+  /** Slow poll for exits, conmon liveness and log rotation, ms. */
+  pollIntervalMs?: number;
+  /** Further paths bind mounts must never expose (e.g. the API socket). */
+  protectedPaths?: string[];
+  clock?: Clock;
+}
+
+export function defaultContainerRuntimeOptions() {
+  return {
+    runcPath: "/usr/sbin/runc",
+    conmonPath: "/usr/bin/conmon",
+    cgroupParent: "berth",
+    logSizeMax: 10 * 1024 * 1024,
+    pollIntervalMs: 2000,
+    conmonTimeoutMs: 60_000,
+    /** Extra wait for the exit file after SIGKILL. */
+    killWaitMs: 30_000,
+    defaultStopGraceMs: 10_000,
+    execMaxOutputBytes: 1024 * 1024,
+  };
+}
+
+/** The options with every default applied. */
+export type ResolvedContainerRuntimeOptions = ReturnType<typeof defaultContainerRuntimeOptions> & ContainerRuntimeOptions;
+
+export function resolveContainerRuntimeOptions(options: ContainerRuntimeOptions): ResolvedContainerRuntimeOptions {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  return { ...defaultContainerRuntimeOptions(), ...given } as ResolvedContainerRuntimeOptions;
+}

@@ -1,0 +1,156 @@
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { writeJsonAtomic } from "../../lib/atomic-file.js";
+import { failedPrecondition } from "../../lib/errors.js";
+import { resolveMounts } from "../volumes/mounts.js";
+import { conmonArgs, startConmon } from "./conmon.js";
+import type { RuntimeContext } from "./context.js";
+import { writeEtcFiles } from "./etc-files.js";
+import { containerRlimits, readHostLimits } from "./host-limits.js";
+import { keepRotated } from "./k8s-log.js";
+import { processStartTime } from "./proc.js";
+import type { ContainerRecord } from "./records.js";
+import { mkdirAllInRootfs } from "./rootfs-path.js";
+import { settleAll } from "./settle-all.js";
+import { buildOciSpec, containerHostname, containerWorkingDir } from "./spec-builder.js";
+import { resolveUserInRootfs } from "./user.js";
+
+/**
+ * start of a created or exited container (caller holds its lock): clear a previous run's
+ * leftovers, mount the rootfs, build config.json, let conmon run `runc create`, run
+ * `runc start`, and only then record "running" (pid, start times, boot id) and publish
+ * `started`.
+ *
+ * Crash-safe ordering: the record says "running" only once `runc start` returned. A crash
+ * before that leaves the record "created"; the next open adopts the container if runc did
+ * start it (adoption.ts), else the next start kills the waiting conmon and cleans up. On a
+ * failure here, runc's state and the cgroup are deleted before the error propagates.
+ */
+export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Promise<void> {
+  const { id, spec } = rec;
+  const snapshots = ctx.opts.snapshots;
+  if (!snapshots) throw failedPrecondition(`start container ${spec.name}: the runtime has no snapshot store`);
+  const bundle = ctx.bundleDir(id);
+  // A conmon of a start cut short (berth killed before `runc start`) still waits on this
+  // container; once runc deletes it, that conmon would write an exit file that the new run
+  // would take for its own. Kill it first, then clear the leftovers.
+  await killStaleConmon(ctx, id);
+  // A previous run's leftovers: runc state (then its cgroup), exit file, bundle.
+  await settleAll([
+    ctx.runc.delete(id).then(() => ctx.cgroups.remove(rec.cgroupsPath)),
+    fs.rm(ctx.exitFile(id), { force: true }),
+    fs.rm(bundle, { recursive: true, force: true }),
+  ]);
+  await fs.mkdir(path.join(bundle, "persist"), { recursive: true, mode: 0o700 });
+
+  // Independent inputs of the spec, gathered concurrently (start latency is mostly waiting).
+  const hostname = containerHostname(id, spec, os.hostname());
+  const [{ rootfs, user }, mounts, etcFiles, hostLimits, swapAccounting] = await settleAll([
+    snapshots.mount(id).then(async ({ rootfs }) => {
+      const user = await resolveUserInRootfs(rootfs, spec.user ?? rec.imageConfig.User);
+      await mkdirAllInRootfs(rootfs, containerWorkingDir(rec.imageConfig, spec));
+      return { rootfs, user };
+    }),
+    resolveMounts(spec.mounts, {
+      container: spec.name,
+      ...(ctx.opts.volumes ? { volumes: ctx.opts.volumes } : {}),
+      protectedPaths: [ctx.root, ctx.runRoot, ...(ctx.opts.protectedPaths ?? [])],
+    }),
+    writeEtcFiles(path.join(bundle, "etc"), spec.networkMode, hostname),
+    readHostLimits(),
+    ctx.cgroups.swapAccounting(),
+  ]);
+  const oci = buildOciSpec({
+    id,
+    spec,
+    image: rec.imageConfig,
+    rootfs,
+    user,
+    mounts,
+    etcFiles,
+    rlimits: containerRlimits(hostLimits),
+    cgroupsPath: rec.cgroupsPath,
+    hostHostname: os.hostname(),
+    knownCapabilities: ctx.knownCaps,
+    swapAccounting,
+  });
+  await writeJsonAtomic(path.join(bundle, "config.json"), oci, { mode: 0o600 });
+
+  const conmonPidFile = path.join(bundle, "conmon.pid");
+  const started = await startConmon({
+    conmonPath: ctx.opts.conmonPath,
+    args: conmonArgs({
+      id,
+      name: spec.name,
+      runcPath: ctx.opts.runcPath,
+      runcRoot: ctx.runc.root,
+      bundle,
+      containerPidFile: path.join(bundle, "pidfile"),
+      conmonPidFile,
+      exitDir: ctx.exitsDir,
+      persistDir: path.join(bundle, "persist"),
+      logPath: ctx.logPath(id),
+      logSizeMax: ctx.opts.logSizeMax,
+      socketDir: path.join(ctx.runRoot, "sockets"),
+    }),
+    cwd: bundle,
+    stderrFile: path.join(bundle, "conmon.err"),
+    conmonPidFile,
+    timeoutMs: ctx.opts.conmonTimeoutMs,
+  }).catch(async (err) => {
+    await ctx.runc.delete(id).catch(() => {});
+    await ctx.cgroups.remove(rec.cgroupsPath);
+    throw err;
+  });
+  // The start times identify the processes (pid reuse); `runc start` execs in the same
+  // pid, so they can be read while it runs.
+  const startTimes = Promise.all([processStartTime(started.pid), processStartTime(started.conmonPid)]);
+  try {
+    await ctx.runc.start(id);
+  } catch (err) {
+    await startTimes.catch(() => {});
+    await ctx.runc.delete(id).catch(() => {});
+    await ctx.cgroups.remove(rec.cgroupsPath);
+    throw err;
+  }
+  const [pidStartTime, conmonStartTime] = await startTimes;
+  const rotated = keepRotated(ctx.logPath(id)).catch(() => {});
+  rec.status = "running";
+  rec.pid = started.pid;
+  rec.conmonPid = started.conmonPid;
+  if (pidStartTime) rec.pidStartTime = pidStartTime;
+  else delete rec.pidStartTime;
+  if (conmonStartTime) rec.conmonStartTime = conmonStartTime;
+  else delete rec.conmonStartTime;
+  rec.bootId = ctx.bootId;
+  rec.startedAt = ctx.nowIso();
+  rec.oomKilled = false;
+  delete rec.exitCode;
+  delete rec.finishedAt;
+  delete rec.reason;
+  await settleAll([ctx.records.save(rec), rotated]);
+  ctx.hub.publish({ type: "started", id, name: spec.name, pid: started.pid, at: rec.startedAt });
+}
+
+/**
+ * SIGKILLs the conmon of an earlier run of container `id` still alive (found by the
+ * bundle's conmon.pid, checked by its command line to rule out pid reuse) and waits until
+ * it is dead (a zombie counts: it writes nothing more).
+ */
+async function killStaleConmon(ctx: RuntimeContext, id: string): Promise<void> {
+  const pid = Number((await fs.readFile(path.join(ctx.bundleDir(id), "conmon.pid"), "utf8").catch(() => "")).trim());
+  if (!(pid > 0)) return;
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (!cmdline.includes("conmon") || !cmdline.includes(id)) return;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    return;
+  }
+  const alive = async () => {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  };
+  for (let i = 0; i < 250 && (await alive()); i++) await new Promise((r) => setTimeout(r, 20));
+}
