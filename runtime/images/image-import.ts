@@ -6,8 +6,8 @@ import { detectFileCompression, ociLayerMediaType } from "../snapshots/decompres
 import { inspectLayer } from "../snapshots/layer-unpack.js";
 import { invalidArgument } from "../../lib/errors.js";
 import type { ImageRuntimeConfig } from "../types.js";
-import { buildStoredImage } from "./image-builder.js";
 import { parseRuntimeConfig } from "./image-json.js";
+import { checkManifest } from "./manifest-check.js";
 import { MediaType } from "./media-types.js";
 import { ociArchitecture } from "./platform.js";
 import type { StoredImage } from "./types.js";
@@ -81,7 +81,7 @@ export async function importRootfsImage(
   const manifestDigest = sha256Digest(manifestBytes);
   ctx.onIngest(manifestDigest);
   await ctx.content.ingest([manifestBytes], { expectedDigest: manifestDigest });
-  return buildStoredImage(
+  return checkManifest(
     { content: ctx.content, logger: ctx.logger, maxConfigBytes: ctx.maxConfigBytes, now: ctx.now },
     manifestDigest,
     { mediaType: MediaType.ociManifest, config: manifestDoc.config, layers: manifestDoc.layers },

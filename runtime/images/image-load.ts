@@ -4,14 +4,14 @@ import { sha256Digest } from "../content/digest.js";
 import { ociLayerMediaType, detectFileCompression } from "../snapshots/decompress.js";
 import type { Descriptor } from "../types.js";
 import { resolveArchiveFile, type ArchiveTable } from "./archive-reader.js";
-import { buildStoredImage, type BuildContext } from "./image-builder.js";
 import { manifestKind, parseIndex, parseJson, parseManifest, type IndexEntry, type ParsedManifest } from "./image-json.js";
+import { checkManifest, type ManifestCheckContext } from "./manifest-check.js";
 import { MediaType } from "./media-types.js";
 import { platformMatches } from "./platform.js";
 import { normalizeTaggedReference, TAG_RE } from "../../lib/reference.js";
 import type { ImageCandidate } from "./types.js";
 
-export interface LoadContext extends BuildContext {
+export interface LoadContext extends ManifestCheckContext {
   maxManifestBytes: number;
   logger: Logger;
   /** Pins a digest the load created itself (synthesized manifests). */
@@ -116,7 +116,7 @@ async function resolveDescriptor(
     return resolveDescriptor(ctx, pick, names, depth + 1, `${what} → ${pick.digest}`, false);
   }
   const manifest: ParsedManifest = parseManifest(doc, what);
-  const image = await buildStoredImage(ctx, d.digest, manifest, what);
+  const image = await checkManifest(ctx, d.digest, manifest, what);
   return { image, references: names };
 }
 
@@ -183,7 +183,7 @@ async function resolveDockerManifest(table: ArchiveTable, ctx: LoadContext, out:
     ctx.onIngest(digest);
     await ctx.content.ingest([bytes], { expectedDigest: digest });
     const manifest: ParsedManifest = { mediaType: MediaType.ociManifest, config: manifestDoc.config, layers };
-    const image = await buildStoredImage(ctx, digest, manifest, what);
+    const image = await checkManifest(ctx, digest, manifest, what);
     out.push({ image, references });
   }
 }

@@ -8,7 +8,7 @@ import { parseImageConfig, parseJson, type ParsedManifest } from "./image-json.j
 import { platformMatches } from "./platform.js";
 import type { StoredImage } from "./types.js";
 
-export interface BuildContext {
+export interface ManifestCheckContext {
   content: FsContentStore;
   logger: Logger;
   maxConfigBytes: number;
@@ -17,12 +17,12 @@ export interface BuildContext {
 
 /**
  * Checks that every blob of a manifest is in the content store with the declared size, reads
- * and validates the config, and returns the record to store. InvalidArgument when a blob is
- * missing or the manifest and config disagree (layer count vs diff_ids, an uncompressed layer
- * whose digest is not its diff ID).
+ * and validates the config, and returns the image record to store (it writes nothing).
+ * InvalidArgument when a blob is missing or the manifest and config disagree (layer count vs
+ * diff_ids, an uncompressed layer whose digest is not its diff ID).
  */
-export async function buildStoredImage(
-  ctx: BuildContext,
+export async function checkManifest(
+  ctx: ManifestCheckContext,
   manifestDigest: string,
   manifest: ParsedManifest,
   what: string,
@@ -64,7 +64,7 @@ function cleanDescriptor(d: Descriptor): Descriptor {
   return { mediaType: d.mediaType, digest: d.digest, size: d.size };
 }
 
-async function requireBlob(ctx: BuildContext, d: Descriptor, what: string): Promise<void> {
+async function requireBlob(ctx: ManifestCheckContext, d: Descriptor, what: string): Promise<void> {
   let size: number;
   try {
     size = await ctx.content.size(d.digest);
