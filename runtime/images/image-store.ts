@@ -1,20 +1,18 @@
 import { promises as fs } from "node:fs";
-import * as path from "node:path";
 import pino, { type Logger } from "pino";
-import { readJsonIfExists, writeJsonAtomic } from "../../lib/atomic-file.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
-import { conflict, invalidArgument, isBerthError, notFound } from "../../lib/errors.js";
-import { DIGEST_RE } from "../../lib/names.js";
+import { conflict, invalidArgument, notFound } from "../../lib/errors.js";
 import { AsyncLock } from "../content/async-lock.js";
 import type { FsContentStore } from "../content/content-store.js";
-import { digestHex } from "../content/digest.js";
 import type { FsSnapshotStore } from "../snapshots/snapshot-store.js";
 import type { ImageRecord, ImageRuntimeConfig, ImageStore } from "../types.js";
 import { defaultArchiveLimits, readDirectoryArchive, readTarArchive, type ArchiveLimits } from "./archive-reader.js";
 import { importRootfsImage } from "./image-import.js";
 import { resolveArchiveImages } from "./image-load.js";
+import { resolveStoredImage, tagKeyOf } from "./image-lookup.js";
+import { ImageRecordFiles, referencedBlobs, referencesTo, toImageRecord } from "./image-records.js";
 import { writeImageArchive } from "./image-save.js";
-import { normalizeTaggedReference, parseReference } from "../../lib/reference.js";
+import { normalizeTaggedReference } from "../../lib/reference.js";
 import type { ImageCandidate, StoredImage } from "./types.js";
 
 export interface ImageStoreOptions {
@@ -54,18 +52,10 @@ export async function openImageStore(
   return store;
 }
 
-interface RefsFile {
-  version: 1;
-  /** Normalized tagged reference → manifest digest. */
-  refs: Record<string, string>;
-}
-
-const RECORD_RE = /^([a-f0-9]{64})\.json$/;
-const HEX_PREFIX_RE = /^(?:sha256:)?([a-f0-9]{1,64})$/;
-
 /**
  * Image records on disk: `<root>/images/<manifest-hex>.json` (StoredImage) and the reference
- * index `<root>/images/refs.json` (reference → manifest digest), both written atomically.
+ * index `<root>/images/refs.json` (reference → manifest digest), both written atomically
+ * (image-records.ts); a name resolves to a record as image-lookup.ts says.
  *
  * Ordering makes crashes harmless: a record is written before any reference points at it,
  * references are dropped before a record is deleted, and blobs/layers are deleted last (a
@@ -76,67 +66,20 @@ const HEX_PREFIX_RE = /^(?:sha256:)?([a-f0-9]{1,64})$/;
  */
 export class FsImageStore implements ImageStore {
   readonly dir: string;
-  private readonly refsFile: string;
+  private readonly files: ImageRecordFiles;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly lock = new AsyncLock();
   private readonly pins = new Map<string, number>();
 
   constructor(private readonly opts: ImageStoreOptions) {
-    this.dir = path.join(opts.root, "images");
-    this.refsFile = path.join(this.dir, "refs.json");
+    this.files = new ImageRecordFiles(opts.root);
+    this.dir = this.files.dir;
     this.log = opts.logger ?? pino({ level: "silent" });
     this.clock = opts.clock ?? systemClock;
   }
 
-  // ------------------------------------------------------------------ storage
-
-  private async readRefs(): Promise<Record<string, string>> {
-    const f = await readJsonIfExists<RefsFile>(this.refsFile);
-    return { ...(f?.refs ?? {}) };
-  }
-
-  private async writeRefs(refs: Record<string, string>): Promise<void> {
-    const sorted = Object.fromEntries(Object.entries(refs).sort(([a], [b]) => a.localeCompare(b)));
-    await writeJsonAtomic(this.refsFile, { version: 1, refs: sorted } satisfies RefsFile);
-  }
-
-  private recordPath(digest: string): string {
-    return path.join(this.dir, `${digestHex(digest)}.json`);
-  }
-
-  private async readStored(digest: string): Promise<StoredImage | undefined> {
-    return readJsonIfExists<StoredImage>(this.recordPath(digest));
-  }
-
-  private async allStored(): Promise<StoredImage[]> {
-    const out: StoredImage[] = [];
-    for (const name of await fs.readdir(this.dir)) {
-      const m = RECORD_RE.exec(name);
-      if (!m) continue;
-      const s = await this.readStored(`sha256:${m[1]}`);
-      if (s) out.push(s);
-    }
-    return out;
-  }
-
-  private toRecord(s: StoredImage, refs: Record<string, string>): ImageRecord {
-    const references = Object.keys(refs).filter((r) => refs[r] === s.digest).sort();
-    const rec: ImageRecord = {
-      references,
-      digest: s.digest,
-      configDigest: s.configDigest,
-      layers: s.layers,
-      diffIds: s.diffIds,
-      chainIds: s.chainIds,
-      config: s.config,
-      os: s.os,
-      architecture: s.architecture,
-      size: s.size,
-    };
-    if (s.created) rec.created = s.created;
-    return rec;
-  }
+  // ------------------------------------------------------------------ pins
 
   private pin(digest: string): void {
     this.pins.set(digest, (this.pins.get(digest) ?? 0) + 1);
@@ -151,10 +94,10 @@ export class FsImageStore implements ImageStore {
   // ------------------------------------------------------------------ reads
 
   async list(): Promise<ImageRecord[]> {
-    const refs = await this.readRefs();
-    const all = await this.allStored();
+    const refs = await this.files.readRefs();
+    const all = await this.files.readAll();
     all.sort((a, b) => a.addedAt.localeCompare(b.addedAt) || a.digest.localeCompare(b.digest));
-    return all.map((s) => this.toRecord(s, refs));
+    return all.map((s) => toImageRecord(s, refs));
   }
 
   /**
@@ -163,48 +106,12 @@ export class FsImageStore implements ImageStore {
    * nothing matches; InvalidArgument for a bad reference or an ambiguous prefix.
    */
   async get(refOrDigest: string): Promise<ImageRecord> {
-    const refs = await this.readRefs();
-    return this.toRecord(await this.resolve(refOrDigest, refs), refs);
+    const refs = await this.files.readRefs();
+    return toImageRecord(await this.resolve(refOrDigest, refs), refs);
   }
 
-  private async resolve(input: string, refs: Record<string, string>): Promise<StoredImage> {
-    const missing = () => notFound(`get image ${input}: not found`, { object: { kind: "image", name: input } });
-    if (DIGEST_RE.test(input)) {
-      const byManifest = await this.readStored(input);
-      if (byManifest) return byManifest;
-      const byConfig = (await this.allStored()).filter((s) => s.configDigest === input);
-      if (byConfig.length === 1) return byConfig[0]!;
-      if (byConfig.length > 1) throw invalidArgument(`get image ${input}: config digest is shared by ${byConfig.length} images; use a manifest digest`);
-      throw missing();
-    }
-    let parseError: unknown;
-    try {
-      const ref = parseReference(input);
-      if (ref.digest !== undefined) {
-        const s = await this.readStored(ref.digest);
-        if (s) return s;
-        throw missing();
-      }
-      const digest = refs[`${ref.domain}/${ref.path}:${ref.tag}`];
-      if (digest) {
-        const s = await this.readStored(digest);
-        if (s) return s;
-      }
-    } catch (err) {
-      if (isBerthError(err, "NotFound")) throw err;
-      parseError = err;
-    }
-    const m = HEX_PREFIX_RE.exec(input);
-    if (m) {
-      const prefix = m[1]!;
-      const hits = (await this.allStored()).filter(
-        (s) => digestHex(s.digest).startsWith(prefix) || digestHex(s.configDigest).startsWith(prefix),
-      );
-      if (hits.length === 1) return hits[0]!;
-      if (hits.length > 1) throw invalidArgument(`get image ${input}: ambiguous prefix matches ${hits.length} images`);
-    }
-    if (parseError && !m) throw parseError;
-    throw missing();
+  private resolve(input: string, refs: Record<string, string>): Promise<StoredImage> {
+    return resolveStoredImage(input, refs, this.files);
   }
 
   // ------------------------------------------------------------------ mutations
@@ -212,12 +119,12 @@ export class FsImageStore implements ImageStore {
   async tag(source: string, target: string): Promise<ImageRecord> {
     const ref = normalizeTaggedReference(target);
     return this.lock.run(async () => {
-      const refs = await this.readRefs();
+      const refs = await this.files.readRefs();
       const s = await this.resolve(source, refs);
       refs[ref] = s.digest;
-      await this.writeRefs(refs);
+      await this.files.writeRefs(refs);
       this.log.info({ image: s.digest, ref }, "image tagged");
-      return this.toRecord(s, refs);
+      return toImageRecord(s, refs);
     });
   }
 
@@ -231,23 +138,15 @@ export class FsImageStore implements ImageStore {
   async remove(input: string, options: { force?: boolean } = {}): Promise<{ untagged: string[]; deleted: string[] }> {
     const force = options.force === true;
     return this.lock.run(async () => {
-      const refs = await this.readRefs();
-      let tagged: string | undefined;
-      try {
-        const r = parseReference(input);
-        if (r.digest === undefined) {
-          const key = `${r.domain}/${r.path}:${r.tag}`;
-          if (refs[key]) tagged = key;
-        }
-      } catch {
-        // not a reference: a digest or prefix
-      }
-      const s = tagged ? await this.readStored(refs[tagged]!) : await this.resolve(input, refs);
-      const imageRefs = Object.keys(refs).filter((r) => refs[r] === s?.digest).sort();
+      const refs = await this.files.readRefs();
+      const key = tagKeyOf(input);
+      const tagged = key !== undefined && refs[key] ? key : undefined;
+      const s = tagged ? await this.files.read(refs[tagged]!) : await this.resolve(input, refs);
+      const imageRefs = referencesTo(refs, s?.digest);
       if (!s) {
         // A reference to a record that vanished: drop the dangling reference.
         delete refs[tagged!];
-        await this.writeRefs(refs);
+        await this.files.writeRefs(refs);
         return { untagged: [tagged!], deleted: [] };
       }
       const untagged = tagged ? [tagged] : imageRefs;
@@ -264,7 +163,7 @@ export class FsImageStore implements ImageStore {
         }
       }
       for (const r of untagged) delete refs[r];
-      await this.writeRefs(refs);
+      await this.files.writeRefs(refs);
       const deleted: string[] = [];
       if (remaining.length === 0) deleted.push(...(await this.deleteImageLocked(s)));
       this.log.info({ image: s.digest, untagged, deleted: deleted.length }, "image reference removed");
@@ -281,8 +180,8 @@ export class FsImageStore implements ImageStore {
 
   /** Deletes a record and what only it used. Returns the image digest and deleted blob digests. */
   private async deleteImageLocked(s: StoredImage): Promise<string[]> {
-    await fs.rm(this.recordPath(s.digest), { force: true });
-    const others = await this.allStored();
+    await this.files.remove(s.digest);
+    const others = await this.files.readAll();
     const keepBlobs = referencedBlobs(others);
     const deleted = [s.digest];
     for (const d of new Set([s.digest, s.configDigest, ...s.layers.map((l) => l.digest)])) {
@@ -307,21 +206,21 @@ export class FsImageStore implements ImageStore {
     return this.lock.run(async () => {
       if (options.all) {
         // Docker's `image prune -a`: every image no container uses, with its references.
-        const refs = await this.readRefs();
-        for (const s of await this.allStored()) {
+        const refs = await this.files.readRefs();
+        for (const s of await this.files.readAll()) {
           if (await this.containerUsing(s)) continue;
           for (const [ref, digest] of Object.entries(refs)) if (digest === s.digest) delete refs[ref];
-          await this.writeRefs(refs);
-          await fs.rm(this.recordPath(s.digest), { force: true });
+          await this.files.writeRefs(refs);
+          await this.files.remove(s.digest);
         }
       } else if (options.dangling) {
-        const refs = await this.readRefs();
+        const refs = await this.files.readRefs();
         const used = new Set(Object.values(refs));
-        for (const s of await this.allStored()) {
-          if (!used.has(s.digest) && !(await this.containerUsing(s))) await fs.rm(this.recordPath(s.digest), { force: true });
+        for (const s of await this.files.readAll()) {
+          if (!used.has(s.digest) && !(await this.containerUsing(s))) await this.files.remove(s.digest);
         }
       }
-      const all = await this.allStored();
+      const all = await this.files.readAll();
       const keep = referencedBlobs(all);
       let deletedBlobs = 0;
       let reclaimedBytes = 0;
@@ -360,19 +259,19 @@ export class FsImageStore implements ImageStore {
       try {
         const out: ImageRecord[] = [];
         if (candidates) {
-          const refs = await this.readRefs();
+          const refs = await this.files.readRefs();
           for (const c of candidates) {
-            const existing = await this.readStored(c.image.digest);
-            if (!existing) await writeJsonAtomic(this.recordPath(c.image.digest), c.image);
+            const existing = await this.files.read(c.image.digest);
+            if (!existing) await this.files.write(c.image);
           }
           for (const c of candidates) for (const r of c.references) refs[r] = c.image.digest;
-          await this.writeRefs(refs);
-          for (const c of candidates) out.push(this.toRecord((await this.readStored(c.image.digest))!, refs));
+          await this.files.writeRefs(refs);
+          for (const c of candidates) out.push(toImageRecord((await this.files.read(c.image.digest))!, refs));
         }
         return out;
       } finally {
         for (const d of pinned) this.unpin(d);
-        const keep = referencedBlobs(await this.allStored());
+        const keep = referencedBlobs(await this.files.readAll());
         for (const d of pinned) if (!keep.has(d) && !this.pins.has(d)) await this.opts.content.delete(d);
         if (failure) throw failure;
       }
@@ -434,18 +333,12 @@ export class FsImageStore implements ImageStore {
   /** Each item of `refs` is resolved like `get`; a tag saves that tag, a digest all the image's tags. */
   async save(refs: string[], outFile: string): Promise<void> {
     if (refs.length === 0) throw invalidArgument("save images: no image given");
-    const index = await this.readRefs();
+    const index = await this.files.readRefs();
     const items = new Map<string, { image: StoredImage; references: string[] }>();
     for (const input of refs) {
       const s = await this.resolve(input, index);
-      let names: string[];
-      try {
-        const r = parseReference(input);
-        const key = `${r.domain}/${r.path}:${r.tag}`;
-        names = r.digest === undefined && index[key] === s.digest ? [key] : [];
-      } catch {
-        names = [];
-      }
+      const key = tagKeyOf(input);
+      let names = key !== undefined && index[key] === s.digest ? [key] : [];
       if (names.length === 0) names = Object.keys(index).filter((k) => index[k] === s.digest);
       const item = items.get(s.digest) ?? { image: s, references: [] };
       for (const n of names) if (!item.references.includes(n)) item.references.push(n);
@@ -453,14 +346,4 @@ export class FsImageStore implements ImageStore {
     }
     await writeImageArchive(this.opts.content, [...items.values()], outFile);
   }
-}
-
-function referencedBlobs(images: StoredImage[]): Set<string> {
-  const out = new Set<string>();
-  for (const s of images) {
-    out.add(s.digest);
-    out.add(s.configDigest);
-    for (const l of s.layers) out.add(l.digest);
-  }
-  return out;
 }
