@@ -74,6 +74,10 @@ export async function openSnapshotStore(
  * under layers/. Concurrent unpacks of one chain ID share one promise in this process; across
  * processes the losing rename is discarded. A container's meta.json is written before its
  * mount, so gc never deletes a layer a container needs. One process owns a root.
+ *
+ * Over 400 lines on purpose (issue 7): this is one concept. Layers and the container layers
+ * over them share this layout and `layerLock`, and the rule that gc never deletes a layer a
+ * container needs spans both halves; split into two classes, that rule would span two files.
  */
 export class FsSnapshotStore implements SnapshotStore {
   readonly dir: string;
