@@ -52,7 +52,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       logger: o.logger.child({ component: "controller" }),
       options: { ...o.controller, allowPrivileged: !!o.allowPrivileged, version: o.version, root: runtime.root, runRoot: runtime.runRoot },
     });
-    server = new ApiServer(controller, { socketPath, logger: o.logger.child({ component: "api" }) });
+    server = new ApiServer(controller.api, { socketPath, logger: o.logger.child({ component: "api" }) });
     await server.listen();
     controller.start();
   } catch (err) {

@@ -11,7 +11,7 @@ import {
 } from "./dependencies.js";
 import type { AnyObject, DependencyCondition } from "./manifests/model.js";
 import { containerObject } from "./testing.js";
-import type { DependencyState } from "./types.js";
+import type { DependencyState } from "./dependencies.js";
 
 const dep = (...names: string[]) => ({ dependsOn: names.map((name) => ({ name, condition: "started" as const })) });
 const other = (kind: "Image" | "Volume" | "Network", name: string, spec: unknown = {}) =>

@@ -21,7 +21,42 @@
 import { invalidArgument } from "../lib/errors.js";
 import { KINDS, type Kind } from "../schemas/index.js";
 import type { AnyObject, DependencyCondition } from "./manifests/model.js";
-import type { DependencyReadiness, DependencyState } from "./types.js";
+
+/**
+ * What the planner needs to know about one dependency (another Container) to judge a
+ * `dependsOn` condition. Built by the reconciler from the dependency's observed state, its
+ * health and its own status.
+ */
+export interface DependencyState {
+  /** False when no desired object of that name exists. */
+  declared: boolean;
+  /** Runtime status; `absent` when no container exists (yet). */
+  status: "absent" | "created" | "running" | "exited" | "unknown";
+  exitCode?: number;
+  /** Whether the dependency has a healthcheck (its own or an attached HealthCheck). */
+  hasHealthcheck: boolean;
+  /** Current health of the running dependency, when it has a healthcheck. */
+  health?: "starting" | "healthy" | "unhealthy";
+  /** True when its restart policy will start it again (it exited and a restart is pending). */
+  restartPending: boolean;
+  /**
+   * Set when the dependency itself is failed: failing to start, its restart policy gave up,
+   * or its own dependencies failed. The text says why.
+   */
+  failure?: string;
+}
+
+/** The verdict on one `dependsOn` entry. */
+export interface DependencyReadiness {
+  name: string;
+  condition: DependencyCondition;
+  /** The condition holds: the dependent may be started. */
+  satisfied: boolean;
+  /** The condition cannot hold without a change (reported as a failure on the dependent). */
+  failed: boolean;
+  /** Human text naming the dependency, e.g. `db is not healthy yet (starting)`. */
+  reason: string;
+}
 
 /** Position of a kind in apply order (lower first). */
 export function kindRank(kind: Kind): number {

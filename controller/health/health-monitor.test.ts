@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.js";
-import { Semaphore } from "../concurrency-limiter.js";
+import { Semaphore } from "../loop/concurrency-limiter.js";
 import type { Healthcheck } from "../manifests/model.js";
 import { HealthMonitor } from "./health-monitor.js";
 import type { HealthState, ProbeOutcome, ProbeResult, Prober } from "./types.js";

@@ -21,9 +21,9 @@
  */
 import type { Clock } from "../../lib/clock.js";
 import { errorMessage } from "../../lib/errors.js";
-import { noConcurrencyLimit } from "../concurrency-limiter.js";
+import { noConcurrencyLimit } from "../loop/concurrency-limiter.js";
 import type { Healthcheck } from "../manifests/model.js";
-import type { ConcurrencyLimiter } from "../types.js";
+import type { ConcurrencyLimiter } from "../loop/types.js";
 import {
   applyResult,
   defaultHealthStateOptions,

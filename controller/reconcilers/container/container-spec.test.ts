@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ContainerObject } from "./manifests/model.js";
-import { load } from "./manifests/testing.js";
+import type { ContainerObject } from "../../manifests/model.js";
+import { load } from "../../manifests/testing.js";
 import { anonymousVolumeName, toCreateSpec } from "./container-spec.js";
 
 const obj = (spec: string) =>

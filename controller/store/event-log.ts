@@ -1,5 +1,5 @@
-import type { Clock } from "../lib/clock.js";
-import type { EventRecord } from "./api/protocol.js";
+import type { Clock } from "../../lib/clock.js";
+import type { EventRecord } from "../api/protocol.js";
 
 /**
  * The controller's event log: a bounded ring of recent events (newest last) and live

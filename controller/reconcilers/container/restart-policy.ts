@@ -14,7 +14,8 @@
  * Policies (Docker):
  * - `no`: never restarts.
  * - `on-failure[:maxRetries]`: restarts non-zero exits (and OOM kills); gives up once
- *   `restartCount` reached `maxRetries` (0 = unlimited).
+ *   `retries` (policy restarts since the last create or user start) reached `maxRetries`
+ *   (0 = unlimited).
  * - `always`: restarts every exit, except after a user stop (`berth stop`) — until the
  *   daemon restarts: a container the user stopped before the current daemon started is
  *   started again (Docker starts `always` containers at daemon start even after
@@ -29,8 +30,8 @@
  * every policy — also `no`, since the user asked for restarts explicitly — and on-failure's
  * maxRetries still applies. An exit caused by `onUnhealthy: stop` is never restarted.
  */
-import type { RestartPolicy } from "./manifests/model.js";
-import type { RestartRecord } from "./types.js";
+import type { RestartPolicy } from "../../manifests/model.js";
+import type { RestartRecord } from "../../store/status-records.js";
 
 /** The last exit of a container, from its runtime state. */
 export interface ExitInfo {
@@ -79,7 +80,7 @@ export function isFailure(exit: Pick<ExitInfo, "exitCode" | "oomKilled">): boole
  * unhealthy restart, which every policy honours).
  */
 export function restartBudgetLeft(policy: RestartPolicy, record: RestartRecord): boolean {
-  return !(policy.name === "on-failure" && policy.maxRetries > 0 && record.restartCount >= policy.maxRetries);
+  return !(policy.name === "on-failure" && policy.maxRetries > 0 && record.retries >= policy.maxRetries);
 }
 
 export function decideRestart(input: RestartInput): RestartDecision {
@@ -116,7 +117,7 @@ export function decideRestart(input: RestartInput): RestartDecision {
   const unhealthy = stop?.cause === "unhealthy-restart";
   if (unhealthy) {
     if (!restartBudgetLeft(policy, record)) {
-      return no(`gave up after ${record.restartCount} restarts (on-failure:${policy.maxRetries}); last stopped because it was unhealthy`, true);
+      return no(`gave up after ${record.retries} restarts (on-failure:${policy.maxRetries}); last stopped because it was unhealthy`, true);
     }
     return yes("stopped because it was unhealthy (onUnhealthy: restart)");
   }
@@ -130,7 +131,7 @@ export function decideRestart(input: RestartInput): RestartDecision {
     case "on-failure":
       if (!isFailure(exit)) return no(`${describeExit}; on-failure restarts only failures`);
       if (!restartBudgetLeft(policy, record)) {
-        return no(`${describeExit}; gave up after ${record.restartCount} restarts (on-failure:${policy.maxRetries})`, true);
+        return no(`${describeExit}; gave up after ${record.retries} restarts (on-failure:${policy.maxRetries})`, true);
       }
       return yes(`${describeExit}; restart policy on-failure`);
   }

@@ -22,8 +22,8 @@
  * Keys compare with SameValueZero (Map/Set): use strings such as `container/web`.
  * Single-threaded (the event loop); no method blocks.
  */
-import type { Clock } from "../lib/clock.js";
-import { unavailable } from "../lib/errors.js";
+import type { Clock } from "../../lib/clock.js";
+import { unavailable } from "../../lib/errors.js";
 import { ExponentialRateLimiter, defaultExponentialRateLimiterOptions } from "./rate-limiter.js";
 import type { RateLimiter } from "./types.js";
 

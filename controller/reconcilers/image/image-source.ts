@@ -1,8 +1,8 @@
 import { createReadStream, promises as fs } from "node:fs";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
-import type { ImageRuntimeConfig } from "../runtime/types.js";
-import type { ImageConfigChanges } from "./manifests/model.js";
+import type { ImageRuntimeConfig } from "../../../runtime/types.js";
+import type { ImageConfigChanges } from "../../manifests/model.js";
 
 export type ArchiveFormat = "docker-archive" | "oci-archive" | "oci-dir" | "rootfs";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "./canonical-json.js";
-import type { ContainerSpec } from "./manifests/model.js";
+import { canonicalJson } from "../../../lib/canonical-json.js";
+import type { ContainerSpec } from "../../manifests/model.js";
 import { SPEC_HASH_FIELDS, effectiveHealthcheck, healthcheckHash, specHash, type SpecHashInput } from "./spec-hash.js";
-import { containerSpec, healthcheck } from "./testing.js";
+import { containerSpec, healthcheck } from "../../testing.js";
 
 const DIGEST = "sha256:" + "a".repeat(64);
 const base = (): SpecHashInput => ({ spec: containerSpec(), imageDigest: DIGEST });

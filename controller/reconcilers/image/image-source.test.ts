@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildDockerSaveArchive, buildOciLayoutTar, tarBuffer } from "../test/helpers/image-fixtures.js";
+import { buildDockerSaveArchive, buildOciLayoutTar, tarBuffer } from "../../../test/helpers/image-fixtures.js";
 import { detectArchiveFormat, toImageConfig } from "./image-source.js";
 
 describe("detectArchiveFormat", () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { ContainerState } from "../runtime/types.js";
-import { LABELS } from "./labels.js";
-import type { RestartPolicy } from "./manifests/model.js";
+import type { ContainerState } from "../../../runtime/types.js";
+import { LABELS } from "../../labels.js";
+import type { RestartPolicy } from "../../manifests/model.js";
 import { planContainer, type DesiredContainer, type PlanContext } from "./plan.js";
-import { containerSpec } from "./testing.js";
-import type { Action, DependencyReadiness } from "./types.js";
+import { containerSpec } from "../../testing.js";
+import type { DependencyReadiness } from "../../dependencies.js";
+import type { Action } from "./types.js";
 
 const T0 = Date.parse("2024-05-01T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -40,7 +41,7 @@ function base(): State {
       startedAt: iso(T0 - 60_000),
     },
     now: T0,
-    ctx: { key: KEY, restart: { restartCount: 0, lastBackoffMs: 0 }, dependencies: [], daemonStartedAtMs: T0 - 3_600_000 },
+    ctx: { key: KEY, image: { present: true, digest: "sha256:" + "a".repeat(64) }, restart: { restartCount: 0, retries: 0, lastBackoffMs: 0 }, dependencies: [], daemonStartedAtMs: T0 - 3_600_000 },
   };
 }
 
@@ -49,7 +50,16 @@ type Mut = (s: State) => void;
 const notDesired: Mut = (s) => (s.desired = undefined);
 const missing: Mut = (s) => (s.observed = undefined);
 const notOwned: Mut = (s) => (s.observed!.labels = { app: "foreign" });
-const noImage: Mut = (s) => (s.desired!.specHash = undefined);
+const noImage: Mut = (s) => {
+  s.desired!.specHash = undefined;
+  s.ctx.image = { present: false };
+};
+const provider =
+  (failed: boolean): Mut =>
+  (s) => (s.ctx.image = { present: false, provider: { key: "image/busybox", failed, ...(failed ? { message: "no such file" } : {}) } });
+const intent =
+  (action: "stop" | "start" | "restart"): Mut =>
+  (s) => (s.ctx.intent = action);
 const specChanged: Mut = (s) => (s.desired!.specHash = "H2");
 const noHashLabel: Mut = (s) => delete s.observed!.labels[LABELS.specHash];
 const created: Mut = (s) => {
@@ -74,9 +84,10 @@ const exited =
 const restartPolicy =
   (name: RestartPolicy["name"], maxRetries = 0): Mut =>
   (s) => (s.desired!.spec.restartPolicy = policy(name, maxRetries));
+/** `retries` (counted against on-failure:N) defaults to the restart count. */
 const record =
-  (restartCount: number, lastBackoffMs: number): Mut =>
-  (s) => (s.ctx.restart = { ...s.ctx.restart, restartCount, lastBackoffMs });
+  (restartCount: number, lastBackoffMs: number, retries = restartCount): Mut =>
+  (s) => (s.ctx.restart = { ...s.ctx.restart, restartCount, retries, lastBackoffMs });
 const userStopped =
   (atMs = T0 - 1_000): Mut =>
   (s) => (s.ctx.restart = { ...s.ctx.restart, lastStop: { cause: "user", atMs } });
@@ -113,6 +124,8 @@ function summary(actions: Action[]): string[] {
         return a.cause ? `stop[${a.cause}]` : "stop";
       case "recreate":
         return a.start ? "recreate+start" : "recreate";
+      case "start":
+        return a.by === "policy" ? `start[policy ${a.delayMs}ms]` : a.by === "user" ? "start[user]" : "start";
       case "wait":
         return `wait${a.untilMs !== undefined ? `@T0+${a.untilMs - T0}` : ""}${a.dependency ? `:${a.dependency}` : ""}${a.failed ? "!failed" : ""}`;
       default:
@@ -132,7 +145,9 @@ const cases: [string, Mut[], string[], RegExp?][] = [
   ["not desired, missing → nothing", [notDesired, missing], []],
 
   ["name taken by a foreign container → failed wait", [notOwned], ["wait!failed"], /does not manage/],
-  ["image not present → pull", [noImage], ["pull"], /image docker.io\/library\/busybox:latest is not present/],
+  ["image not present, no Image provides it → failed wait", [noImage], ["wait!failed"], /image docker.io\/library\/busybox:latest is not present: declare an Image/],
+  ["image not present, an Image provides it → wait for it", [noImage, provider(false)], ["wait"], /waiting for image\/busybox to provide/],
+  ["image not present, its Image failed → failed wait naming it", [noImage, provider(true)], ["wait!failed"], /\(image\/busybox\) failed: no such file/],
 
   ["missing → create, start", [missing], ["create", "start"]],
   ["missing, dependency not ready → wait naming it", [missing, dep("waiting")], ["wait:db"], /waits for db \(healthy\): dependency db is not healthy yet/],
@@ -161,7 +176,7 @@ const cases: [string, Mut[], string[], RegExp?][] = [
   ],
 
   ["exited 1 just now, always → wait 100ms", [exited(1)], ["wait@T0+100"], /restart 1 after a 100ms backoff/],
-  ["exited 1, backoff elapsed → start", [exited(1), at(100)], ["start"]],
+  ["exited 1, backoff elapsed → start", [exited(1), at(100)], ["start[policy 100ms]"]],
   ["exited 1 50ms ago → wait until exit + 100ms", [exited(1, 50, 50)], ["wait@T0+50"]],
   ["5th quick crash → wait 1600ms", [exited(1), record(4, 800)], ["wait@T0+1600"]],
   ["crash at the 1m cap", [exited(1), record(20, 60_000)], ["wait@T0+60000"]],
@@ -172,10 +187,24 @@ const cases: [string, Mut[], string[], RegExp?][] = [
   ["exited 1, on-failure:2 with 2 restarts → gave up (failed)", [exited(1), restartPolicy("on-failure", 2), record(2, 200)], ["wait!failed"], /gave up after 2 restarts/],
   ["exited, user-stopped, unless-stopped → nothing", [exited(143), restartPolicy("unless-stopped"), userStopped()], []],
   ["exited, user-stopped in this daemon run, always → nothing", [exited(143), userStopped()], []],
-  ["exited, user-stopped before the daemon started, always → start", [exited(143), userStopped(T0 - 7_200_000), at(100)], ["start"]],
+  ["exited, user-stopped before the daemon started, always → start", [exited(143), userStopped(T0 - 7_200_000), at(100)], ["start[policy 100ms]"]],
   ["exited after an unhealthy restart-stop, policy no → restarts through backoff", [exited(143), restartPolicy("no"), stoppedFor("unhealthy-restart")], ["wait@T0+100"]],
   ["exited after an unhealthy stop → stays stopped", [exited(143), stoppedFor("unhealthy-stop")], []],
-  ["exited, dependency failing → restart anyway (restarts ignore dependsOn)", [exited(1), dep("failed"), at(100)], ["start"]],
+  ["exited, dependency failing → restart anyway (restarts ignore dependsOn)", [exited(1), dep("failed"), at(100)], ["start[policy 100ms]"]],
+  ["on-failure:2: retries reset by a user start allow restarts again", [exited(1), restartPolicy("on-failure", 2), record(5, 0, 0), at(100)], ["start[policy 100ms]"]],
+
+  ["user stop, running → stop[user]", [intent("stop")], ["stop[user]"], /stopped by the user/],
+  ["user stop, exited with a restart pending → stop[user] (cancels it)", [intent("stop"), exited(1)], ["stop[user]"]],
+  ["user stop, image missing → stop[user]", [intent("stop"), noImage], ["stop[user]"]],
+  ["user restart, running → stop then start", [intent("restart")], ["stop[restart]", "start[user]"], /restarting at the user's request/],
+  ["user restart, exited, policy no → start", [intent("restart"), exited(0), restartPolicy("no")], ["start[user]"]],
+  ["user restart, user-stopped → start", [intent("restart"), exited(143), userStopped()], ["start[user]"]],
+  ["user start, running → nothing", [intent("start")], []],
+  ["user start, exited, policy no → start", [intent("start"), exited(0), restartPolicy("no")], ["start[user]"], /started by the user/],
+  ["user start, gave up on-failure → start", [intent("start"), exited(1), restartPolicy("on-failure", 2), record(2, 200)], ["start[user]"]],
+  ["user start, created → start even if a dependency is not ready", [intent("start"), created, dep("waiting")], ["start[user]"]],
+  ["user start, missing and user-stopped → create and start", [intent("start"), missing, userStopped()], ["create", "start"]],
+  ["user start, spec changed and user-stopped → recreate and start", [intent("start"), specChanged, exited(143), userStopped()], ["recreate+start"]],
   ["unknown state → wait", [unknown], ["wait"], /unknown \(run root lost\)/],
 ];
 
@@ -215,9 +244,10 @@ describe("planContainer", () => {
       expect(wait[0]!.type).toBe("wait");
       const until = (wait[0] as { untilMs: number }).untilMs;
       delays.push(until - now);
-      expect(summary(planContainer(s.desired, s.observed, until, s.ctx))).toEqual(["start"]);
+      const start = planContainer(s.desired, s.observed, until, s.ctx);
+      expect(summary(start)).toEqual([`start[policy ${until - now}ms]`]);
       // act: start → record the restart; it runs 2s before turning unhealthy again
-      s.ctx.restart = { restartCount: s.ctx.restart.restartCount + 1, lastBackoffMs: until - now };
+      s.ctx.restart = { restartCount: s.ctx.restart.restartCount + 1, retries: s.ctx.restart.retries + 1, lastBackoffMs: (start[0] as { delayMs: number }).delayMs };
       s.observed = { ...s.observed, status: "running", startedAt: iso(until) };
       delete s.observed.finishedAt;
       now = until + 2_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../lib/clock.js";
+import { ManualClock } from "../../lib/clock.js";
 import { ExponentialRateLimiter } from "./rate-limiter.js";
 import { WorkQueue } from "./workqueue.js";
 

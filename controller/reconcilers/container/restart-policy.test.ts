@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, type RestartPolicy, type RestartPolicyName } from "./manifests/model.js";
+import { DEFAULTS, type RestartPolicy, type RestartPolicyName } from "../../manifests/model.js";
 import { decideRestart, nextRestartDelayMs, type ExitInfo } from "./restart-policy.js";
 import { emptyRestartRecord, type RestartRecord } from "./types.js";
 
@@ -32,7 +32,7 @@ function crashLoop(p: RestartPolicy, runs: { code: number; ranMs: number }[]): (
     }
     expect(d.notBeforeMs).toBe(t + d.delayMs);
     out.push(d.delayMs);
-    record = { ...record, restartCount: record.restartCount + 1, lastBackoffMs: d.delayMs };
+    record = { ...record, restartCount: record.restartCount + 1, retries: record.retries + 1, lastBackoffMs: d.delayMs };
     t = d.notBeforeMs;
   }
   return out;
@@ -112,7 +112,7 @@ describe("decideRestart", () => {
   });
 
   it("restarts an unhealthy-stopped container under every policy, through the backoff", () => {
-    const record: RestartRecord = { restartCount: 2, lastBackoffMs: 200, lastStop: { cause: "unhealthy-restart", atMs: T0 - 5 } };
+    const record: RestartRecord = { restartCount: 2, retries: 2, lastBackoffMs: 200, lastStop: { cause: "unhealthy-restart", atMs: T0 - 5 } };
     for (const name of ["no", "on-failure", "always", "unless-stopped"] as const) {
       const d = decideRestart({ ...base, policy: policy(name), exit: exit(0, 5_000), record });
       expect(d, name).toMatchObject({ restart: true, delayMs: 400, notBeforeMs: T0 + 400 });
@@ -121,7 +121,7 @@ describe("decideRestart", () => {
   });
 
   it("an unhealthy restart still respects on-failure's maxRetries", () => {
-    const record: RestartRecord = { restartCount: 3, lastBackoffMs: 400, lastStop: { cause: "unhealthy-restart", atMs: T0 } };
+    const record: RestartRecord = { restartCount: 3, retries: 3, lastBackoffMs: 400, lastStop: { cause: "unhealthy-restart", atMs: T0 } };
     const d = decideRestart({ ...base, policy: policy("on-failure", 3), exit: exit(143), record });
     expect(d).toMatchObject({ restart: false, gaveUp: true });
     expect(d.reason).toMatch(/gave up after 3 restarts/);
@@ -135,7 +135,7 @@ describe("decideRestart", () => {
   });
 
   it("is stable while waiting: the same inputs give the same notBefore", () => {
-    const input = { ...base, policy: policy("always"), exit: exit(1), record: { restartCount: 4, lastBackoffMs: 800 } };
+    const input = { ...base, policy: policy("always"), exit: exit(1), record: { restartCount: 4, retries: 4, lastBackoffMs: 800 } };
     expect(decideRestart(input)).toEqual(decideRestart(input));
     expect(decideRestart(input).notBeforeMs).toBe(T0 + 1600);
   });

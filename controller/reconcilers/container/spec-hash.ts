@@ -24,8 +24,8 @@
  * ContainerSpec fails to compile until it is classified there.
  */
 import { createHash } from "node:crypto";
-import { canonicalJson } from "./canonical-json.js";
-import type { ContainerSpec, Healthcheck, HealthCheckSpec } from "./manifests/model.js";
+import { canonicalJson } from "../../../lib/canonical-json.js";
+import type { ContainerSpec, Healthcheck, HealthCheckSpec } from "../../manifests/model.js";
 
 /** Bumped when the hashed representation changes (every container is then recreated once). */
 export const SPEC_HASH_VERSION = 1;

@@ -24,17 +24,19 @@
  *   is thrown.
  * - One store per directory and process: the daemon's root lock guards against a second
  *   process.
+ * - `subscribe(listener)`: after each committed write, in the same tick, listeners get the
+ *   objects it changed (before and after); the indexes (indexes.ts) stay current this way.
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "../lib/atomic-file.js";
-import { conflict, errorMessage, failedPrecondition, invalidArgument } from "../lib/errors.js";
-import { assertValidName } from "../lib/names.js";
-import { KINDS, type Kind } from "../schemas/index.js";
-import { canonicalJson } from "./canonical-json.js";
-import { assertAcyclic, sortForApply, sortForDelete } from "./dependencies.js";
-import { objectKey, type AnyObject } from "./manifests/model.js";
-import type { ChangeSet, ChangeSetEntry, StoredObject } from "./types.js";
+import { writeFileAtomic } from "../../lib/atomic-file.js";
+import { conflict, errorMessage, failedPrecondition, invalidArgument } from "../../lib/errors.js";
+import { assertValidName } from "../../lib/names.js";
+import { KINDS, type Kind } from "../../schemas/index.js";
+import { canonicalJson } from "../../lib/canonical-json.js";
+import { assertAcyclic, sortForApply, sortForDelete } from "../dependencies.js";
+import { objectKey, type AnyObject } from "../manifests/model.js";
+import type { ChangeSet, ChangeSetEntry, StoreChange, StoredObject } from "./types.js";
 
 export interface DesiredStoreOptions {
   /** Name of the document inside the directory. */
@@ -64,6 +66,7 @@ const FORMAT_VERSION = 1;
 export class DesiredStore {
   private objects: Map<string, StoredObject>;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners: ((changes: StoreChange[]) => void)[] = [];
 
   private constructor(
     readonly file: string,
@@ -103,6 +106,16 @@ export class DesiredStore {
       throw failedPrecondition(`open desired store ${file}: unsupported format version ${JSON.stringify(doc?.version)}`);
     }
     return new DesiredStore(file, o, doc.objects);
+  }
+
+  /** An empty store that keeps its state in memory only (unit tests). */
+  static inMemory(): DesiredStore {
+    return new DesiredStore("", { ...defaultDesiredStoreOptions(), writeFile: async () => {} }, []);
+  }
+
+  /** Calls `listener` after every committed write with what it changed (see the contract). */
+  subscribe(listener: (changes: StoreChange[]) => void): void {
+    this.listeners.push(listener);
   }
 
   get(key: string): StoredObject | undefined {
@@ -192,7 +205,15 @@ export class DesiredStore {
       objects: [...next.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     };
     await this.options.writeFile(this.file, JSON.stringify(doc, null, 2) + "\n");
+    const prev = this.objects;
     this.objects = next;
+    const changes: StoreChange[] = [];
+    for (const [key, after] of next) {
+      const before = prev.get(key);
+      if (before !== after) changes.push({ key, ...(before ? { before } : {}), after });
+    }
+    for (const [key, before] of prev) if (!next.has(key)) changes.push({ key, before });
+    for (const l of this.listeners) l(changes);
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { notImplemented } from "../lib/errors.js";
-import type { ContainerCreateSpec, MountSpec } from "../runtime/types.js";
-import { LABELS } from "./labels.js";
-import { objectKey, type ContainerObject } from "./manifests/model.js";
+import { notImplemented } from "../../../lib/errors.js";
+import type { ContainerCreateSpec, MountSpec } from "../../../runtime/types.js";
+import { LABELS } from "../../labels.js";
+import { objectKey, type ContainerObject } from "../../manifests/model.js";
 
 /** The runtime name of the anonymous volume a container gets for a target (`-v /data`). */
 export function anonymousVolumeName(container: string, target: string): string {

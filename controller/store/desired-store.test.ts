@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { writeFileAtomic } from "../lib/atomic-file.js";
+import { writeFileAtomic } from "../../lib/atomic-file.js";
 import { DesiredStore, formatChange } from "./desired-store.js";
-import type { AnyObject, ContainerSpec } from "./manifests/model.js";
-import { containerObject } from "./testing.js";
+import type { AnyObject, ContainerSpec } from "../manifests/model.js";
+import { containerObject } from "../testing.js";
 import type { ChangeSet } from "./types.js";
 
 const dirs: string[] = [];

@@ -1,36 +1,48 @@
 /**
  * The container planner (kubelet `computePodActions`): a pure function from the desired
  * container, the observed runtime container and the controller's bookkeeping to the
- * actions that move one towards the other. No I/O, no clock: `now` is an argument. The
- * reconciler performs the actions in order, records what it did (restart record, stop
- * causes) and plans again on the next event or at a wait's `untilMs`.
+ * actions that move one towards the other. No I/O, no clock: `now` is an argument, and every
+ * fact it judges is in its input (image availability, restart record, health, dependency
+ * readiness, the user's pending action), so the reconciler only carries the actions out.
  *
  * Decisions, in order:
  * 1. Not desired: remove the container if berth owns it (stop first when running); a
  *    container berth does not own is never touched.
  * 2. The observed container of that name is not berth's: wait, failed (name conflict).
- * 3. The image is not present (no spec hash can be computed): pull.
- * 4. Missing: create and start, once every dependency is satisfied (a failed dependency
+ * 3. A user action (`berth stop|start|restart`, ctx.intent), as Docker does them:
+ *    - stop: stop it (signal, grace) and remember the stop (restart policies do not undo
+ *      it, except `always` across a daemon restart: restart-policy.ts); a container that is
+ *      not running only has the stop remembered — a pending restart is cancelled.
+ *    - restart: stop it if running (nothing remembered), then start it, whatever its restart
+ *      policy; restartCount is not increased.
+ *    - start: start it (restartCount kept; the backoff starts over). A container that is
+ *      missing or whose spec changed is planned as below, without the user stop.
+ *    User starts do not wait for dependencies (neither does `docker start`).
+ * 4. The image is not present (no spec hash can be computed): wait for it — for the Image
+ *    object that provides it, or failed when none does (or it failed).
+ * 5. Missing: create and start, once every dependency is satisfied (a failed dependency
  *    waits with `failed`, naming it). A user-stopped container is only created.
- * 5. Spec hash differs from the `berth.spec-hash` label: recreate — after the dependencies
+ * 6. Spec hash differs from the `berth.spec-hash` label: recreate — after the dependencies
  *    are satisfied, keeping the old container meanwhile — and start it unless the user had
  *    stopped it.
- * 6. Created, not started: start once the dependencies are satisfied (not when user-stopped).
- * 7. Running and unhealthy (health of this run): `onUnhealthy: restart` stops it with
+ * 7. Created, not started: start once the dependencies are satisfied (not when user-stopped).
+ * 8. Running and unhealthy (health of this run): `onUnhealthy: restart` stops it with
  *    cause `unhealthy-restart` — the restart then goes through the restart backoff like any
- *    exit (8) — unless on-failure's retries are used up (wait, failed); `stop` stops it
+ *    exit (9) — unless on-failure's retries are used up (wait, failed); `stop` stops it
  *    with cause `unhealthy-stop`; `none` does nothing.
- * 8. Exited: restart-policy.ts decides; a restart waits until `finishedAt + backoff`
- *    (wait with `untilMs`), then starts. Restarts do not wait for dependencies (Docker
- *    restarts regardless of links/depends_on). Giving up is a failed wait.
- * 9. Unknown state: wait for the runtime to report.
+ * 9. Exited: restart-policy.ts decides; a restart waits until `finishedAt + backoff`
+ *    (wait with `untilMs`), then starts with that backoff recorded. Restarts do not wait for
+ *    dependencies (Docker restarts regardless of links/depends_on). Giving up is a failed wait.
+ * 10. Unknown state: wait for the runtime to report.
  */
-import type { ContainerState } from "../runtime/types.js";
-import type { HealthStatus } from "./health/types.js";
-import { LABELS, ownedBy } from "./labels.js";
-import type { ContainerSpec, OnUnhealthy } from "./manifests/model.js";
+import type { ContainerState } from "../../../runtime/types.js";
+import { LABELS, ownedBy } from "../../labels.js";
+import type { ContainerSpec } from "../../manifests/model.js";
+import type { DependencyReadiness } from "../../dependencies.js";
 import { decideRestart, restartBudgetLeft, type ExitInfo } from "./restart-policy.js";
-import type { Action, DependencyReadiness, RestartRecord } from "./types.js";
+import type { Action, PlanContext } from "./types.js";
+
+export type { PlanContext } from "./types.js";
 
 export interface DesiredContainer {
   spec: ContainerSpec;
@@ -38,26 +50,7 @@ export interface DesiredContainer {
   specHash: string | undefined;
 }
 
-export interface PlanContext {
-  /** The desired object's key, `container/web`: ownership is judged by it. */
-  key: string;
-  restart: RestartRecord;
-  /** Health of the observed container's current run; undefined without a healthcheck. */
-  health?: HealthStatus;
-  /** Effective onUnhealthy (an attached HealthCheck may set it); default: the spec's. */
-  onUnhealthy?: OnUnhealthy;
-  /** Readiness of each `dependsOn` entry (dependencies.ts `readiness`). */
-  dependencies: DependencyReadiness[];
-  /** When the running daemon started (restart policy `always` after a user stop). */
-  daemonStartedAtMs: number;
-}
-
-export function planContainer(
-  desired: DesiredContainer | undefined,
-  observed: ContainerState | undefined,
-  now: number,
-  ctx: PlanContext,
-): Action[] {
+export function planContainer(desired: DesiredContainer | undefined, observed: ContainerState | undefined, now: number, ctx: PlanContext): Action[] {
   const name = ctx.key.slice(ctx.key.indexOf("/") + 1);
 
   if (!desired) {
@@ -71,23 +64,31 @@ export function planContainer(
     return [{ type: "wait", failed: true, reason: `a container named ${name} exists that berth does not manage; remove or rename it` }];
   }
 
-  if (desired.specHash === undefined) {
-    return [{ type: "pull", image: desired.spec.image, reason: `image ${desired.spec.image} is not present` }];
-  }
+  const intent = ctx.intent;
+  if (intent === "stop") return [{ type: "stop", cause: "user", reason: "stopped by the user" }];
 
-  const userStopped = ctx.restart.lastStop?.cause === "user";
-  const blocked = dependencyWait(ctx.dependencies);
+  if (desired.specHash === undefined) return [imageWait(desired.spec.image, ctx)];
+
+  const observedHash = observed?.labels[LABELS.specHash];
+  const current = observed !== undefined && observedHash === desired.specHash && observed.status !== "unknown";
+  if ((intent === "start" || intent === "restart") && current) {
+    const start: Action = { type: "start", by: "user", reason: intent === "restart" ? "restarted by the user" : "started by the user" };
+    if (observed.status === "running") return intent === "restart" ? [{ type: "stop", cause: "restart", reason: "restarting at the user's request" }, start] : [];
+    return [start];
+  }
+  // A user start of a missing or changed container is planned as usual, without the user stop.
+  const userStopped = intent === undefined && ctx.restart.lastStop?.cause === "user";
+  const blocked = intent === undefined ? dependencyWait(ctx.dependencies) : undefined;
 
   if (!observed) {
     if (userStopped) return [{ type: "create", reason: "container does not exist (stopped by the user: not started)" }];
     if (blocked) return [blocked];
     return [
       { type: "create", reason: "container does not exist" },
-      { type: "start", reason: "container was created" },
+      { type: "start", by: "create", reason: "container was created" },
     ];
   }
 
-  const observedHash = observed.labels[LABELS.specHash];
   if (observedHash !== desired.specHash) {
     const why = observedHash ? "spec changed" : "container has no spec hash";
     if (userStopped) return [{ type: "recreate", start: false, reason: `${why} (stopped by the user: not started)` }];
@@ -99,7 +100,7 @@ export function planContainer(
     case "created":
       if (userStopped) return [];
       if (blocked) return [blocked];
-      return [{ type: "start", reason: "container is created but not started" }];
+      return [{ type: "start", by: "create", reason: "container is created but not started" }];
 
     case "running": {
       if (ctx.health !== "unhealthy") return [];
@@ -108,7 +109,7 @@ export function planContainer(
       if (onUnhealthy === "none") return [];
       if (!restartBudgetLeft(desired.spec.restartPolicy, ctx.restart)) {
         const p = desired.spec.restartPolicy;
-        return [{ type: "wait", failed: true, reason: `container is unhealthy; gave up after ${ctx.restart.restartCount} restarts (on-failure:${p.maxRetries})` }];
+        return [{ type: "wait", failed: true, reason: `container is unhealthy; gave up after ${ctx.restart.retries} restarts (on-failure:${p.maxRetries})` }];
       }
       return [{ type: "stop", cause: "unhealthy-restart", reason: "container is unhealthy (onUnhealthy: restart)" }];
     }
@@ -122,12 +123,22 @@ export function planContainer(
       });
       if (!d.restart) return d.gaveUp ? [{ type: "wait", failed: true, reason: d.reason }] : [];
       if (now < d.notBeforeMs) return [{ type: "wait", untilMs: d.notBeforeMs, reason: `${d.reason} (in ${d.notBeforeMs - now}ms)` }];
-      return [{ type: "start", reason: d.reason }];
+      return [{ type: "start", by: "policy", delayMs: d.delayMs, reason: d.reason }];
     }
 
     case "unknown":
       return [{ type: "wait", reason: `container state is unknown${observed.reason ? ` (${observed.reason})` : ""}` }];
   }
+}
+
+/** The wait for a missing image: on its provider, or failed when nothing will provide it. */
+function imageWait(image: string, ctx: PlanContext): Extract<Action, { type: "wait" }> {
+  const provider = ctx.image.present ? undefined : ctx.image.provider;
+  if (!provider) {
+    return { type: "wait", failed: true, image, reason: `image ${image} is not present: declare an Image object that provides it, or load it with berth image load/import` };
+  }
+  if (provider.failed) return { type: "wait", failed: true, image, reason: `image ${image} (${provider.key}) failed: ${provider.message ?? "unknown"}` };
+  return { type: "wait", image, reason: `waiting for ${provider.key} to provide ${image}` };
 }
 
 /** The wait for the first failed dependency, else the first unsatisfied one; undefined when all hold. */

@@ -1,0 +1,208 @@
+/**
+ * The service facade the API server calls (ControllerApi, api/types.ts): applies and deletes
+ * go to the desired store and enqueue what they changed; reads are views over the desired
+ * store, the status records and the container reconciler's observations; user actions are
+ * recorded as intents and carried out by the container reconciler; the image store is plain
+ * delegation (it serializes its own mutations, and Image objects reconcile through it too).
+ */
+import { notFound } from "../../lib/errors.js";
+import type { ImageRecord, ImageRuntimeConfig } from "../../runtime/types.js";
+import { KIND_NAMES, type Kind } from "../../schemas/kinds.js";
+import { loadManifestTexts } from "../manifests/load.js";
+import { objectKey, type AnyObject } from "../manifests/model.js";
+import { statusViewOf } from "../reconcilers/condition.js";
+import type { ReconcilerDeps } from "../reconcilers/context.js";
+import type { ContainerReconciler } from "../reconcilers/container/reconciler.js";
+import { keyOf } from "../store/keys.js";
+import type { StoredObject } from "../store/types.js";
+import type {
+  ApplyRequest,
+  ApplyResponse,
+  ChangeEntry,
+  EventRecord,
+  ExecRequest,
+  ImagePruneResponse,
+  ImageRemoveResponse,
+  ObjectView,
+  VersionInfo,
+} from "./protocol.js";
+import type { ControllerApi } from "./types.js";
+
+export interface ServiceInfo {
+  version: string;
+  root: string;
+  runRoot: string;
+  startedAtMs: number;
+  /** Accept privileged containers from every apply. */
+  allowPrivileged: boolean;
+}
+
+export class ControllerService implements ControllerApi {
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    private readonly containers: ContainerReconciler,
+    private readonly info: ServiceInfo,
+  ) {}
+
+  version(): VersionInfo {
+    return { version: this.info.version, pid: process.pid, root: this.info.root, runRoot: this.info.runRoot, startedAt: new Date(this.info.startedAtMs).toISOString() };
+  }
+
+  async apply(req: ApplyRequest): Promise<ApplyResponse> {
+    const d = this.deps;
+    const loaded = loadManifestTexts(req.files, { allowPrivileged: this.info.allowPrivileged || !!req.allowPrivileged });
+    const dryRun = !!req.dryRun;
+    if (loaded.diagnostics.some((x) => x.severity === "error")) return { dryRun, changes: [], diagnostics: loaded.diagnostics };
+    const objects = loaded.objects.map(stripSource);
+    const before = new Map(d.desired.list({ stack: req.stack }).map((s) => [s.key, s]));
+    for (const o of objects) {
+      const s = d.desired.get(objectKey(o));
+      if (s) before.set(s.key, s);
+    }
+    const cs = await d.desired.apply(req.stack, objects, { prune: !!req.prune, dryRun });
+    const changes: ChangeEntry[] = cs.entries.map((e) => ({ kind: e.kind, name: e.name, action: e.action }));
+    const res: ApplyResponse = { dryRun, changes, diagnostics: loaded.diagnostics };
+    if (dryRun) {
+      const after = new Map(objects.map((o) => [objectKey(o), o]));
+      res.diffs = cs.entries
+        .filter((e) => e.action !== "unchanged")
+        .map((e) => {
+          const b = before.get(e.key)?.object;
+          const a = e.action === "deleted" ? undefined : after.get(e.key);
+          return { kind: e.kind, name: e.name, ...(b ? { before: specOf(b) } : {}), ...(a ? { after: specOf(a) } : {}) };
+        });
+      return res;
+    }
+    for (const e of cs.entries) {
+      if (e.action === "deleted") this.containers.markTerminating(before.get(e.key));
+      if (e.action !== "unchanged") d.events.record("Normal", e.action === "deleted" ? "Deleted" : "Applied", e.key, `${e.key} ${e.action} (stack ${req.stack})`);
+      d.enqueue(e.key);
+    }
+    return res;
+  }
+
+  async list(kind: Kind, selector: Record<string, string>): Promise<ObjectView[]> {
+    const d = this.deps;
+    const desired = d.indexes.keysOfKind(kind).map((k) => d.desired.get(k)!);
+    const terminating = kind === "Container" ? this.containers.terminatingObjects() : [];
+    return [...desired, ...terminating]
+      .filter((s) => Object.entries(selector).every(([k, v]) => s.object.metadata.labels[k] === v))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((s) => this.viewOf(s));
+  }
+
+  async get(kind: Kind, name: string): Promise<ObjectView> {
+    const key = keyOf(kind, name);
+    const s = this.deps.desired.get(key) ?? this.containers.terminatingObject(key);
+    if (!s) throw notFound(`get ${KIND_NAMES[kind].singular} ${name}: not found`, { object: { kind, name } });
+    return this.viewOf(s);
+  }
+
+  async delete(kind: Kind, name: string): Promise<ChangeEntry> {
+    const d = this.deps;
+    const key = keyOf(kind, name);
+    this.containers.markTerminating(d.desired.get(key));
+    const e = await d.desired.delete(key);
+    if (!e) throw notFound(`delete ${KIND_NAMES[kind].singular} ${name}: not found`, { object: { kind, name } });
+    d.events.record("Normal", "Deleted", key, `${key} deleted`);
+    d.enqueue(key);
+    return { kind, name, action: "deleted" };
+  }
+
+  events(options: { watch: boolean; signal: AbortSignal }): AsyncIterable<EventRecord> {
+    return this.deps.events.stream(options);
+  }
+
+  logs(name: string, options: { follow: boolean; tail?: number; since?: number; signal: AbortSignal }) {
+    this.requireContainer(name);
+    return this.deps.runtime.containers.logs(name, options);
+  }
+
+  async exec(name: string, req: ExecRequest, signal: AbortSignal) {
+    this.requireContainer(name);
+    return this.deps.runtime.containers.exec(name, {
+      argv: req.argv,
+      ...(req.env ? { env: req.env } : {}),
+      ...(req.user ? { user: req.user } : {}),
+      ...(req.workingDir ? { workingDir: req.workingDir } : {}),
+      ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+      signal,
+    });
+  }
+
+  /** `berth stop|start|restart`: recorded as the user's intent, carried out by the container reconciler. */
+  async act(name: string, action: "stop" | "start" | "restart", signal: AbortSignal): Promise<ObjectView> {
+    const stored = this.requireContainer(name);
+    await this.containers.act(stored.key, action, signal);
+    return this.viewOf(this.deps.desired.get(stored.key) ?? stored);
+  }
+
+  listImages(): Promise<ImageRecord[]> {
+    return this.deps.runtime.images.list();
+  }
+
+  async inspectImages(refs: string[]): Promise<ImageRecord[]> {
+    const out: ImageRecord[] = [];
+    for (const ref of refs) out.push(await this.deps.runtime.images.get(ref));
+    return out;
+  }
+
+  loadImages(file: string, signal: AbortSignal): Promise<ImageRecord[]> {
+    return this.deps.runtime.images.load(file, { signal });
+  }
+
+  importImage(rootfs: AsyncIterable<Uint8Array>, reference: string, config: ImageRuntimeConfig, signal: AbortSignal): Promise<ImageRecord> {
+    return this.deps.runtime.images.importRootfs(rootfs, reference, { config, signal });
+  }
+
+  saveImages(refs: string[], outFile: string): Promise<void> {
+    return this.deps.runtime.images.save(refs, outFile);
+  }
+
+  tagImage(source: string, target: string): Promise<ImageRecord> {
+    return this.deps.runtime.images.tag(source, target);
+  }
+
+  removeImage(ref: string, options: { force: boolean }): Promise<ImageRemoveResponse> {
+    return this.deps.runtime.images.remove(ref, options);
+  }
+
+  /** As `berth image prune` without a daemon: dangling images, or with `all` every unused one. */
+  pruneImages(options: { all: boolean }): Promise<ImagePruneResponse> {
+    return this.deps.runtime.images.prune(options.all ? { all: true } : { dangling: true });
+  }
+
+  private requireContainer(name: string): StoredObject {
+    const s = this.deps.desired.get(keyOf("Container", name));
+    if (!s) throw notFound(`get container ${name}: not found`, { object: { kind: "Container", name } });
+    return s;
+  }
+
+  private viewOf(s: StoredObject): ObjectView {
+    return {
+      apiVersion: "berth/v1",
+      kind: s.kind,
+      metadata: {
+        name: s.name,
+        labels: s.object.metadata.labels,
+        annotations: s.object.metadata.annotations,
+        stack: s.stack,
+        generation: s.generation,
+        createdAt: s.createdAt,
+        updatedAt: s.updatedAt,
+      },
+      spec: s.object.spec,
+      status: s.kind === "Container" ? this.containers.statusView(s) : statusViewOf(this.deps.status.get(s.key, s.kind)),
+    };
+  }
+}
+
+/** The desired store compares objects; where they were read from is not part of them. */
+function stripSource(o: AnyObject): AnyObject {
+  const { source: _source, ...rest } = o;
+  return rest as AnyObject;
+}
+
+function specOf(o: AnyObject) {
+  return { metadata: o.metadata, spec: o.spec };
+}

@@ -1,0 +1,30 @@
+/**
+ * What every reconciler shares: the runtime's interfaces, the stores, the indexes, the event
+ * log, the clock, and a way to enqueue other keys (a watch: "this object's change concerns
+ * that one"). A reconciler never enqueues its own key — it returns `requeueAfterMs`.
+ */
+import type { Clock } from "../../lib/clock.js";
+import type { ContainerRuntime, ImageStore, VolumeStore } from "../../runtime/types.js";
+import type { DesiredStore } from "../store/desired-store.js";
+import type { EventLog } from "../store/event-log.js";
+import type { DesiredIndexes } from "../store/indexes.js";
+import type { StatusStore } from "../store/status-store.js";
+
+/** The runtime as the controller uses it: facts and operations, no policy. */
+export interface ControllerRuntime {
+  containers: ContainerRuntime;
+  images: ImageStore;
+  volumes: VolumeStore;
+}
+
+export interface ReconcilerDeps {
+  runtime: ControllerRuntime;
+  desired: DesiredStore;
+  indexes: DesiredIndexes;
+  status: StatusStore;
+  events: EventLog;
+  clock: Clock;
+  enqueue(key: string): void;
+  /** When the running daemon started (restart policy `always` after a user stop). */
+  daemonStartedAtMs: number;
+}
