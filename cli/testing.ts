@@ -9,8 +9,9 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import pino from "pino";
 import { ApiClient } from "../controller/api/client.js";
-import type { ApplyRequest, ApplyResponse, ContainerStatusView, EventRecord, ExecRequest, GenericStatusView, ObjectView } from "../controller/api/protocol.js";
-import { ApiServer, type ControllerApi } from "../controller/api/server.js";
+import type { ApplyRequest, ApplyResponse, ContainerStatusView, EventRecord, ExecRequest, ObjectStatusView, ObjectView } from "../controller/api/protocol.js";
+import { ApiServer } from "../controller/api/server.js";
+import type { ControllerApi } from "../controller/api/types.js";
 import { notFound, notImplemented } from "../lib/errors.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import type { ExecResult, LogLine } from "../runtime/types.js";
@@ -30,7 +31,8 @@ export function containerView(name: string, status: Partial<ContainerStatusView>
   };
 }
 
-export function genericView(kind: Exclude<Kind, "Container">, name: string, status: Partial<GenericStatusView> = {}, meta: Partial<ObjectView["metadata"]> = {}): ObjectView {
+/** A view of a kind other than Container; `status` may carry that kind's fields (a volume's mountpoint). */
+export function genericView(kind: Exclude<Kind, "Container">, name: string, status: Partial<Exclude<ObjectStatusView, ContainerStatusView>> = {}, meta: Partial<ObjectView["metadata"]> = {}): ObjectView {
   return {
     apiVersion: "berth/v1",
     kind,
@@ -127,7 +129,7 @@ export class FakeController implements ControllerApi {
     this.execs.push({ name, req });
     return this.execResult;
   }
-  async act(name: string, action: "stop" | "start" | "restart") {
+  async act(name: string, action: "stop" | "start" | "restart", _signal: AbortSignal) {
     const v = this.lookup("Container", name);
     if (!v) throw notFound(`${action} container ${name}: not found`, { object: { kind: "Container", name } });
     this.acted.push(`${action} ${name}`);

@@ -1,29 +1,41 @@
 /**
- * Build step: compiles every kind's schema into one CommonJS module of standalone ajv
- * validators (`dist/schemas/validators.cjs`), so the CLI validates manifests without
- * loading TypeBox or ajv's compiler at run time.
+ * Build step: compiles schemas into CommonJS modules of standalone ajv validators, so
+ * nothing loads TypeBox or ajv's compiler at run time:
+ * - `dist/schemas/validators.cjs`: every kind's manifest schema (the CLI and the daemon);
+ * - `dist/schemas/api-validators.cjs`: the API's request bodies (the daemon's API server).
  */
 import { Ajv } from "ajv";
 import standalone from "ajv/dist/standalone/index.js";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { TSchema } from "@sinclair/typebox";
 import { AJV_OPTIONS, ANNOTATION_KEYWORDS } from "./ajv-options.js";
+import { API_BODY_SCHEMAS } from "./api.js";
 import { KIND_INFO, KINDS } from "./index.js";
 
-export function validatorsSource(): string {
+/** A standalone module exporting a validator per name. */
+function standaloneSource(schemas: Record<string, TSchema>): string {
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
   for (const keyword of ANNOTATION_KEYWORDS) ajv.addKeyword({ keyword, schemaType: "string" });
   const ids: Record<string, string> = {};
-  for (const kind of KINDS) {
-    const schema = KIND_INFO[kind].schema as { $id: string };
+  for (const [name, schema] of Object.entries(schemas)) {
     ajv.addSchema(schema);
-    ids[kind] = schema.$id;
+    ids[name] = (schema as { $id: string }).$id;
   }
   return standalone.default(ajv, ids);
 }
 
+export function validatorsSource(): string {
+  return standaloneSource(Object.fromEntries(KINDS.map((kind) => [kind, KIND_INFO[kind].schema])));
+}
+
+export function apiValidatorsSource(): string {
+  return standaloneSource(API_BODY_SCHEMAS);
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "validators.cjs");
-  writeFileSync(out, validatorsSource());
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  writeFileSync(path.join(here, "validators.cjs"), validatorsSource());
+  writeFileSync(path.join(here, "api-validators.cjs"), apiValidatorsSource());
 }

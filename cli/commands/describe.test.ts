@@ -32,6 +32,12 @@ describe("berth describe", () => {
   it("prints the status fields of other kinds and <none> without events", () => {
     const text = formatDescribe(genericView("Volume", "data", { ready: true, mountpoint: "/var/lib/berth/volumes/data" }), [], NOW);
     expect(text).toContain("Status:\n  Ready:          true\n  Mountpoint:     /var/lib/berth/volumes/data\nEvents:\n  <none>\n");
+
+    const image = formatDescribe(genericView("Image", "app", { ready: true, digest: "sha256:aa", id: "sha256:bb", size: 1024, observedGeneration: 2 }, { generation: 3 }), [], NOW);
+    expect(image).toContain("Generation:  3 (status reflects 2)\n");
+    expect(image).toContain("Status:\n  Ready:          true\n  Digest:         sha256:aa\n  ID:             sha256:bb\n  Size:           1024\nEvents:");
+    const check = formatDescribe(genericView("HealthCheck", "probe", { ready: false, reason: "NoTarget", matched: ["web", "db"] }), [], NOW);
+    expect(check).toContain("Status:\n  Ready:          false\n  Reason:         NoTarget\n  Matched:\n    - web\n    - db\nEvents:");
   });
 
   describe("against the API", () => {

@@ -1,5 +1,13 @@
 import { stringify } from "yaml";
-import type { ContainerStatusView, EventRecord, ObjectView } from "../../controller/api/protocol.js";
+import type {
+  ContainerStatusView,
+  EventRecord,
+  GenericStatusView,
+  HealthCheckStatusView,
+  ImageStatusView,
+  ObjectView,
+  VolumeStatusView,
+} from "../../controller/api/protocol.js";
 import { KIND_NAMES } from "../../schemas/kinds.js";
 import type { CommandContext } from "../client.js";
 import { UsageError } from "../errors.js";
@@ -30,6 +38,39 @@ function map(m: Record<string, string>, pad: number): string {
 
 const when = (t: string | undefined, now: number) => (t ? `${t} (${age(t, now)} ago)` : undefined);
 
+/** `3`, or `3 (status reflects 2)` while the status is not yet of the latest spec. */
+function generation(view: ObjectView): string {
+  const observed = view.status.observedGeneration;
+  const g = view.metadata.generation;
+  return observed === undefined || observed === g ? String(g) : `${g} (status reflects ${observed})`;
+}
+
+/** The status of a kind other than Container: the common fields, then the kind's own. */
+function statusLines(view: ObjectView): string[] {
+  const s = view.status as GenericStatusView;
+  const own: [string, string | undefined][] = [];
+  let matched: string[] | undefined;
+  if (view.kind === "Image") {
+    const i = view.status as ImageStatusView;
+    own.push(["Digest", i.digest], ["ID", i.id], ["Size", i.size === undefined ? undefined : String(i.size)]);
+  } else if (view.kind === "Volume") {
+    own.push(["Mountpoint", (view.status as VolumeStatusView).mountpoint]);
+  } else if (view.kind === "HealthCheck") {
+    matched = (view.status as HealthCheckStatusView).matched;
+  }
+  const lines = fields(
+    [
+      ["Ready", String(s.ready)],
+      ["Reason", s.reason],
+      ["Message", s.message],
+      ...own,
+    ],
+    16,
+  ).map((l) => `  ${l}`);
+  if (matched) lines.push("  Matched:", matched.length === 0 ? "    <none>" : indent(stringify(matched, { lineWidth: 0 }), "    "));
+  return lines;
+}
+
 /** The human-readable description of one object and its recent events. Pure. */
 export function formatDescribe(view: ObjectView, events: EventRecord[], now: number): string {
   const pad = 13;
@@ -40,7 +81,7 @@ export function formatDescribe(view: ObjectView, events: EventRecord[], now: num
       ["Stack", view.metadata.stack],
       ["Labels", map(view.metadata.labels, pad)],
       ["Annotations", map(view.metadata.annotations, pad)],
-      ["Generation", String(view.metadata.generation)],
+      ["Generation", generation(view)],
       ["Created", when(view.metadata.createdAt, now)],
       ["Updated", when(view.metadata.updatedAt, now)],
     ],
@@ -85,13 +126,7 @@ export function formatDescribe(view: ObjectView, events: EventRecord[], now: num
         ),
       );
   } else {
-    const entries = Object.entries((view.status ?? {}) as Record<string, unknown>);
-    if (entries.length === 0) out.push("  <none>");
-    for (const [k, v] of entries) {
-      const label = `${k[0]!.toUpperCase()}${k.slice(1).replace(/([A-Z])/g, " $1")}:`;
-      if (v !== null && typeof v === "object") out.push(`  ${label}`, indent(stringify(v, { lineWidth: 0 }), "    "));
-      else out.push(`  ${label.padEnd(16)}${String(v)}`);
-    }
+    out.push(...statusLines(view));
   }
   out.push("Events:");
   const mine = events.slice(-EVENT_LIMIT);

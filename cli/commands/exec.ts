@@ -34,7 +34,8 @@ export function parseEnv(list: string[], environ: NodeJS.ProcessEnv = process.en
 export async function runExec(ctx: CommandContext, name: string, argv: string[], o: ExecOptions): Promise<number> {
   if (argv.length === 0) throw new UsageError("no command given; usage: berth exec NAME -- CMD [ARGS...]");
   const env = parseEnv(o.env);
-  const timeoutMs = o.timeout === undefined ? undefined : parseTimeout(o.timeout);
+  // (the API takes whole milliseconds: `1.5ms` waits 2)
+  const timeoutMs = o.timeout === undefined ? undefined : Math.ceil(parseTimeout(o.timeout));
   const res = await ctx.client.exec(name, {
     argv,
     ...(Object.keys(env).length ? { env } : {}),

@@ -8,7 +8,6 @@ import { pipeline } from "node:stream/promises";
 import { BerthError, errorMessage, invalidArgument, isBerthError, notFound, unavailable, type ErrorKind } from "../../lib/errors.js";
 import type { Kind } from "../../schemas/kinds.js";
 import { KIND_NAMES } from "../../schemas/kinds.js";
-import type { ExecResult, ImageRecord, LogLine } from "../../runtime/types.js";
 import {
   IMAGE_STORE_PATH,
   TAR_CONTENT_TYPE,
@@ -16,11 +15,17 @@ import {
   type ApplyResponse,
   type ChangeEntry,
   type ErrorBody,
+  type EventList,
   type EventRecord,
   type ExecRequest,
+  type ExecResult,
+  type ImageList,
   type ImageLoadResponse,
   type ImagePruneResponse,
+  type ImageRecord,
   type ImageRemoveResponse,
+  type LogLine,
+  type ObjectList,
   type ObjectView,
   type VersionInfo,
 } from "./protocol.js";
@@ -116,11 +121,11 @@ export class ApiClient {
   apply = (req: ApplyRequest) => this.request<ApplyResponse>("POST", "/v1/apply", req);
   list = async (kind: Kind, selector: Record<string, string> = {}) => {
     const q = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(",");
-    return (await this.request<{ items: ObjectView[] }>("GET", `/v1/${KIND_NAMES[kind].plural}${q ? `?selector=${encodeURIComponent(q)}` : ""}`)).items;
+    return (await this.request<ObjectList>("GET", `/v1/${KIND_NAMES[kind].plural}${q ? `?selector=${encodeURIComponent(q)}` : ""}`)).items;
   };
   get = (kind: Kind, name: string) => this.request<ObjectView>("GET", `/v1/${KIND_NAMES[kind].plural}/${encodeURIComponent(name)}`);
   delete = (kind: Kind, name: string) => this.request<ChangeEntry>("DELETE", `/v1/${KIND_NAMES[kind].plural}/${encodeURIComponent(name)}`);
-  events = async () => (await this.request<{ items: EventRecord[] }>("GET", "/v1/events")).items;
+  events = async () => (await this.request<EventList>("GET", "/v1/events")).items;
   watchEvents = (signal?: AbortSignal) => this.stream<EventRecord>("/v1/events?watch=true", signal);
   logs = (name: string, o: { follow?: boolean; tail?: number; since?: number } = {}, signal?: AbortSignal) => {
     const q = new URLSearchParams();
@@ -132,7 +137,7 @@ export class ApiClient {
   exec = (name: string, req: ExecRequest) => this.request<ExecResult>("POST", `/v1/containers/${encodeURIComponent(name)}/exec`, req);
   act = (name: string, action: "stop" | "start" | "restart") => this.request<ObjectView>("POST", `/v1/containers/${encodeURIComponent(name)}/${action}`, {});
 
-  listImages = async () => (await this.request<{ items: ImageRecord[] }>("GET", IMAGE_STORE_PATH)).items;
+  listImages = async () => (await this.request<ImageList>("GET", IMAGE_STORE_PATH)).items;
   inspectImages = (refs: string[]) => this.request<ImageRecord[]>("GET", `${IMAGE_STORE_PATH}/inspect?${query(refs.map((r) => ["ref", r]))}`);
   tagImage = (source: string, target: string) => this.request<ImageRecord>("POST", `${IMAGE_STORE_PATH}/tag`, { source, target });
   removeImage = (ref: string, o: { force?: boolean } = {}) =>

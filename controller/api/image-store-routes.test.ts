@@ -12,7 +12,8 @@ import { openContentStore, type FsContentStore } from "../../runtime/content/con
 import { openImageStore, type FsImageStore } from "../../runtime/images/image-store.js";
 import { buildDockerSaveArchive, buildImage, tarBuffer } from "../../test/helpers/image-fixtures.js";
 import { ApiClient, isNoDaemon } from "./client.js";
-import { ApiServer, type ControllerApi } from "./server.js";
+import { ApiServer } from "./server.js";
+import type { ControllerApi } from "./types.js";
 
 const LIMIT = 256 * 1024;
 
@@ -149,11 +150,11 @@ describe("image store routes, over a unix socket against a real store", () => {
       return raw(`${method} ${p} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}`, text);
     };
     const cases: [() => Promise<{ status: number; body: string }>, number, string][] = [
-      [() => json("POST", "/v1/image-store/tag", { source: "a", target: "b", force: true }), 400, 'tag image: unknown field "force"'],
+      [() => json("POST", "/v1/image-store/tag", { source: "a", target: "b", force: true }), 400, 'tag image: unknown field "force" (known fields: source, target)'],
       [() => json("POST", "/v1/image-store/tag", { source: "a" }), 400, 'tag image: missing required field "target"'],
       [() => json("POST", "/v1/image-store/tag", { source: "Bad Ref", target: "b" }), 400, 'tag image: "Bad Ref" is not an image reference, digest or ID'],
       [() => json("POST", "/v1/image-store/tag", { source: "a", target: `b@sha256:${"a".repeat(64)}` }), 400, "a digest reference cannot name a tag"],
-      [() => json("POST", "/v1/image-store/prune", { all: "yes" }), 400, 'prune images: field "all" must be boolean'],
+      [() => json("POST", "/v1/image-store/prune", { all: "yes" }), 400, 'prune images: body.all: expected true or false, got "yes"'],
       [() => json("POST", "/v1/image-store/prune", { dangling: true }), 400, 'prune images: unknown field "dangling"'],
       [() => raw("GET /v1/image-store?all=1 HTTP/1.1"), 400, 'list images: unknown parameter "all"'],
       [() => raw("GET /v1/image-store/inspect HTTP/1.1"), 400, "inspect images: expected a ref parameter"],

@@ -10,7 +10,7 @@
  *   GET    /v1/events[?watch=true]        → { items } or NDJSON EventRecord stream
  *   GET    /v1/containers/{name}/logs     ?follow&tail=N&since=ms&timestamps → NDJSON LogLine stream
  *   POST   /v1/containers/{name}/exec     ExecRequest → ExecResult
- *   POST   /v1/containers/{name}/{stop|start|restart} → ObjectView
+ *   POST   /v1/containers/{name}/{stop|start|restart} → ObjectView, once the action is carried out
  *
  * The image store (`/v1/images` are the desired Image objects; the store the daemon owns is
  * `/v1/image-store`). Refs are references, digests or ID prefixes, as `berth image` takes them:
@@ -24,161 +24,60 @@
  *   POST   /v1/image-store/prune                   ImagePruneRequest → ImagePruneResponse
  *
  * Errors: a status from the error kind and `{ error: { kind, message, object? } }`.
+ *
+ * Every body is a TypeBox schema in schemas/api.ts; the types here are derived from them
+ * (type-only imports: neither end loads TypeBox for them). The server validates request
+ * bodies against those schemas (./bodies.ts); `observedGeneration` on a status says which
+ * `metadata.generation` it reflects, so a client can wait for its apply to be seen.
  */
-import type { ErrorKind, ObjectRef } from "../../lib/errors.js";
-import type { Kind } from "../../schemas/kinds.js";
-import type { Diagnostic } from "../manifests/diagnostics.js";
-import type { ManifestText } from "../manifests/load.js";
-import type { ImageRecord } from "../../runtime/types.js";
+import type { Static } from "@sinclair/typebox";
+import type * as S from "../../schemas/api.js";
 
 export const API_VERSION_PATH = "/v1";
 export const IMAGE_STORE_PATH = "/v1/image-store";
 /** The content type of image archive and rootfs uploads and of saved archives. */
 export const TAR_CONTENT_TYPE = "application/x-tar";
 
-export interface VersionInfo {
-  version: string;
-  pid: number;
-  root: string;
-  runRoot: string;
-  startedAt: string;
-}
+export type VersionInfo = Static<typeof S.VersionInfo>;
 
-export interface ApplyRequest {
-  /** The stack the objects belong to; `--prune` removes this stack's objects missing from the set. */
-  stack: string;
-  /** Manifest texts as read by the client; the daemon parses and validates them itself. */
-  files: ManifestText[];
-  prune?: boolean;
-  dryRun?: boolean;
-  allowPrivileged?: boolean;
-}
+// Requests (validated by the server).
+/** `files` are manifest texts as the client read them; the daemon parses and validates them itself. */
+export type ApplyRequest = Static<typeof S.ApplyRequest>;
+export type ExecRequest = Static<typeof S.ExecRequest>;
+export type ImageTagRequest = Static<typeof S.ImageTagRequest>;
+export type ImagePruneRequest = Static<typeof S.ImagePruneRequest>;
 
-export type ChangeAction = "created" | "configured" | "unchanged" | "deleted";
-
+// Responses.
+export type ChangeAction = Static<typeof S.ChangeAction>;
 /** One line of an apply's result (Flux's ChangeSet entry): `container/web configured`. */
-export interface ChangeEntry {
-  kind: Kind;
-  name: string;
-  action: ChangeAction;
-}
+export type ChangeEntry = Static<typeof S.ChangeEntry>;
+/** `changes` is empty when the manifests had errors (then nothing was changed); `diffs` come with dryRun. */
+export type ApplyResponse = Static<typeof S.ApplyResponse>;
 
-export interface ApplyResponse {
-  dryRun: boolean;
-  /** Empty when the manifests had errors (then nothing was changed). */
-  changes: ChangeEntry[];
-  diagnostics: Diagnostic[];
-  /**
-   * With dryRun: for each created, configured or deleted object, its desired form before and
-   * after ({metadata, spec} of the normalized object; absent when it did not / will not exist).
-   */
-  diffs?: { kind: Kind; name: string; before?: unknown; after?: unknown }[];
-}
+export type ContainerPhase = Static<typeof S.ContainerPhase>;
+export type HealthStatus = Static<typeof S.HealthStatus>;
+export type HealthResultView = Static<typeof S.HealthResultView>;
+export type ContainerStatusView = Static<typeof S.ContainerStatusView>;
+/** The common part of every status view but a container's: ready, reason, message, observedGeneration. */
+export type GenericStatusView = Static<typeof S.GenericStatusView>;
+export type ImageStatusView = Static<typeof S.ImageStatusView>;
+export type VolumeStatusView = Static<typeof S.VolumeStatusView>;
+export type NetworkStatusView = Static<typeof S.NetworkStatusView>;
+export type HealthCheckStatusView = Static<typeof S.HealthCheckStatusView>;
+/** The status of an object of any kind (which one: the view's `kind`). */
+export type ObjectStatusView = Static<typeof S.ObjectStatusView>;
+export type ObjectView = Static<typeof S.ObjectView>;
+export type ObjectList = Static<typeof S.ObjectList>;
 
-export type ContainerPhase = "Pending" | "Running" | "Restarting" | "Exited" | "Failed";
-export type HealthStatus = "none" | "starting" | "healthy" | "unhealthy";
+export type EventRecord = Static<typeof S.EventRecord>;
+export type EventList = Static<typeof S.EventList>;
+export type LogLine = Static<typeof S.LogLine>;
+export type ExecResult = Static<typeof S.ExecResult>;
 
-export interface HealthResultView {
-  start: string;
-  end: string;
-  result: "success" | "failure" | "unknown";
-  output: string;
-}
+export type ImageRecord = Static<typeof S.ImageRecord>;
+export type ImageList = Static<typeof S.ImageList>;
+export type ImageLoadResponse = Static<typeof S.ImageLoadResponse>;
+export type ImageRemoveResponse = Static<typeof S.ImageRemoveResponse>;
+export type ImagePruneResponse = Static<typeof S.ImagePruneResponse>;
 
-export interface ContainerStatusView {
-  phase: ContainerPhase;
-  health: HealthStatus;
-  restartCount: number;
-  lastRestartAt?: string;
-  /** When the next policy restart is due, while backing off. */
-  nextRestartAt?: string;
-  exitCode?: number;
-  oomKilled?: boolean;
-  pid?: number;
-  startedAt?: string;
-  finishedAt?: string;
-  /** Machine-readable cause, e.g. `CrashLoopBackOff`, `DependencyFailed`, `Unhealthy`. */
-  reason?: string;
-  message?: string;
-  containerId?: string;
-  imageDigest?: string;
-  specHash?: string;
-  /** The last 5 probe results, newest last. */
-  healthResults?: HealthResultView[];
-}
-
-export interface GenericStatusView {
-  ready: boolean;
-  reason?: string;
-  message?: string;
-  [detail: string]: unknown;
-}
-
-export interface ObjectView {
-  apiVersion: "berth/v1";
-  kind: Kind;
-  metadata: {
-    name: string;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-    stack: string;
-    generation: number;
-    createdAt: string;
-    updatedAt: string;
-  };
-  spec: unknown;
-  status: ContainerStatusView | GenericStatusView;
-}
-
-export interface EventRecord {
-  /** Increasing per daemon run. */
-  seq: number;
-  time: string;
-  type: "Normal" | "Warning";
-  /** `Created`, `Started`, `Died`, `BackOff`, `Unhealthy`, `Healthy`, `Recreated`, ... */
-  reason: string;
-  /** `container/web`. */
-  object: string;
-  message: string;
-}
-
-export interface ExecRequest {
-  argv: string[];
-  env?: Record<string, string>;
-  user?: string;
-  workingDir?: string;
-  timeoutMs?: number;
-}
-
-export interface ImageLoadResponse {
-  loaded: ImageRecord[];
-}
-
-export interface ImageTagRequest {
-  /** An existing image: reference, digest or ID prefix. */
-  source: string;
-  /** The new name:tag. */
-  target: string;
-}
-
-export interface ImageRemoveResponse {
-  /** Normalized references removed. */
-  untagged: string[];
-  /** Digests deleted: the image's manifest digest first, then blobs only it used. */
-  deleted: string[];
-}
-
-export interface ImagePruneRequest {
-  /** `berth image prune -a`. */
-  all?: boolean;
-}
-
-export interface ImagePruneResponse {
-  deletedBlobs: number;
-  deletedSnapshots: number;
-  reclaimedBytes: number;
-}
-
-export interface ErrorBody {
-  error: { kind: ErrorKind; message: string; object?: ObjectRef };
-}
+export type ErrorBody = Static<typeof S.ErrorBody>;

@@ -8,7 +8,8 @@ import { notFound, notImplemented } from "../../lib/errors.js";
 import type { LogLine } from "../../runtime/types.js";
 import { ApiClient } from "./client.js";
 import type { EventRecord, ObjectView } from "./protocol.js";
-import { ApiServer, type ControllerApi } from "./server.js";
+import { ApiServer } from "./server.js";
+import type { ControllerApi } from "./types.js";
 
 const view = (name: string, labels: Record<string, string> = {}): ObjectView => ({
   apiVersion: "berth/v1",
@@ -19,7 +20,7 @@ const view = (name: string, labels: Record<string, string> = {}): ObjectView => 
 });
 
 function fakeApi() {
-  const seen: { events?: AbortSignal; logs?: { follow: boolean; tail?: number; since?: number } } = {};
+  const seen: { events?: AbortSignal; act?: AbortSignal; execs: number; logs?: { follow: boolean; tail?: number; since?: number } } = { execs: 0 };
   let push: ((e: EventRecord) => void) | undefined;
   const api: ControllerApi = {
     version: () => ({ version: "0.1.0", pid: 1, root: "/r", runRoot: "/rr", startedAt: "t" }),
@@ -47,8 +48,16 @@ function fakeApi() {
       const line: LogLine = { time: "t", stream: "stdout", full: true, text: "hello" };
       yield line;
     },
-    exec: async (_name, req) => ({ exitCode: 0, stdout: req.argv.join(" "), stderr: "", timedOut: false }),
-    act: async (name) => view(name),
+    exec: async (_name, req) => {
+      seen.execs++;
+      return { exitCode: 0, stdout: req.argv.join(" "), stderr: "", timedOut: false };
+    },
+    act: async (name, _action, signal) => {
+      seen.act = signal;
+      // "slow" never gets there: the action waits until the client gives up
+      if (name === "slow") await new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+      return view(name);
+    },
     // the image store routes are tested in image-store-routes.test.ts, against a real store
     listImages: () => Promise.reject(notImplemented("fake")),
     inspectImages: () => Promise.reject(notImplemented("fake")),
@@ -110,6 +119,16 @@ describe("API server and client over a unix socket", () => {
     expect(await client.delete("Volume", "v")).toEqual({ kind: "Volume", name: "v", action: "deleted" });
     expect((await client.exec("a", { argv: ["echo", "hi"] })).stdout).toBe("echo hi");
     expect((await client.act("a", "restart")).metadata.name).toBe("a");
+    expect(fake.seen.act).toBeInstanceOf(AbortSignal);
+  });
+
+  it("bounds an action by the client's connection: it aborts when the client goes away", async () => {
+    const s = net.connect(socket, () => s.write("POST /v1/containers/slow/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
+    await expect.poll(() => fake.seen.act !== undefined, { timeout: 2000 }).toBe(true);
+    expect(fake.seen.act!.aborted).toBe(false);
+    s.destroy();
+    await expect.poll(() => fake.seen.act!.aborted, { timeout: 2000 }).toBe(true);
+    expect((await client.version()).pid).toBe(1);
   });
 
   it("maps error kinds to statuses and back, with the object", async () => {
@@ -124,21 +143,34 @@ describe("API server and client over a unix socket", () => {
 
   it("refuses unknown fields, wrong types, malformed JSON and oversized bodies", async () => {
     const cases: [string, string][] = [
-      [JSON.stringify({ stack: "s", files: [], force: true }), 'apply: unknown field "force"'],
-      [JSON.stringify({ stack: "s", files: [{ file: "a", text: "b" }] }), 'apply: field "files" must be a list of {file, text, baseDir}'],
+      [JSON.stringify({ stack: "s", files: [], force: true }), 'apply: unknown field "force" (known fields: stack, files, prune, dryRun, allowPrivileged)'],
+      [JSON.stringify({ stack: "s", files: [{ file: "a", text: "b" }] }), 'apply: body.files[0]: missing required field "baseDir"'],
+      [JSON.stringify({ stack: "s", files: [{ file: "a", text: 1, baseDir: "/" }], prune: "yes" }), 'apply: body.files[0].text: expected a string, got 1; body.prune: expected true or false, got "yes"'],
       [JSON.stringify({ files: [] }), 'apply: missing required field "stack"'],
-      [JSON.stringify({ stack: "../x", files: [] }), 'apply: stack "../x" is not a valid name'],
+      [
+        JSON.stringify({ stack: "../x", files: [] }),
+        `apply: body.stack: expected a name of lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters, got "../x" (did you mean "x"?)`,
+      ],
       ["{not json", "read request: body is not JSON"],
       [JSON.stringify({ stack: "s", files: [{ file: "a", text: "x".repeat(5000), baseDir: "/" }] }), "is over the limit of 4096"],
-      ["[]", "apply: expected a JSON object"],
+      ["[]", "apply: body: expected a mapping, got a list"],
     ];
     for (const [body, message] of cases) {
       const r = await raw("POST", "/v1/apply", body);
       expect(r.status, body.slice(0, 40)).toBe(400);
       expect(JSON.parse(r.body).error.message).toContain(message);
     }
-    const exec = await raw("POST", "/v1/containers/a/exec", JSON.stringify({ argv: [] }));
-    expect(JSON.parse(exec.body).error.message).toBe("exec: argv must not be empty");
+    const exec = async (body: unknown) => {
+      const r = await raw("POST", "/v1/containers/a/exec", JSON.stringify(body));
+      expect(r.status).toBe(400);
+      return JSON.parse(r.body).error.message as string;
+    };
+    expect(await exec({ argv: [] })).toBe("exec: body.argv: expected at least 1 item, got 0");
+    expect(await exec({ argvv: ["sh"] })).toBe('exec: unknown field "argvv" (did you mean "argv"?)');
+    expect(await exec({ argv: ["sh"], env: { "A=B": "1", N: 1 }, timeoutMs: -1 })).toBe(
+      "exec: body.env: invalid key \"A=B\": expected an environment variable name without '='; body.env.N: expected a string, got 1; body.timeoutMs: expected an integer at least 0, got -1",
+    );
+    expect(fake.seen.execs).toBe(0);
     // and it still serves
     expect((await client.version()).pid).toBe(1);
   });

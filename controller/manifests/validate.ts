@@ -50,7 +50,7 @@ export function validateObject(value: unknown): FieldError[] {
   const kind = obj.kind;
   if (typeof kind === "string" && (KINDS as readonly string[]).includes(kind)) {
     const validate = validators.get(kind as Kind)!;
-    return validate(value) ? [] : reduce(validate.errors ?? []);
+    return validate(value) ? [] : fieldErrorsOf(validate.errors ?? []);
   }
   // Unknown kind: no schema to apply; say what we can about the envelope.
   const errors: FieldError[] = [];
@@ -129,7 +129,8 @@ function reduceUnions(errors: ErrorObject[]): ErrorObject[] {
   return live;
 }
 
-function reduce(errors: ErrorObject[]): FieldError[] {
+/** ajv errors as field errors: unions reduced to the branch meant, duplicates dropped. (The API's body validation uses it too.) */
+export function fieldErrorsOf(errors: ErrorObject[]): FieldError[] {
   let out: FieldError[] = [];
   const seen = new Set<string>();
   for (const e of reduceUnions(errors)) {

@@ -1,0 +1,356 @@
+import { Type, type TSchema } from "@sinclair/typebox";
+import { KeyedMap, Name } from "./common.js";
+import { API_VERSION, KINDS } from "./kinds.js";
+
+/**
+ * The request and response bodies of the daemon's API (controller/api/protocol.ts lists the
+ * routes). Request bodies are validated by the server with the same ajv setup as manifests,
+ * precompiled by compile-validators.ts (`API_BODY_SCHEMAS`); response bodies are the types
+ * both ends share, closed (additionalProperties false) so a test can check what a server sends.
+ */
+const SCHEMA_BASE = "https://berth.dev/schemas/v1/api";
+
+/** Longest path the API takes (Linux PATH_MAX). */
+const MAX_PATH = 4096;
+/** Limits of an apply: as many files as `berth apply` reads, texts up to the request body limit. */
+const APPLY_MAX_FILES = 10_000;
+const APPLY_MAX_TEXT_LENGTH = 64 * 1024 * 1024;
+/** Longest image ref (reference, digest or ID prefix) the image routes take. */
+const IMAGE_REF_MAX_LENGTH = 1024;
+
+const closed = { additionalProperties: false } as const;
+const NoNul = (options: { minLength?: number; maxLength?: number; description?: string } = {}) =>
+  Type.String({ pattern: "^[^\\x00]*$", patternErrorMessage: "expected a string without NUL characters", ...options });
+
+export const KindName = Type.Union(
+  KINDS.map((k) => Type.Literal(k)),
+  { description: "An object kind." },
+);
+
+// ---------------------------------------------------------------------------- requests
+
+export const ManifestFile = Type.Object(
+  {
+    file: NoNul({ minLength: 1, maxLength: MAX_PATH, description: "Where the text was read from, as diagnostics name it (`-` for stdin)." }),
+    text: Type.String({ maxLength: APPLY_MAX_TEXT_LENGTH, description: "The manifest text as read; the daemon parses and validates it." }),
+    baseDir: NoNul({ maxLength: MAX_PATH, description: "Directory relative paths inside the manifests resolve against." }),
+  },
+  closed,
+);
+
+export const ApplyRequest = Type.Object(
+  {
+    stack: Name("The stack the objects belong to; `prune` removes this stack's objects missing from the set."),
+    files: Type.Array(ManifestFile, { maxItems: APPLY_MAX_FILES, description: "Manifest texts as read by the client." }),
+    prune: Type.Optional(Type.Boolean()),
+    dryRun: Type.Optional(Type.Boolean()),
+    allowPrivileged: Type.Optional(Type.Boolean()),
+  },
+  { ...closed, $id: `${SCHEMA_BASE}/apply-request.json` },
+);
+
+const EnvName = Type.String({
+  pattern: "^[^=\\x00]+$",
+  maxLength: 4096,
+  patternErrorMessage: "expected an environment variable name without '='",
+});
+
+export const ExecRequest = Type.Object(
+  {
+    argv: Type.Array(NoNul({ maxLength: 128 * 1024 }), { minItems: 1, maxItems: 4096, description: "The program and its arguments (never run by a shell)." }),
+    env: Type.Optional(KeyedMap(EnvName, NoNul({ maxLength: 128 * 1024 }), { description: "Variables added to the container's environment." })),
+    user: Type.Optional(NoNul({ minLength: 1, maxLength: 256, description: "User (and group) to run as; default the container's." })),
+    workingDir: Type.Optional(NoNul({ minLength: 1, maxLength: MAX_PATH, description: "Working directory; default the container's." })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 0, description: "Kill the process after this long; 0 or absent: no limit." })),
+  },
+  { ...closed, $id: `${SCHEMA_BASE}/exec-request.json` },
+);
+
+const ImageRef = (description: string) => Type.String({ minLength: 1, maxLength: IMAGE_REF_MAX_LENGTH, description });
+
+export const ImageTagRequest = Type.Object(
+  {
+    source: ImageRef("An existing image: reference, digest or ID prefix."),
+    target: ImageRef("The new name:tag."),
+  },
+  { ...closed, $id: `${SCHEMA_BASE}/image-tag-request.json` },
+);
+
+export const ImagePruneRequest = Type.Object(
+  { all: Type.Optional(Type.Boolean({ description: "`berth image prune -a`: every image no container uses." })) },
+  { ...closed, $id: `${SCHEMA_BASE}/image-prune-request.json` },
+);
+
+/** The request bodies the server validates, by the name its validators are exported under. */
+export const API_BODY_SCHEMAS = { ApplyRequest, ExecRequest, ImageTagRequest, ImagePruneRequest } satisfies Record<string, TSchema>;
+export type ApiBodyName = keyof typeof API_BODY_SCHEMAS;
+
+// ---------------------------------------------------------------------------- responses
+
+export const VersionInfo = Type.Object(
+  {
+    version: Type.String(),
+    pid: Type.Integer(),
+    root: Type.String(),
+    runRoot: Type.String(),
+    startedAt: Type.String(),
+  },
+  closed,
+);
+
+export const ChangeAction = Type.Union([Type.Literal("created"), Type.Literal("configured"), Type.Literal("unchanged"), Type.Literal("deleted")]);
+
+export const ChangeEntry = Type.Object(
+  { kind: KindName, name: Type.String(), action: ChangeAction },
+  { ...closed, description: "One line of an apply's result (Flux's ChangeSet entry): `container/web configured`." },
+);
+
+/** controller/manifests/diagnostics.ts's Diagnostic on the wire. */
+export const Diagnostic = Type.Object(
+  {
+    severity: Type.Union([Type.Literal("error"), Type.Literal("warning")]),
+    file: Type.String(),
+    line: Type.Integer({ minimum: 0, description: "1-based; 0 when the problem concerns the whole file." }),
+    column: Type.Integer({ minimum: 0 }),
+    object: Type.Optional(Type.String({ description: "`container/web`, when the problem is inside a recognised object." })),
+    path: Type.String({ description: "`spec.ports[0].containerPort`; empty for the document itself." }),
+    message: Type.String(),
+    suggestion: Type.Optional(Type.String()),
+  },
+  closed,
+);
+
+export const ObjectDiff = Type.Object(
+  {
+    kind: KindName,
+    name: Type.String(),
+    before: Type.Optional(Type.Unknown({ description: "{metadata, spec} of the normalized object; absent when it did not exist." })),
+    after: Type.Optional(Type.Unknown({ description: "{metadata, spec} of the normalized object; absent when it will not exist." })),
+  },
+  closed,
+);
+
+export const ApplyResponse = Type.Object(
+  {
+    dryRun: Type.Boolean(),
+    changes: Type.Array(ChangeEntry, { description: "Empty when the manifests had errors (then nothing was changed)." }),
+    diagnostics: Type.Array(Diagnostic),
+    diffs: Type.Optional(Type.Array(ObjectDiff, { description: "With dryRun: each created, configured or deleted object before and after." })),
+  },
+  closed,
+);
+
+/** What every status view has: readiness, why, and which generation of the spec it reflects. */
+const commonStatus = {
+  reason: Type.Optional(Type.String({ description: "Machine-readable cause, e.g. `CrashLoopBackOff`, `PullFailed`." })),
+  message: Type.Optional(Type.String()),
+  observedGeneration: Type.Optional(
+    Type.Integer({ minimum: 0, description: "The metadata.generation this status was computed for: it reflects an apply once it reaches that apply's generation." }),
+  ),
+};
+const readyStatus = { ready: Type.Boolean(), ...commonStatus };
+
+export const ContainerPhase = Type.Union([Type.Literal("Pending"), Type.Literal("Running"), Type.Literal("Restarting"), Type.Literal("Exited"), Type.Literal("Failed")]);
+export const HealthStatus = Type.Union([Type.Literal("none"), Type.Literal("starting"), Type.Literal("healthy"), Type.Literal("unhealthy")]);
+
+export const HealthResultView = Type.Object(
+  {
+    start: Type.String(),
+    end: Type.String(),
+    result: Type.Union([Type.Literal("success"), Type.Literal("failure"), Type.Literal("unknown")]),
+    output: Type.String(),
+  },
+  closed,
+);
+
+export const ContainerStatusView = Type.Object(
+  {
+    phase: ContainerPhase,
+    health: HealthStatus,
+    restartCount: Type.Integer({ minimum: 0 }),
+    lastRestartAt: Type.Optional(Type.String()),
+    nextRestartAt: Type.Optional(Type.String({ description: "When the next policy restart is due, while backing off." })),
+    exitCode: Type.Optional(Type.Integer()),
+    oomKilled: Type.Optional(Type.Boolean()),
+    pid: Type.Optional(Type.Integer()),
+    startedAt: Type.Optional(Type.String()),
+    finishedAt: Type.Optional(Type.String()),
+    reason: Type.Optional(Type.String({ description: "Machine-readable cause, e.g. `CrashLoopBackOff`, `DependencyFailed`, `Unhealthy`." })),
+    message: commonStatus.message,
+    containerId: Type.Optional(Type.String()),
+    imageDigest: Type.Optional(Type.String()),
+    specHash: Type.Optional(Type.String()),
+    healthResults: Type.Optional(Type.Array(HealthResultView, { description: "The last 5 probe results, newest last." })),
+    observedGeneration: commonStatus.observedGeneration,
+  },
+  closed,
+);
+
+/** The part every status view but a container's has. */
+export const GenericStatusView = Type.Object(readyStatus, closed);
+
+export const ImageStatusView = Type.Object(
+  {
+    ...readyStatus,
+    digest: Type.Optional(Type.String({ description: "Manifest digest of the image the reference resolves to." })),
+    id: Type.Optional(Type.String({ description: "Config digest (Docker's image ID)." })),
+    size: Type.Optional(Type.Integer({ minimum: 0, description: "Sum of compressed layer sizes, bytes." })),
+  },
+  closed,
+);
+
+export const VolumeStatusView = Type.Object(
+  { ...readyStatus, mountpoint: Type.Optional(Type.String({ description: "The volume's directory on the host." })) },
+  closed,
+);
+
+export const NetworkStatusView = Type.Object(readyStatus, closed);
+
+export const HealthCheckStatusView = Type.Object(
+  { ...readyStatus, matched: Type.Optional(Type.Array(Type.String(), { description: "Names of the containers the target selects." })) },
+  closed,
+);
+
+export const ObjectStatusView = Type.Union([ContainerStatusView, ImageStatusView, VolumeStatusView, NetworkStatusView, HealthCheckStatusView]);
+
+export const ObjectView = Type.Object(
+  {
+    apiVersion: Type.Literal(API_VERSION),
+    kind: KindName,
+    metadata: Type.Object(
+      {
+        name: Type.String(),
+        labels: Type.Record(Type.String(), Type.String()),
+        annotations: Type.Record(Type.String(), Type.String()),
+        stack: Type.String(),
+        generation: Type.Integer({ minimum: 0 }),
+        createdAt: Type.String(),
+        updatedAt: Type.String(),
+      },
+      closed,
+    ),
+    spec: Type.Unknown({ description: "The normalized spec." }),
+    status: ObjectStatusView,
+  },
+  closed,
+);
+
+export const ObjectList = Type.Object({ items: Type.Array(ObjectView) }, closed);
+
+export const EventRecord = Type.Object(
+  {
+    seq: Type.Integer({ description: "Increasing per daemon run." }),
+    time: Type.String(),
+    type: Type.Union([Type.Literal("Normal"), Type.Literal("Warning")]),
+    reason: Type.String({ description: "`Created`, `Started`, `Died`, `BackOff`, `Unhealthy`, `Healthy`, `Recreated`, ..." }),
+    object: Type.String({ description: "`container/web`." }),
+    message: Type.String(),
+  },
+  closed,
+);
+
+export const EventList = Type.Object({ items: Type.Array(EventRecord) }, closed);
+
+/** One line of `GET /v1/containers/{name}/logs` (runtime/types.ts LogLine). */
+export const LogLine = Type.Object(
+  {
+    time: Type.String(),
+    stream: Type.Union([Type.Literal("stdout"), Type.Literal("stderr")]),
+    full: Type.Boolean({ description: "True for a full line (conmon's F tag), false for a partial (P)." }),
+    text: Type.String(),
+  },
+  closed,
+);
+
+/** runtime/types.ts ExecResult. */
+export const ExecResult = Type.Object(
+  { exitCode: Type.Integer(), stdout: Type.String(), stderr: Type.String(), timedOut: Type.Boolean() },
+  closed,
+);
+
+const StringRecord = () => Type.Record(Type.String(), Type.String());
+/** Docker's sets (`{"80/tcp": {}}`). */
+const SetOf = () => Type.Unsafe<Record<string, object>>({ type: "object", additionalProperties: { type: "object" } });
+const Argv = () => Type.Union([Type.Array(Type.String()), Type.Null()]);
+
+/** The image config berth uses (runtime/types.ts ImageRuntimeConfig; Docker's names). */
+export const ImageRuntimeConfig = Type.Object(
+  {
+    User: Type.Optional(Type.String()),
+    Env: Type.Optional(Type.Array(Type.String())),
+    Entrypoint: Type.Optional(Argv()),
+    Cmd: Type.Optional(Argv()),
+    WorkingDir: Type.Optional(Type.String()),
+    Labels: Type.Optional(StringRecord()),
+    StopSignal: Type.Optional(Type.String()),
+    ExposedPorts: Type.Optional(SetOf()),
+    Volumes: Type.Optional(SetOf()),
+  },
+  closed,
+);
+
+export const Descriptor = Type.Object(
+  { mediaType: Type.String(), digest: Type.String(), size: Type.Integer({ minimum: 0 }), annotations: Type.Optional(StringRecord()) },
+  closed,
+);
+
+/** An image of the store as the image routes return it (runtime/types.ts ImageRecord). */
+export const ImageRecord = Type.Object(
+  {
+    references: Type.Array(Type.String(), { description: "Fully qualified references, e.g. `docker.io/library/busybox:latest`." }),
+    digest: Type.String({ description: "Digest of the image manifest." }),
+    configDigest: Type.String({ description: "Digest of the config blob (Docker's image ID)." }),
+    layers: Type.Array(Descriptor, { description: "Compressed layer descriptors, base first." }),
+    diffIds: Type.Array(Type.String()),
+    chainIds: Type.Array(Type.String()),
+    config: ImageRuntimeConfig,
+    os: Type.String(),
+    architecture: Type.String(),
+    created: Type.Optional(Type.String()),
+    size: Type.Integer({ minimum: 0, description: "Sum of compressed layer sizes." }),
+  },
+  closed,
+);
+
+export const ImageList = Type.Object({ items: Type.Array(ImageRecord) }, closed);
+export const ImageLoadResponse = Type.Object({ loaded: Type.Array(ImageRecord) }, closed);
+
+export const ImageRemoveResponse = Type.Object(
+  {
+    untagged: Type.Array(Type.String(), { description: "Normalized references removed." }),
+    deleted: Type.Array(Type.String(), { description: "Digests deleted: the image's manifest digest first, then blobs only it used." }),
+  },
+  closed,
+);
+
+export const ImagePruneResponse = Type.Object(
+  { deletedBlobs: Type.Integer({ minimum: 0 }), deletedSnapshots: Type.Integer({ minimum: 0 }), reclaimedBytes: Type.Integer({ minimum: 0 }) },
+  closed,
+);
+
+export const ErrorKindName = Type.Union(
+  [
+    Type.Literal("NotFound"),
+    Type.Literal("AlreadyExists"),
+    Type.Literal("InvalidArgument"),
+    Type.Literal("FailedPrecondition"),
+    Type.Literal("Conflict"),
+    Type.Literal("Unavailable"),
+    Type.Literal("NotImplemented"),
+    Type.Literal("Internal"),
+  ],
+);
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object(
+      {
+        kind: ErrorKindName,
+        message: Type.String({ description: 'Shaped "verb subject: cause".' }),
+        object: Type.Optional(Type.Object({ kind: Type.String(), name: Type.String() }, closed)),
+      },
+      closed,
+    ),
+  },
+  closed,
+);
