@@ -14,9 +14,6 @@ import { versionRoutes } from "./routes/version.js";
 import { defaultStagingDir, Staging } from "./staging.js";
 import type { ControllerApi } from "./types.js";
 
-// (importers of the facade from here, before it moved to ./types.ts)
-export type { ControllerApi } from "./types.js";
-
 export interface ApiServerOptions {
   socketPath: string;
   /** Socket file mode. Default 0660 (root and the socket's group). */
