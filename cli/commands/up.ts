@@ -1,9 +1,13 @@
 import * as path from "node:path";
 import pino from "pino";
-import { startDaemon, type Daemon } from "../../controller/daemon.js";
+import { ApiClient } from "../../controller/api/client.js";
 import type { ContainerStatusView } from "../../controller/api/protocol.js";
+import { startDaemon, type Daemon } from "../../controller/daemon.js";
+import { systemClock, type Clock } from "../../lib/clock.js";
 import { errorMessage } from "../../lib/errors.js";
-import { processContext, type CommandContext } from "../client.js";
+import type { CommandContext } from "../client.js";
+import { safeOutput } from "../safe-output.js";
+import { handleStopSignals, signalExitCode, type StopSignal } from "../stop-signals.js";
 import { paint } from "../style.js";
 import { berthVersion } from "./daemon.js";
 import { readForApply, reportDiagnostics, runApply, type ApplyOptions } from "./apply.js";
@@ -22,56 +26,125 @@ export interface UpOptions {
  * `berth up`: a daemon in the foreground with these manifests applied (Compose's `up`):
  * applies them (pruning the stack to exactly these objects), shows progress until every
  * object is ready, then streams the stack's container logs prefixed with their names and
- * the controller's warnings. Ctrl-C (or SIGTERM) stops the stack's containers and the
- * daemon; a second Ctrl-C exits at once. Exit 1 when the manifests are invalid or the stack
- * does not become ready in time (the stack keeps running until Ctrl-C).
+ * the controller's warnings, until a signal.
+ *
+ * Signals: the first SIGINT, SIGTERM or SIGHUP stops the stack's containers and the daemon,
+ * then `up` exits 128+signal (130, 143, 129), whether it came during start-up, apply or
+ * logs. A second SIGINT or SIGTERM exits at once and leaves the containers running (said on
+ * stderr); a later SIGHUP changes nothing. Output: stdout and stderr may go away at any time
+ * (`up | tee log` and tee exits first, a closed terminal); from then on `up` writes nothing
+ * there and carries on, so a broken pipe never leaves the stack running unmanaged.
+ *
+ * Without a signal: 6 when the daemon cannot start, 1 when the manifests are invalid (nothing
+ * is started). A stack that does not become ready in time keeps running until the signal.
  */
 export async function runUp(g: { root: string; runRoot: string; socket?: string }, o: UpOptions): Promise<number> {
   const startedAt = Date.now();
   const socket = g.socket ?? path.join(g.runRoot, "berth.sock");
-  const logger = pino({ level: process.env.BERTH_LOG_LEVEL ?? "warn" }, pino.destination(2));
-  let daemon: Daemon;
+  const stdout = safeOutput(process.stdout);
+  const stderr = safeOutput(process.stderr);
+  const up: { stack?: string } = {};
+  const stop = handleStopSignals({
+    onFirst: (sig) => stderr.write(`\nberth: ${sig}: stopping${up.stack ? ` stack ${up.stack}` : ""}; a second SIGINT or SIGTERM exits at once and leaves it running\n`),
+    onForce: (sig) => {
+      stderr.write(`berth: ${sig} again: exiting without stopping${up.stack ? ` stack ${up.stack}` : " the stack"}; its containers keep running\n`);
+      process.exit(signalExitCode(sig));
+    },
+  });
+  const exitCode = (code: number) => {
+    const sig: StopSignal | undefined = stop.received();
+    return sig ? signalExitCode(sig) : code;
+  };
   try {
-    daemon = await startDaemon({
-      root: g.root,
-      runRoot: g.runRoot,
-      socketPath: socket,
-      logger,
-      version: berthVersion(),
-      allowPrivileged: o.allowPrivileged,
-      // as `berth daemon --cgroup-parent`
-      ...(process.env.BERTH_CGROUP_PARENT ? { cgroupParent: process.env.BERTH_CGROUP_PARENT } : {}),
-    });
-  } catch (err) {
-    process.stderr.write(`berth: start daemon: ${errorMessage(err)}\n`);
-    return 6;
-  }
-  const ctx = processContext({ runRoot: g.runRoot, socket });
-  const stop = ctx.interrupt();
-  const color = paint(process.stdout);
-  let code = 0;
-  let stack: string | undefined;
-  try {
-    const input = await readForApply(ctx, o);
-    if (!input) return 1;
-    // Invalid manifests end `up` at once (a stack that is only slow to get ready keeps running).
-    const check = await ctx.client.apply({ stack: input.stack, files: input.texts, prune: true, dryRun: true, allowPrivileged: o.allowPrivileged });
-    if (reportDiagnostics(ctx, check)) return 1;
-    stack = input.stack;
-    const apply: ApplyOptions = { ...o, stack, prune: true, dryRun: false, wait: true, pollMs: 200 };
-    code = await runApply(ctx, apply);
-    if (stop.aborted) return 130;
-    process.stdout.write(
-      code === 0
-        ? color.green(`\nstack ${stack} is up: Ctrl-C stops it; \`berth --run-root ${g.runRoot} get\` from another terminal\n\n`)
-        : color.yellow(`\nstack ${stack} is not ready (see above); it keeps running until Ctrl-C\n\n`),
-    );
-    await Promise.all([streamLogs(ctx, stack, o.detachLogs, stop, startedAt - 1000), streamWarnings(ctx, stop)]);
-    return code;
+    // pino drops its lines itself on EPIPE; any other failure of stderr (EIO once the
+    // terminal is gone) only loses log lines too.
+    const logDestination = pino.destination(2);
+    logDestination.on("error", () => {});
+    let daemon: Daemon;
+    try {
+      daemon = await startDaemon({
+        root: g.root,
+        runRoot: g.runRoot,
+        socketPath: socket,
+        logger: pino({ level: process.env.BERTH_LOG_LEVEL ?? "warn" }, logDestination),
+        version: berthVersion(),
+        allowPrivileged: o.allowPrivileged,
+        // as `berth daemon --cgroup-parent`
+        ...(process.env.BERTH_CGROUP_PARENT ? { cgroupParent: process.env.BERTH_CGROUP_PARENT } : {}),
+      });
+    } catch (err) {
+      stderr.write(`berth: start daemon: ${errorMessage(err)}\n`);
+      return 6;
+    }
+    const ctx: CommandContext = {
+      client: new ApiClient(socket),
+      stdout,
+      stderr,
+      stdin: process.stdin,
+      clock: abortingClock(systemClock, stop.signal),
+      interrupt: () => stop.signal,
+    };
+    let code = 0;
+    try {
+      code = await applyAndFollow(ctx, g, o, up, startedAt);
+    } catch (err) {
+      if (!stop.signal.aborted) throw err; // else: the interruption cut a wait short
+    } finally {
+      if (up.stack) await stopStack(ctx, up.stack);
+      await daemon.stop();
+    }
+    return exitCode(code);
   } finally {
-    if (stack) await stopStack(ctx, stack).catch((err) => process.stderr.write(`berth: stop stack ${stack}: ${errorMessage(err)}\n`));
-    await daemon.stop();
+    stop.dispose();
   }
+}
+
+/**
+ * Applies the manifests and follows the stack until `ctx.interrupt()` aborts; sets
+ * `up.stack` once this `up` may have started something of it. Throws the abort reason when
+ * interrupted during a step.
+ */
+async function applyAndFollow(ctx: CommandContext, g: { runRoot: string }, o: UpOptions, up: { stack?: string }, startedAt: number): Promise<number> {
+  const signal = ctx.interrupt();
+  // `-f -` waits for stdin's end, which may never come
+  const input = await orAbort(readForApply(ctx, o), signal);
+  signal.throwIfAborted();
+  if (!input) return 1;
+  // Invalid manifests end `up` at once (a stack that is only slow to get ready keeps running).
+  const check = await ctx.client.apply({ stack: input.stack, files: input.texts, prune: true, dryRun: true, allowPrivileged: o.allowPrivileged });
+  signal.throwIfAborted();
+  if (reportDiagnostics(ctx, check)) return 1;
+  up.stack = input.stack;
+  const apply: ApplyOptions = { ...o, stack: up.stack, prune: true, dryRun: false, wait: true, pollMs: 200 };
+  const code = await runApply(ctx, apply); // its waits end at the signal (ctx.clock)
+  signal.throwIfAborted();
+  const color = paint(ctx.stdout);
+  ctx.stdout.write(
+    code === 0
+      ? color.green(`\nstack ${up.stack} is up: Ctrl-C stops it; \`berth --run-root ${g.runRoot} get\` from another terminal\n\n`)
+      : color.yellow(`\nstack ${up.stack} is not ready (see above); it keeps running until Ctrl-C\n\n`),
+  );
+  await Promise.all([streamLogs(ctx, up.stack, o.detachLogs, signal, startedAt - 1000), streamWarnings(ctx, signal)]);
+  return code;
+}
+
+/** `clock` whose sleeps also end (rejecting with its reason) when `stop` aborts. */
+function abortingClock(clock: Clock, stop: AbortSignal): Clock {
+  return {
+    now: () => clock.now(),
+    setTimer: (ms, fn) => clock.setTimer(ms, fn),
+    sleep: (ms, signal) => clock.sleep(ms, signal ? AbortSignal.any([signal, stop]) : stop),
+  };
+}
+
+/** Settles as `p`, or rejects with the signal's reason as soon as it aborts (`p` then settles unobserved). */
+function orAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /**
@@ -84,7 +157,7 @@ async function streamLogs(ctx: CommandContext, stack: string, quiet: boolean, si
   const following = new Map<string, string>(); // name → container id being followed
   const colors = ["cyan", "magenta", "blue", "green", "yellow"] as const;
   const codes = { cyan: 36, magenta: 35, blue: 34, green: 32, yellow: 33 };
-  const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const tty = Boolean(ctx.stdout.isTTY) && !process.env.NO_COLOR;
   let n = 0;
   const tasks: Promise<void>[] = [];
   while (!signal.aborted) {
@@ -100,7 +173,7 @@ async function streamLogs(ctx: CommandContext, stack: string, quiet: boolean, si
         (async () => {
           try {
             for await (const line of ctx.client.logs(v.metadata.name, { follow: true, since }, signal)) {
-              (line.stream === "stderr" ? process.stderr : process.stdout).write(`${prefix}${line.text}\n`);
+              (line.stream === "stderr" ? ctx.stderr : ctx.stdout).write(`${prefix}${line.text}\n`);
             }
           } catch {
             /* the container went away or we are stopping: the next poll follows its successor */
@@ -116,26 +189,40 @@ async function streamLogs(ctx: CommandContext, stack: string, quiet: boolean, si
 
 /** Prints the controller's warnings (back-offs, unhealthy, failures) as they happen. */
 async function streamWarnings(ctx: CommandContext, signal: AbortSignal): Promise<void> {
-  const color = paint(process.stderr);
+  const color = paint(ctx.stderr);
   const since = Date.now() - 2000; // the backlog before that was shown by apply's progress display
   try {
     for await (const e of ctx.client.watchEvents(signal)) {
-      if (e.type === "Warning" && Date.parse(e.time) > since) process.stderr.write(color.yellow(`${e.object}: ${e.reason}: ${e.message}\n`));
+      if (e.type === "Warning" && Date.parse(e.time) > since) ctx.stderr.write(color.yellow(`${e.object}: ${e.reason}: ${e.message}\n`));
     }
   } catch {
     /* stopping */
   }
 }
 
+/**
+ * Stops every container of the stack that is not already stopped (a Pending one too, so
+ * that it is not started after the daemon's last look). A failure is reported and does not
+ * keep the others from stopping. Never throws.
+ */
 async function stopStack(ctx: CommandContext, stack: string): Promise<void> {
-  const views = (await ctx.client.list("Container")).filter((v) => v.metadata.stack === stack);
-  if (!views.length) return;
-  process.stdout.write(`\nstopping stack ${stack}...\n`);
+  let views;
+  try {
+    views = (await ctx.client.list("Container")).filter((v) => v.metadata.stack === stack);
+  } catch (err) {
+    ctx.stderr.write(`berth: stop stack ${stack}: ${errorMessage(err)}\n`);
+    return;
+  }
+  const live = views.filter((v) => !["Exited", "Failed"].includes((v.status as ContainerStatusView).phase));
+  if (!live.length) return;
+  ctx.stdout.write(`\nstopping stack ${stack}...\n`);
   await Promise.all(
-    views.map(async (v) => {
-      if ((v.status as ContainerStatusView).phase === "Running" || (v.status as ContainerStatusView).phase === "Restarting") {
+    live.map(async (v) => {
+      try {
         await ctx.client.act(v.metadata.name, "stop");
-        process.stdout.write(`container/${v.metadata.name} stopped\n`);
+        ctx.stdout.write(`container/${v.metadata.name} stopped\n`);
+      } catch (err) {
+        ctx.stderr.write(`berth: stop container/${v.metadata.name}: ${errorMessage(err)}\n`);
       }
     }),
   );
