@@ -1,10 +1,10 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, promises as fs } from "node:fs";
 import type { Logger } from "pino";
 import type { FsContentStore } from "../content/content-store.js";
 import { sha256Digest } from "../content/digest.js";
 import { detectFileCompression, ociLayerMediaType } from "../snapshots/decompress.js";
 import { inspectLayer } from "../snapshots/layer-unpack.js";
-import { invalidArgument } from "../../lib/errors.js";
+import { invalidArgument, notFound } from "../../lib/errors.js";
 import type { ImageRuntimeConfig } from "../types.js";
 import { parseRuntimeConfig } from "./image-json.js";
 import { checkManifest } from "./manifest-check.js";
@@ -38,6 +38,11 @@ export async function importRootfsImage(
 ): Promise<StoredImage> {
   const what = "import rootfs";
   const runtimeConfig = parseRuntimeConfig(options.config ?? {}, `${what} config`);
+  if (typeof source === "string") {
+    await fs.access(source).catch((err: unknown) => {
+      throw notFound(`${what} from ${source}: ${(err as Error).message}`, { cause: err, object: { kind: "file", name: source } });
+    });
+  }
   const data = typeof source === "string" ? createReadStream(source, { highWaterMark: 1 << 20 }) : source;
   const ingestOpts: Parameters<FsContentStore["ingest"]>[1] = { maxBytes: ctx.maxBlobBytes };
   if (options.signal) ingestOpts.signal = options.signal;
