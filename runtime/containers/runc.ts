@@ -18,6 +18,26 @@ export interface RuncState {
   bundle: string;
 }
 
+/** How long `exec` waits for `runc exec` to end after killing a timed-out or aborted process. */
+const EXEC_KILL_WAIT_MS = 2000;
+
+/** `pid` and its descendants (host pids, by the parent pid in /proc/<n>/stat), parents first. */
+async function processTree(pid: number): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for (const e of await fs.readdir("/proc").catch(() => [] as string[])) {
+    if (!/^[0-9]+$/.test(e)) continue;
+    const stat = await fs.readFile(`/proc/${e}/stat`, "utf8").catch(() => "");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (!(ppid > 0)) continue;
+    const list = children.get(ppid) ?? [];
+    list.push(Number(e));
+    children.set(ppid, list);
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
+}
+
 interface RunResult {
   code: number;
   stdout: string;
@@ -86,8 +106,9 @@ export class Runc {
 
   /**
    * `runc exec --process <file>`: captures stdout/stderr (each capped at maxOutputBytes),
-   * kills the exec'd process (by the pid runc reports) on timeout or abort, and resolves
-   * with its exit code (128+signal when killed).
+   * kills the exec'd process and its descendants (from the pid runc reports) on timeout or
+   * abort, and resolves with its exit code (128+signal when killed) — at the latest
+   * EXEC_KILL_WAIT_MS after the kill, whatever runc still waits for.
    */
   exec(id: string, processFile: string, pidFile: string, opts: { timeoutMs?: number; maxOutputBytes: number; signal?: AbortSignal }): Promise<ExecResult> {
     return new Promise((resolve) => {
@@ -107,12 +128,26 @@ export class Runc {
         errLen += b.length;
       });
       let timedOut = false;
+      let done = false;
       const killProcess = async () => {
         const pid = Number((await fs.readFile(pidFile, "utf8").catch(() => "")).trim());
-        try {
-          if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGKILL");
-          else child.kill("SIGKILL");
-        } catch {}
+        if (Number.isInteger(pid) && pid > 0) {
+          // The whole tree: a child left behind (a shell's foreground command) would keep
+          // `runc exec` waiting on it after the exec'd process died.
+          for (const p of await processTree(pid)) {
+            try {
+              process.kill(p, "SIGKILL");
+            } catch {}
+          }
+        } else child.kill("SIGKILL");
+        // Bound the wait even if something escaped: stop waiting for runc.
+        setTimeout(() => {
+          if (done) return;
+          child.kill("SIGKILL");
+          child.stdout.destroy();
+          child.stderr.destroy();
+          finish(128 + (signalNumber("SIGKILL") ?? 9));
+        }, EXEC_KILL_WAIT_MS).unref();
       };
       const timer =
         opts.timeoutMs !== undefined
@@ -123,7 +158,6 @@ export class Runc {
           : undefined;
       const onAbort = () => void killProcess();
       opts.signal?.addEventListener("abort", onAbort, { once: true });
-      let done = false;
       const finish = (code: number) => {
         if (done) return;
         done = true;
