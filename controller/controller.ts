@@ -67,6 +67,8 @@ export class Controller {
   /** What the API server serves. */
   readonly api: ControllerApi;
   readonly containers: ContainerReconciler;
+  /** What happened, for the API's event stream (and tests). */
+  readonly events: EventLog;
   private readonly loop: ReconcileLoop;
   private readonly deps: ReconcilerDeps;
   private readonly stopping = new AbortController();
@@ -81,7 +83,7 @@ export class Controller {
     private readonly log: Logger,
     private readonly options: ControllerOptions,
   ) {
-    const events = new EventLog(clock);
+    const events = (this.events = new EventLog(clock));
     this.loop = new ReconcileLoop({
       clock,
       logger: log,
@@ -144,6 +146,11 @@ export class Controller {
     await this.status.flush();
   }
 
+  /** True while a key is queued or being reconciled. */
+  busy(): boolean {
+    return this.loop.busy();
+  }
+
   /** Resolves when no key is queued or being reconciled (tests and `up`). */
   idle(): Promise<void> {
     return this.loop.idle();
@@ -154,6 +161,8 @@ export class Controller {
     if (!kind || !this.deps.desired.get(key)) return;
     const reason = terminal ? (isBerthError(err) ? err.kind : "Failed") : "ReconcileError";
     recordFailure(this.deps, key, kind, { reason, message: errorMessage(err), failed: terminal });
+    // Those that judge this object's condition (containers using a failed image, say) re-plan.
+    for (const k of this.deps.indexes.watchersOf(key)) this.loop.enqueue(k);
     if (terminal && kind === "Container") this.containers.abandonIntent(key);
   }
 

@@ -89,6 +89,11 @@ export class ReconcileLoop {
     await Promise.allSettled(this.workers);
   }
 
+  /** True while a key is queued or being reconciled (what `idle()` waits out). */
+  busy(): boolean {
+    return this.queue.len() > 0 || this.running > 0;
+  }
+
   async idle(): Promise<void> {
     while (this.queue.len() > 0 || this.running > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }

@@ -87,6 +87,29 @@ export class DesiredIndexes {
     }
   }
 
+  /**
+   * The objects whose reconcile judges the condition of `key`: the containers using an
+   * Image's reference, mounting a Volume, on a Network, depending on a Container, or checked
+   * by a HealthCheck.
+   */
+  watchersOf(key: string): string[] {
+    const o = this.desired.get(key)?.object;
+    switch (o?.kind) {
+      case "Image":
+        return this.containersUsingImage(o.spec.reference);
+      case "Volume":
+        return this.containersUsingVolume(o.metadata.name);
+      case "Network":
+        return this.containersOnNetwork(o.metadata.name);
+      case "Container":
+        return this.dependentsOf(o.metadata.name);
+      case "HealthCheck":
+        return this.containersCheckedBy(o);
+      default:
+        return [];
+    }
+  }
+
   /** Keys of every desired object of `kind`, in name order. */
   keysOfKind(kind: StoredObject["kind"]): string[] {
     return [...(this.byKind.get(kind) ?? [])].sort();

@@ -45,6 +45,8 @@ export class UserIntents {
   }
 
   wait(key: string, intent: UserIntent, signal: AbortSignal, timeoutMs: number): Promise<void> {
+    // Settled already (a reconcile may carry it out while `record` flushes)?
+    if (!this.status.get(key, "Container").intent) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const cancel = this.clock.setTimer(timeoutMs, done);
       const list = this.waiters.get(key) ?? [];
