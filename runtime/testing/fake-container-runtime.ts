@@ -1,0 +1,684 @@
+import { createHash } from "node:crypto";
+import * as os from "node:os";
+import { systemClock, type Clock } from "../../lib/clock.js";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
+import { ID_RE, isValidName } from "../../lib/names.js";
+import { normalizeSignal, signalNumber } from "../../lib/signals.js";
+import { REBOOT_REASON } from "../containers/adoption.js";
+import { EventHub } from "../containers/events.js";
+import { parseRfc3339 } from "../containers/k8s-log.js";
+import { stateOf, type ContainerRecord } from "../containers/records.js";
+import { buildOciSpec } from "../containers/spec-builder.js";
+import type {
+  ContainerCreateSpec,
+  ContainerRuntime,
+  ContainerState,
+  ExecOptions,
+  ExecResult,
+  ImageRecord,
+  ImageStore,
+  LogLine,
+  LogOptions,
+  RuntimeEvent,
+  StopOptions,
+} from "../types.js";
+import { validateMounts } from "../volumes/mounts.js";
+import type { LocalVolumeStore } from "../volumes/types.js";
+import { CallLog, type FakeCall } from "./call-log.js";
+
+/**
+ * An in-memory ContainerRuntime that behaves like ConmonRuncRuntime (runtime/containers/)
+ * — both pass runtime/conformance/container-runtime-suite.ts — driven by an injected Clock
+ * (a ManualClock in unit tests: nothing here sleeps for real).
+ *
+ * Contracts kept from the real runtime:
+ * - ids are 64 hex characters (deterministic here); names are unique (AlreadyExists);
+ *   containers resolve by id, name or a unique id prefix of 12+ characters (NotFound);
+ * - create validates like the real one (InvalidArgument: name, labels, stop signal, mounts,
+ *   no command, resources…), resolves the image through `images` (NotFound) and acquires
+ *   named volumes on `volumes`; nothing runs;
+ * - start of created or exited: a new pid, `startedAt`, exit facts cleared, `started`
+ *   event; no-op when running. Named volumes must still exist (`volumes.use`);
+ * - stop: the stop signal (option, spec, image, SIGTERM), then SIGKILL once the grace
+ *   period (option, spec, 10s) passed on the clock; resolves with the exited state; no-op
+ *   when not running. `options.signal` aborts the wait (rejects with its reason, SIGKILL is
+ *   abandoned);
+ * - kill: InvalidArgument for a bad signal, FailedPrecondition unless running; remove:
+ *   FailedPrecondition while running unless force (SIGKILL first), force ignores NotFound;
+ * - a signal ends the process with 128+n unless its stop behaviour says otherwise (below);
+ *   SIGKILL always ends it (137). Exits publish `exited`, removals `removed`;
+ * - exec: FailedPrecondition unless running, InvalidArgument for an empty argv, bad env or a
+ *   relative workingDir; a timeout or abort resolves with exit code 137 (`timedOut` on
+ *   timeout), as does the container ending first; output capped at `maxOutputBytes`;
+ * - logs: tail, since, follow (ends once the container is not running or the signal
+ *   aborts; also when this instance closes);
+ * - every method but `events` rejects FailedPrecondition after `close()`.
+ * Not modelled: the rootfs (users, bind sources, working dirs are not checked at start),
+ * networking, resources, OOM (use `exit(…, {oomKilled: true})`), log rotation.
+ *
+ * Test control surface (acts on the simulated host, also while no instance is open):
+ * - `exit(idOrName, code, {oomKilled})`: the process ends by itself;
+ * - `appendLog(idOrName, text, {stream})`: the container writes lines;
+ * - `setStopBehavior(idOrName, "exit-on-signal" | "ignore-term")`: with ignore-term every
+ *   signal but SIGKILL is ignored (a shell as pid 1 without a trap), so stop takes the whole
+ *   grace period — advance the ManualClock;
+ * - `onStart(handler)`: called with a FakeProcess at every start (log, exit, timers on the
+ *   clock, a signal handler) to program what a container does; `onExec(handler)`: the result
+ *   of every exec (default exit 0, no output);
+ * - `failNext(method, error, {times})`, `calls`: fault injection and the call log of this
+ *   instance (call-log.ts);
+ * - `reopen()` (alias `restartDaemon()`): closes this instance and returns a new one on the
+ *   same host — containers keep running with the same pids; exits that happened while no
+ *   instance was open are then reported as the real adoption does (exited, exit code,
+ *   finishedAt of the exit, no reason, no event);
+ * - `wipeHost()`: a reboot — closes this instance, every process is gone, and the returned
+ *   new instance reports containers that were running as exited 255 with REBOOT_REASON;
+ * - `usesImage(digest)`: whether a container was created from the image (FakeImageStore's
+ *   `inUse`).
+ */
+
+export type FakeStopBehavior = "exit-on-signal" | "ignore-term";
+
+/** One run of a container's process, as the `onStart` handler sees it. */
+export interface FakeProcess {
+  readonly id: string;
+  readonly name: string;
+  readonly pid: number;
+  readonly spec: ContainerCreateSpec;
+  /** False once this run ended (a later start is a new FakeProcess). */
+  readonly running: boolean;
+  /** Writes a line (or several, split at "\n") to the container's log. */
+  log(text: string, stream?: "stdout" | "stderr"): void;
+  /** Ends this run by itself; no-op when it already ended. */
+  exit(code: number, options?: { oomKilled?: boolean }): void;
+  /** Runs `fn` after `ms` on the clock, unless this run ended first. */
+  after(ms: number, fn: () => void): void;
+  /** Handles every signal but SIGKILL for this run (instead of the stop behaviour). */
+  onSignal(handler: (signal: string) => void): void;
+}
+
+export type FakeStartHandler = (process: FakeProcess) => void;
+
+export interface FakeExecReply {
+  exitCode?: number;
+  stdout?: string;
+  stderr?: string;
+}
+
+export type FakeExecHandler = (container: ContainerState, options: ExecOptions) => FakeExecReply | Promise<FakeExecReply>;
+
+export type FakeContainerMethod = "create" | "start" | "stop" | "kill" | "remove" | "inspect" | "list" | "exec" | "logs" | "events" | "close";
+
+export interface FakeContainerRuntimeOptions {
+  /** Default: the system clock. Unit tests pass a ManualClock. */
+  clock?: Clock;
+  /** Resolves `spec.image` (NotFound when absent). Default: any valid reference resolves to a synthetic image with Cmd ["sh"]. */
+  images?: ImageStore;
+  /** Named volumes are acquired at create and released at remove, as by the real runtime. */
+  volumes?: LocalVolumeStore;
+  /** Default 10_000, as the real runtime. */
+  defaultStopGraceMs?: number;
+  /** Default 1 MiB, as the real runtime. */
+  execMaxOutputBytes?: number;
+}
+
+/** Signals whose default action is to be ignored. */
+const IGNORED_BY_DEFAULT = new Set(["SIGCHLD", "SIGCONT", "SIGURG", "SIGWINCH"]);
+
+interface Run {
+  pid: number;
+  ended: boolean;
+  timers: Set<() => void>;
+  onEnd: Set<() => void>;
+  signalHandler?: (signal: string) => void;
+}
+
+interface HostContainer {
+  rec: ContainerRecord;
+  logs: LogLine[];
+  stopBehavior: FakeStopBehavior;
+  run?: Run;
+  /** The process ended while no instance was open: what conmon's exit file would say. */
+  pendingExit?: { code: number; oomKilled: boolean; at: string };
+}
+
+/** What outlives a runtime instance: containers, processes, logs, the handlers. */
+class FakeHost {
+  readonly containers = new Map<string, HostContainer>();
+  readonly names = new Map<string, string>();
+  /** Woken on any log line, exit, removal or close (log followers wait on it). */
+  readonly changed = new Set<() => void>();
+  nextPid = 4000;
+  nextId = 0;
+  /** The open instance and how it records an exit. */
+  open: { runtime: FakeContainerRuntime; recordExit: (c: HostContainer, code: number, oomKilled: boolean, at: string) => void } | undefined;
+  startHandler: FakeStartHandler | undefined;
+  execHandler: FakeExecHandler | undefined;
+
+  constructor(readonly clock: Clock) {}
+
+  notify(): void {
+    for (const wake of [...this.changed]) wake();
+  }
+
+  find(idOrName: string): HostContainer | undefined {
+    if (typeof idOrName !== "string") return undefined;
+    if (ID_RE.test(idOrName)) {
+      const c = this.containers.get(idOrName);
+      if (c) return c;
+    }
+    if (isValidName(idOrName)) {
+      const id = this.names.get(idOrName);
+      if (id) return this.containers.get(id);
+    }
+    if (/^[a-f0-9]{12,63}$/.test(idOrName)) {
+      const hits = [...this.containers.values()].filter((c) => c.rec.id.startsWith(idOrName));
+      if (hits.length === 1) return hits[0];
+    }
+    return undefined;
+  }
+
+  mustFind(idOrName: string, verb: string): HostContainer {
+    const c = this.find(idOrName);
+    if (!c) throw notFound(`${verb} container ${idOrName}: not found`, { object: { kind: "container", name: String(idOrName) } });
+    return c;
+  }
+
+  /** Ends the current run; the open instance records the exit and publishes it, else it waits for the next open. */
+  endRun(c: HostContainer, code: number, oomKilled = false): void {
+    const run = c.run;
+    if (!run || run.ended) return;
+    run.ended = true;
+    for (const cancel of run.timers) cancel();
+    run.timers.clear();
+    c.run = undefined;
+    const at = new Date(this.clock.now()).toISOString();
+    if (this.open) this.open.recordExit(c, code, oomKilled, at);
+    else c.pendingExit = { code, oomKilled, at };
+    for (const f of [...run.onEnd]) f();
+    this.notify();
+  }
+}
+
+/** Set by `reopen` / `wipeHost` for the constructor of the next instance. */
+let adopting: FakeHost | undefined;
+
+export class FakeContainerRuntime implements ContainerRuntime {
+  readonly clock: Clock;
+  private readonly host: FakeHost;
+  private readonly hub = new EventHub();
+  private readonly log: CallLog<FakeContainerMethod>;
+  private closed = false;
+
+  constructor(private readonly options: FakeContainerRuntimeOptions = {}) {
+    this.host = adopting ?? new FakeHost(options.clock ?? systemClock);
+    adopting = undefined;
+    this.clock = this.host.clock;
+    this.log = new CallLog(() => this.clock.now());
+    // Adoption: exits that happened while no instance was open are recorded now. Their
+    // `exited` events have no subscriber yet (as in the real runtime).
+    for (const c of this.host.containers.values()) {
+      const p = c.pendingExit;
+      if (!p) continue;
+      delete c.pendingExit;
+      this.applyExit(c, p.code, p.oomKilled, p.at);
+    }
+    this.host.open = { runtime: this, recordExit: (c, code, oomKilled, at) => this.recordExit(c, code, oomKilled, at) };
+  }
+
+  // ------------------------------------------------------------------ test control
+
+  /** Every ContainerRuntime call of this instance, in order. */
+  get calls(): readonly FakeCall<FakeContainerMethod>[] {
+    return this.log.calls;
+  }
+
+  failNext(method: FakeContainerMethod, error: unknown, options: { times?: number } = {}): void {
+    this.log.failNext(method, error, options);
+  }
+
+  /** The process of a running container ends by itself with `code`. FailedPrecondition unless running. */
+  exit(idOrName: string, code: number, options: { oomKilled?: boolean } = {}): void {
+    const c = this.host.mustFind(idOrName, "exit");
+    if (!c.run) throw failedPrecondition(`exit container ${c.rec.name}: not running`);
+    this.host.endRun(c, code, !!options.oomKilled);
+  }
+
+  /** The container writes `text` (one line per "\n"-separated part). */
+  appendLog(idOrName: string, text: string, options: { stream?: "stdout" | "stderr" } = {}): void {
+    const c = this.host.mustFind(idOrName, "log to");
+    const time = new Date(this.clock.now()).toISOString();
+    for (const line of text.split("\n")) c.logs.push({ time, stream: options.stream ?? "stdout", full: true, text: line });
+    this.host.notify();
+  }
+
+  /** How the container's process answers signals other than SIGKILL, from now on (kept across restarts). */
+  setStopBehavior(idOrName: string, behavior: FakeStopBehavior): void {
+    this.host.mustFind(idOrName, "configure").stopBehavior = behavior;
+  }
+
+  /** Programs every start (host-wide, kept by `reopen`). Replaces an earlier handler. */
+  onStart(handler: FakeStartHandler | undefined): void {
+    this.host.startHandler = handler;
+  }
+
+  /** Answers every exec (host-wide, kept by `reopen`). Default: exit 0, no output. */
+  onExec(handler: FakeExecHandler | undefined): void {
+    this.host.execHandler = handler;
+  }
+
+  /** True while a container (in any state) created from image `digest` exists. */
+  usesImage(digest: string): boolean {
+    return [...this.host.containers.values()].some((c) => c.rec.imageDigest === digest);
+  }
+
+  /** Closes this instance (containers keep running) and opens a new one on the same host. */
+  async reopen(): Promise<FakeContainerRuntime> {
+    await this.host.open?.runtime.close();
+    adopting = this.host;
+    return new FakeContainerRuntime(this.options);
+  }
+
+  /** Same as `reopen`: the daemon restarts, containers survive. */
+  restartDaemon(): Promise<FakeContainerRuntime> {
+    return this.reopen();
+  }
+
+  /** A reboot: closes this instance, ends every process, and opens the instance of the next boot. */
+  async wipeHost(): Promise<FakeContainerRuntime> {
+    await this.host.open?.runtime.close();
+    const now = new Date(this.clock.now()).toISOString();
+    for (const c of this.host.containers.values()) {
+      const run = c.run;
+      if (run) {
+        run.ended = true;
+        for (const cancel of run.timers) cancel();
+        c.run = undefined;
+        for (const f of [...run.onEnd]) f();
+      }
+      delete c.pendingExit;
+      if (c.rec.status !== "running") continue;
+      c.rec.status = "exited";
+      c.rec.exitCode = 255;
+      c.rec.finishedAt = now;
+      c.rec.reason = REBOOT_REASON;
+      delete c.rec.pid;
+    }
+    this.host.notify();
+    adopting = this.host;
+    return new FakeContainerRuntime(this.options);
+  }
+
+  // ------------------------------------------------------------------ ContainerRuntime
+
+  async create(spec: ContainerCreateSpec): Promise<ContainerState> {
+    this.enter("create", [spec]);
+    if (!isValidName(spec.name)) {
+      throw invalidArgument(`create container ${JSON.stringify(spec.name)}: invalid name`, { object: { kind: "container", name: String(spec.name) } });
+    }
+    for (const [k, v] of Object.entries(spec.labels ?? {})) {
+      if (typeof v !== "string") throw invalidArgument(`create container ${spec.name}: label ${k} must be a string`);
+    }
+    if (spec.stopSignal !== undefined && !normalizeSignal(spec.stopSignal)) {
+      throw invalidArgument(`create container ${spec.name}: invalid stop signal ${JSON.stringify(spec.stopSignal)}`);
+    }
+    validateMounts(spec.mounts, spec.name);
+    if (this.host.names.has(spec.name)) {
+      throw alreadyExists(`create container ${spec.name}: the name is in use`, { object: { kind: "container", name: spec.name } });
+    }
+    const image = await this.resolveImage(spec.image);
+    const id = createHash("sha256").update(`berth-fake-container:${this.host.nextId++}`).digest("hex");
+    buildOciSpec({
+      id,
+      spec,
+      image: image.config,
+      rootfs: "/",
+      user: { uid: 0, gid: 0, additionalGids: [], home: "/" },
+      mounts: [],
+      etcFiles: { hosts: "/", resolvConf: "/", hostname: "/" },
+      rlimits: [],
+      cgroupsPath: `/berth/${id}`,
+      hostHostname: os.hostname(),
+    });
+    // The image lookup is asynchronous: the name may have been taken meanwhile.
+    if (this.host.names.has(spec.name)) {
+      throw alreadyExists(`create container ${spec.name}: the name is in use`, { object: { kind: "container", name: spec.name } });
+    }
+    const volumes = [...new Set(spec.mounts.flatMap((m) => (m.type === "volume" ? [m.source] : [])))];
+    this.host.names.set(spec.name, id);
+    try {
+      for (const v of volumes) {
+        if (!this.options.volumes) throw failedPrecondition(`create container ${spec.name}: volume ${v} needs a volume store`);
+        await this.options.volumes.acquire(v, id);
+      }
+    } catch (err) {
+      for (const v of volumes) await this.options.volumes?.release(v, id).catch(() => {});
+      this.host.names.delete(spec.name);
+      throw err;
+    }
+    const rec: ContainerRecord = {
+      version: 1,
+      id,
+      name: spec.name,
+      spec: structuredClone(spec),
+      imageDigest: image.digest,
+      imageConfig: structuredClone(image.config),
+      chainIds: [...image.chainIds],
+      cgroupsPath: `/berth/${id}`,
+      createdAt: new Date(this.clock.now()).toISOString(),
+      status: "created",
+      oomKilled: false,
+      volumes,
+    };
+    this.host.containers.set(id, { rec, logs: [], stopBehavior: "exit-on-signal" });
+    return stateOf(rec);
+  }
+
+  async start(idOrName: string): Promise<ContainerState> {
+    this.enter("start", [idOrName]);
+    const c = this.host.mustFind(idOrName, "start");
+    if (c.rec.status === "running") return stateOf(c.rec);
+    for (const m of c.rec.spec.mounts) {
+      if (m.type !== "volume") continue;
+      if (!this.options.volumes) throw failedPrecondition(`start container ${c.rec.name}: volume ${m.source} needs a volume store`);
+      await this.options.volumes.use(m.source);
+    }
+    // The volume lookups are asynchronous: look again.
+    this.assertOpen();
+    if (this.host.mustFind(c.rec.id, "start").rec.status === "running") return stateOf(c.rec);
+    const run: Run = { pid: this.host.nextPid++, ended: false, timers: new Set(), onEnd: new Set() };
+    c.run = run;
+    const rec = c.rec;
+    rec.status = "running";
+    rec.pid = run.pid;
+    rec.startedAt = new Date(this.clock.now()).toISOString();
+    rec.oomKilled = false;
+    delete rec.exitCode;
+    delete rec.finishedAt;
+    delete rec.reason;
+    const state = stateOf(rec);
+    this.hub.publish({ type: "started", id: rec.id, name: rec.name, pid: run.pid, at: rec.startedAt });
+    this.host.startHandler?.(this.processOf(c, run));
+    return state;
+  }
+
+  async stop(idOrName: string, options: StopOptions = {}): Promise<ContainerState> {
+    this.enter("stop", [idOrName, options]);
+    const c = this.host.mustFind(idOrName, "stop");
+    const run = c.run;
+    if (c.rec.status !== "running" || !run) return stateOf(c.rec);
+    let sig: string;
+    if (options.stopSignal !== undefined) {
+      const s = normalizeSignal(options.stopSignal);
+      if (!s) throw invalidArgument(`stop container ${c.rec.name}: invalid signal ${JSON.stringify(options.stopSignal)}`);
+      sig = s;
+    } else {
+      sig = normalizeSignal(c.rec.spec.stopSignal ?? c.rec.imageConfig.StopSignal ?? "SIGTERM") ?? "SIGTERM";
+    }
+    options.signal?.throwIfAborted();
+    const grace = options.graceMs ?? c.rec.spec.stopGracePeriodMs ?? this.options.defaultStopGraceMs ?? 10_000;
+    if (sig !== "SIGKILL" && grace > 0) {
+      this.deliver(c, sig);
+      if (await this.waitEnded(run, grace, options.signal)) return stateOf(this.host.mustFind(c.rec.id, "stop").rec);
+    }
+    options.signal?.throwIfAborted();
+    this.deliver(c, "SIGKILL");
+    return stateOf(this.host.mustFind(c.rec.id, "stop").rec);
+  }
+
+  async kill(idOrName: string, signal: string): Promise<void> {
+    this.enter("kill", [idOrName, signal]);
+    const c = this.host.mustFind(idOrName, "kill");
+    const sig = normalizeSignal(signal);
+    if (!sig) throw invalidArgument(`kill container ${idOrName}: invalid signal ${JSON.stringify(signal)}`);
+    if (c.rec.status !== "running") throw failedPrecondition(`kill container ${c.rec.name}: not running`, { object: { kind: "container", name: c.rec.name } });
+    this.deliver(c, sig);
+  }
+
+  async remove(idOrName: string, options: { force?: boolean } = {}): Promise<void> {
+    this.enter("remove", [idOrName, options]);
+    const c = this.host.find(idOrName);
+    if (!c) {
+      if (options.force) return;
+      throw notFound(`remove container ${idOrName}: not found`, { object: { kind: "container", name: String(idOrName) } });
+    }
+    if (c.rec.status === "running") {
+      if (!options.force) {
+        throw failedPrecondition(`remove container ${c.rec.name}: running (stop it first, or force)`, { object: { kind: "container", name: c.rec.name } });
+      }
+      this.deliver(c, "SIGKILL");
+    }
+    const { id, name } = c.rec;
+    if (!this.host.containers.has(id)) return;
+    this.host.containers.delete(id);
+    if (this.host.names.get(name) === id) this.host.names.delete(name);
+    for (const v of c.rec.volumes) await this.options.volumes?.release(v, id);
+    this.hub.publish({ type: "removed", id, name, at: new Date(this.clock.now()).toISOString() });
+    this.host.notify();
+  }
+
+  async inspect(idOrName: string): Promise<ContainerState> {
+    this.enter("inspect", [idOrName]);
+    return stateOf(this.host.mustFind(idOrName, "inspect").rec);
+  }
+
+  async list(labels?: Record<string, string>): Promise<ContainerState[]> {
+    this.enter("list", [labels]);
+    return [...this.host.containers.values()]
+      .filter((c) => !labels || Object.entries(labels).every(([k, v]) => c.rec.spec.labels[k] === v))
+      .map((c) => stateOf(c.rec))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
+  }
+
+  async exec(idOrName: string, options: ExecOptions): Promise<ExecResult> {
+    this.enter("exec", [idOrName, options]);
+    const c = this.host.mustFind(idOrName, "exec");
+    const name = c.rec.name;
+    const run = c.run;
+    if (c.rec.status !== "running" || !run) throw failedPrecondition(`exec in container ${name}: not running`, { object: { kind: "container", name } });
+    if (!Array.isArray(options.argv) || options.argv.length === 0 || options.argv.some((a) => typeof a !== "string" || a.includes("\0"))) {
+      throw invalidArgument(`exec in container ${name}: argv must be a non-empty list of strings`);
+    }
+    for (const [k, v] of Object.entries(options.env ?? {})) {
+      if (!k || k.includes("=") || k.includes("\0") || v.includes("\0")) throw invalidArgument(`exec in container ${name}: invalid env ${JSON.stringify(k)}`);
+    }
+    if (options.workingDir !== undefined && !options.workingDir.startsWith("/")) {
+      throw invalidArgument(`exec in container ${name}: workingDir must be absolute`);
+    }
+    const killed = (timedOut: boolean): ExecResult => ({ exitCode: 137, stdout: "", stderr: "", timedOut });
+    const handler: FakeExecHandler = this.host.execHandler ?? (() => ({ exitCode: 0 }));
+    return new Promise<ExecResult>((resolve, reject) => {
+      let done = false;
+      const cleanups: (() => void)[] = [];
+      const finish = (r: ExecResult | Error, ok = true) => {
+        if (done) return;
+        done = true;
+        for (const f of cleanups) f();
+        if (ok) resolve(r as ExecResult);
+        else reject(r);
+      };
+      if (options.timeoutMs !== undefined) cleanups.push(this.clock.setTimer(options.timeoutMs, () => finish(killed(true))));
+      if (options.signal) {
+        const onAbort = () => finish(killed(false));
+        if (options.signal.aborted) return finish(killed(false));
+        options.signal.addEventListener("abort", onAbort, { once: true });
+        cleanups.push(() => options.signal!.removeEventListener("abort", onAbort));
+      }
+      const onEnd = () => finish(killed(false));
+      run.onEnd.add(onEnd);
+      cleanups.push(() => run.onEnd.delete(onEnd));
+      const cap = options.maxOutputBytes ?? this.options.execMaxOutputBytes ?? 1024 * 1024;
+      Promise.resolve()
+        .then(() => handler(stateOf(c.rec), options))
+        .then(
+          (r) => finish({ exitCode: r.exitCode ?? 0, stdout: capBytes(r.stdout ?? "", cap), stderr: capBytes(r.stderr ?? "", cap), timedOut: false }),
+          (err: Error) => finish(err, false),
+        );
+    });
+  }
+
+  logs(idOrName: string, options: LogOptions = {}): AsyncIterable<LogLine> {
+    let failure: { error: unknown } | undefined;
+    try {
+      this.enter("logs", [idOrName, options]);
+    } catch (error) {
+      failure = { error };
+    }
+    return this.readLogs(idOrName, options, failure);
+  }
+
+  events(signal?: AbortSignal): AsyncIterable<RuntimeEvent> {
+    let failure: { error: unknown } | undefined;
+    try {
+      this.log.enter("events", [signal]);
+    } catch (error) {
+      failure = { error };
+    }
+    if (!failure) return this.hub.subscribe(signal);
+    return (async function* (): AsyncGenerator<RuntimeEvent> {
+      throw failure.error;
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.log.enter("close", []);
+    this.closed = true;
+    this.hub.close();
+    if (this.host.open?.runtime === this) this.host.open = undefined;
+    this.host.notify();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private enter(method: FakeContainerMethod, args: unknown[]): void {
+    this.log.enter(method, args);
+    this.assertOpen();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw failedPrecondition("container runtime: closed");
+  }
+
+  private async resolveImage(ref: string): Promise<Pick<ImageRecord, "digest" | "config" | "chainIds">> {
+    if (this.options.images) return this.options.images.get(ref);
+    if (typeof ref !== "string" || ref === "") throw invalidArgument(`get image ${JSON.stringify(ref)}: empty reference`);
+    const digest = `sha256:${createHash("sha256").update(`berth-fake-image:${ref}`).digest("hex")}`;
+    return { digest, config: { Cmd: ["sh"] }, chainIds: [digest] };
+  }
+
+  /** Records an exit (called by the host while this instance is open). */
+  private recordExit(c: HostContainer, code: number, oomKilled: boolean, at: string): void {
+    this.applyExit(c, code, oomKilled, at);
+    this.hub.publish({ type: "exited", id: c.rec.id, name: c.rec.name, exitCode: code, oomKilled, at });
+  }
+
+  private applyExit(c: HostContainer, code: number, oomKilled: boolean, at: string): void {
+    const rec = c.rec;
+    rec.status = "exited";
+    rec.exitCode = code;
+    rec.oomKilled = oomKilled;
+    rec.finishedAt = at;
+    delete rec.pid;
+    delete rec.reason;
+  }
+
+  private deliver(c: HostContainer, sig: string): void {
+    const run = c.run;
+    if (!run || run.ended) return;
+    if (sig === "SIGKILL") return this.host.endRun(c, 137);
+    if (run.signalHandler) return run.signalHandler(sig);
+    if (c.stopBehavior === "ignore-term" || IGNORED_BY_DEFAULT.has(sig)) return;
+    this.host.endRun(c, 128 + (signalNumber(sig) ?? Number(sig)));
+  }
+
+  /** True when `run` ends within `ms` on the clock; rejects with the signal's reason on abort. */
+  private waitEnded(run: Run, ms: number, signal?: AbortSignal): Promise<boolean> {
+    if (run.ended) return Promise.resolve(true);
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        cancelTimer();
+        run.onEnd.delete(onEnd);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onEnd = () => {
+        cleanup();
+        resolve(true);
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(signal!.reason);
+      };
+      const cancelTimer = this.clock.setTimer(ms, () => {
+        cleanup();
+        resolve(false);
+      });
+      run.onEnd.add(onEnd);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  private processOf(c: HostContainer, run: Run): FakeProcess {
+    const host = this.host;
+    const clock = this.clock;
+    const rt = this;
+    return {
+      id: c.rec.id,
+      name: c.rec.name,
+      pid: run.pid,
+      spec: structuredClone(c.rec.spec),
+      get running() {
+        return !run.ended;
+      },
+      log(text, stream = "stdout") {
+        if (!run.ended) rt.appendLog(c.rec.id, text, { stream });
+      },
+      exit(code, options = {}) {
+        if (c.run === run) host.endRun(c, code, !!options.oomKilled);
+      },
+      after(ms, fn) {
+        if (run.ended) return;
+        const cancel = clock.setTimer(ms, () => {
+          run.timers.delete(cancel);
+          if (!run.ended) fn();
+        });
+        run.timers.add(cancel);
+      },
+      onSignal(handler) {
+        run.signalHandler = handler;
+      },
+    };
+  }
+
+  private async *readLogs(idOrName: string, options: LogOptions, failure: { error: unknown } | undefined): AsyncGenerator<LogLine> {
+    if (failure) throw failure.error;
+    const c = this.host.mustFind(idOrName, "read logs of");
+    const { since, tail, follow, signal } = options;
+    const keep = (l: LogLine) => since === undefined || parseRfc3339(l.time) >= since;
+    let first = c.logs.filter(keep);
+    if (tail !== undefined) first = tail <= 0 ? [] : first.slice(-tail);
+    let pos = c.logs.length;
+    yield* first.map((l) => ({ ...l }));
+    if (!follow) return;
+    for (;;) {
+      while (pos < c.logs.length) {
+        const l = c.logs[pos++]!;
+        if (keep(l)) yield { ...l };
+      }
+      if (signal?.aborted || this.closed || c.rec.status !== "running" || !this.host.containers.has(c.rec.id)) return;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.host.changed.delete(wake);
+          signal?.removeEventListener("abort", wake);
+          resolve();
+        };
+        this.host.changed.add(wake);
+        signal?.addEventListener("abort", wake, { once: true });
+      });
+    }
+  }
+}
+
+function capBytes(s: string, max: number): string {
+  const b = Buffer.from(s, "utf8");
+  return b.length <= max ? s : b.subarray(0, max).toString("utf8");
+}
