@@ -3,10 +3,10 @@ import pino from "pino";
 import * as path from "node:path";
 import type { Clock } from "../lib/clock.js";
 import { acquireRootLock, type RootLock } from "../lib/root-lock.js";
-import { openContainerRuntime, type ConmonRuncRuntime } from "./containers/runtime.js";
-import { openImageRuntime, type ImageRuntime } from "./images/index.js";
+import { openContainerRuntime } from "./containers/runtime.js";
+import { openImageRuntime } from "./images/index.js";
+import type { ContainerRuntime, ImageStore, VolumeStore } from "./types.js";
 import { openVolumeStore } from "./volumes/volume-store.js";
-import type { LocalVolumeStore } from "./volumes/types.js";
 
 export interface RuntimeOptions {
   /** Persistent state: blobs, images, snapshots, containers, volumes. Default /var/lib/berth. */
@@ -30,11 +30,19 @@ export function defaultRuntimeOptions(): RuntimeOptions {
   };
 }
 
-/** The whole embedded runtime over one state root. */
-export interface Runtime extends ImageRuntime {
-  volumes: LocalVolumeStore;
-  containers: ConmonRuncRuntime;
+/**
+ * A runtime as its consumers (controller, CLI, daemon) see it: the three stores by their
+ * interfaces (runtime/types.ts), so another driver (an existing Docker Engine, later) or
+ * the fakes of runtime/testing can stand in for the embedded one. Each store's contract,
+ * and the conformance suites of runtime/conformance, say what an implementation owes.
+ */
+export interface Runtime {
+  containers: ContainerRuntime;
+  images: ImageStore;
+  volumes: VolumeStore;
+  /** Persistent state dir of this runtime (the controller keeps its own state below it). */
   root: string;
+  /** Per-boot state dir. */
   runRoot: string;
   /** Stops watching and releases the root lock; containers keep running. */
   close(): Promise<void>;
@@ -63,7 +71,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(options.clock ? { clock: options.clock } : {}),
     });
     return {
-      ...image,
+      images: image.images,
       volumes,
       containers,
       root,
