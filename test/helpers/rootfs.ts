@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { notFound, notImplemented } from "../../lib/errors.js";
-import type { Descriptor, ImageRecord, ImageRuntimeConfig, ImageStore, RootfsMount, SnapshotStore } from "../../runtime/types.js";
+import { notFound } from "../../lib/errors.js";
+import type { Descriptor, ImageRuntimeConfig, RootfsMount, SnapshotStore } from "../../runtime/types.js";
+import { FakeImageStore } from "../../runtime/testing/fake-image-store.js";
 import { which } from "./host.js";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { openContainerRuntime, type ConmonRuncRuntime, type ContainerRuntimeOptions } from "../../runtime/containers/runtime.js";
 import { openVolumeStore } from "../../runtime/volumes/volume-store.js";
 import type { LocalVolumeStore } from "../../runtime/volumes/types.js";
@@ -12,10 +13,10 @@ import type { ContainerCreateSpec } from "../../runtime/types.js";
 
 /**
  * Test doubles for the image store and the overlay snapshot store, real enough to run
- * containers: one busybox image whose single layer is a directory built from the host's
- * static /bin/busybox, and container layers that are real overlay mounts over it. The
- * container runtime is exercised for real and switches to runtime/images + runtime/snapshots
- * once those land (same contracts).
+ * containers: one busybox image (in runtime/testing's FakeImageStore) whose single layer is
+ * a directory built from the host's static /bin/busybox, and container layers that are real
+ * overlay mounts over it. The container runtime is exercised for real; tests that want the
+ * real image and snapshot stores use openRuntime (see runtime-conformance.test.ts).
  */
 
 export const BUSYBOX_APPLETS = [
@@ -25,10 +26,6 @@ export const BUSYBOX_APPLETS = [
 ];
 
 export const BUSYBOX_REF = "docker.io/library/busybox:latest";
-
-function sh256(s: string): string {
-  return `sha256:${createHash("sha256").update(s).digest("hex")}`;
-}
 
 /**
  * Builds a minimal rootfs in `dir`: /bin/busybox (a copy) with applet symlinks, /etc/passwd
@@ -60,54 +57,6 @@ function run(cmd: string, args: string[]): Promise<void> {
 
 async function mountedTargets(): Promise<string[]> {
   return (await fs.readFile("/proc/self/mounts", "utf8")).split("\n").map((l) => l.split(" ")[1] ?? "");
-}
-
-/** One-image ImageStore: `busybox` (any spelling of it) or its digest. */
-export class FakeImageStore implements ImageStore {
-  readonly image: ImageRecord;
-
-  constructor(readonly layerDir: string, config: ImageRuntimeConfig = {}) {
-    const diffId = sh256(`busybox-layer:${layerDir}`);
-    const layer: Descriptor = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sh256(`blob:${layerDir}`), size: 0 };
-    this.image = {
-      references: [BUSYBOX_REF],
-      digest: sh256(`manifest:${layerDir}`),
-      configDigest: sh256(`config:${layerDir}`),
-      layers: [layer],
-      diffIds: [diffId],
-      chainIds: [diffId],
-      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"], ...config },
-      os: "linux",
-      architecture: "amd64",
-      size: 0,
-    };
-  }
-
-  async list() {
-    return [this.image];
-  }
-  async get(ref: string) {
-    if (["busybox", "busybox:latest", "library/busybox", BUSYBOX_REF, this.image.digest].includes(ref)) return this.image;
-    throw notFound(`get image ${ref}: not found`);
-  }
-  async tag(): Promise<ImageRecord> {
-    throw notImplemented("tag: fake image store");
-  }
-  async remove(): Promise<{ untagged: string[]; deleted: string[] }> {
-    throw notImplemented("remove: fake image store");
-  }
-  async prune() {
-    return { deletedBlobs: 0, deletedSnapshots: 0, reclaimedBytes: 0 };
-  }
-  async load(): Promise<ImageRecord[]> {
-    throw notImplemented("load: fake image store");
-  }
-  async importRootfs(): Promise<ImageRecord> {
-    throw notImplemented("importRootfs: fake image store");
-  }
-  async save(): Promise<void> {
-    throw notImplemented("save: fake image store");
-  }
 }
 
 /**
@@ -166,8 +115,13 @@ export interface BusyboxFixture {
 export async function busyboxFixture(dir: string, config?: ImageRuntimeConfig): Promise<BusyboxFixture> {
   const layer = path.join(dir, "layer");
   await buildBusyboxRootfs(layer);
-  const images = new FakeImageStore(layer, config);
-  const snapshots = new OverlaySnapshotStore(path.join(dir, "snapshots"), layer, images.image.chainIds[0]!);
+  const images = new FakeImageStore();
+  const image = images.addImage(
+    BUSYBOX_REF,
+    { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"], ...config },
+    { layers: [`busybox-layer:${layer}`], size: 0 },
+  );
+  const snapshots = new OverlaySnapshotStore(path.join(dir, "snapshots"), layer, image.chainIds[0]!);
   await fs.mkdir(snapshots.dir, { recursive: true });
   return { images, snapshots };
 }
