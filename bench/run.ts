@@ -6,8 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchCliStartup } from "./cli-startup.js";
-import { benchController } from "./controller.js";
-import { benchRuntime } from "./runtime.js";
+import { benchController } from "./controller/index.js";
+import { benchRuntime } from "./runtime/index.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const benches: Record<string, () => unknown | Promise<unknown>> = {

@@ -21,3 +21,29 @@ export const mean = (xs: number[]) => {
   const s = xs.filter(Number.isFinite);
   return s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
 };
+
+/** A timing summary for the JSON report: finite samples only in n/median/min/max; every sample rounded. */
+export interface Summary {
+  n: number;
+  medianMs: number | null;
+  minMs: number | null;
+  maxMs: number | null;
+  samplesMs: (number | null)[];
+}
+
+export function summarize(xs: number[]): Summary {
+  const f = xs.filter(Number.isFinite);
+  return {
+    n: f.length,
+    medianMs: round(median(f)),
+    minMs: f.length ? round(Math.min(...f)) : null,
+    maxMs: f.length ? round(Math.max(...f)) : null,
+    samplesMs: xs.map((x) => round(x)),
+  };
+}
+
+/** a / b to two places; null when either is missing or b is not positive. */
+export const ratio = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null && b > 0 ? round(a / b, 2) : null);
+
+/** 0, 1, …, n-1. */
+export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
