@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import * as os from "node:os";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
-import { ID_RE, isValidName } from "../../lib/names.js";
-import { normalizeSignal, signalNumber } from "../../lib/signals.js";
-import { REBOOT_REASON } from "../containers/adoption.js";
+import { isValidName } from "../../lib/names.js";
+import { normalizeSignal } from "../../lib/signals.js";
 import { EventHub } from "../containers/events.js";
 import { parseRfc3339 } from "../containers/k8s-log.js";
 import { stateOf, type ContainerRecord } from "../containers/records.js";
@@ -25,6 +24,7 @@ import type {
 import { validateMounts } from "../volumes/mounts.js";
 import type { LocalVolumeStore } from "../volumes/types.js";
 import { CallLog, type FakeCall } from "./call-log.js";
+import { FakeHost, type FakeExecHandler, type FakeStartHandler, type FakeStopBehavior, type HostContainer, type Run } from "./fake-host.js";
 
 /**
  * An in-memory ContainerRuntime that behaves like ConmonRuncRuntime (runtime/containers/)
@@ -54,7 +54,8 @@ import { CallLog, type FakeCall } from "./call-log.js";
  *   aborts; also when this instance closes);
  * - every method but `events` rejects FailedPrecondition after `close()`.
  * Not modelled: the rootfs (users, bind sources, working dirs are not checked at start),
- * networking, resources, OOM (use `exit(…, {oomKilled: true})`), log rotation.
+ * networking, resources, OOM (use `exit(…, {oomKilled: true})`), log rotation. The host
+ * (records, processes, logs) that instances share is fake-host.ts.
  *
  * Test control surface (acts on the simulated host, also while no instance is open):
  * - `exit(idOrName, code, {oomKilled})`: the process ends by itself;
@@ -77,35 +78,7 @@ import { CallLog, type FakeCall } from "./call-log.js";
  *   `inUse`).
  */
 
-export type FakeStopBehavior = "exit-on-signal" | "ignore-term";
-
-/** One run of a container's process, as the `onStart` handler sees it. */
-export interface FakeProcess {
-  readonly id: string;
-  readonly name: string;
-  readonly pid: number;
-  readonly spec: ContainerCreateSpec;
-  /** False once this run ended (a later start is a new FakeProcess). */
-  readonly running: boolean;
-  /** Writes a line (or several, split at "\n") to the container's log. */
-  log(text: string, stream?: "stdout" | "stderr"): void;
-  /** Ends this run by itself; no-op when it already ended. */
-  exit(code: number, options?: { oomKilled?: boolean }): void;
-  /** Runs `fn` after `ms` on the clock, unless this run ended first. */
-  after(ms: number, fn: () => void): void;
-  /** Handles every signal but SIGKILL for this run (instead of the stop behaviour). */
-  onSignal(handler: (signal: string) => void): void;
-}
-
-export type FakeStartHandler = (process: FakeProcess) => void;
-
-export interface FakeExecReply {
-  exitCode?: number;
-  stdout?: string;
-  stderr?: string;
-}
-
-export type FakeExecHandler = (container: ContainerState, options: ExecOptions) => FakeExecReply | Promise<FakeExecReply>;
+export type { FakeExecHandler, FakeExecReply, FakeProcess, FakeStartHandler, FakeStopBehavior } from "./fake-host.js";
 
 export type FakeContainerMethod = "create" | "start" | "stop" | "kill" | "remove" | "inspect" | "list" | "exec" | "logs" | "events" | "close";
 
@@ -120,84 +93,6 @@ export interface FakeContainerRuntimeOptions {
   defaultStopGraceMs?: number;
   /** Default 1 MiB, as the real runtime. */
   execMaxOutputBytes?: number;
-}
-
-/** Signals whose default action is to be ignored. */
-const IGNORED_BY_DEFAULT = new Set(["SIGCHLD", "SIGCONT", "SIGURG", "SIGWINCH"]);
-
-interface Run {
-  pid: number;
-  ended: boolean;
-  timers: Set<() => void>;
-  onEnd: Set<() => void>;
-  signalHandler?: (signal: string) => void;
-}
-
-interface HostContainer {
-  rec: ContainerRecord;
-  logs: LogLine[];
-  stopBehavior: FakeStopBehavior;
-  run?: Run;
-  /** The process ended while no instance was open: what conmon's exit file would say. */
-  pendingExit?: { code: number; oomKilled: boolean; at: string };
-}
-
-/** What outlives a runtime instance: containers, processes, logs, the handlers. */
-class FakeHost {
-  readonly containers = new Map<string, HostContainer>();
-  readonly names = new Map<string, string>();
-  /** Woken on any log line, exit, removal or close (log followers wait on it). */
-  readonly changed = new Set<() => void>();
-  nextPid = 4000;
-  nextId = 0;
-  /** The open instance and how it records an exit. */
-  open: { runtime: FakeContainerRuntime; recordExit: (c: HostContainer, code: number, oomKilled: boolean, at: string) => void } | undefined;
-  startHandler: FakeStartHandler | undefined;
-  execHandler: FakeExecHandler | undefined;
-
-  constructor(readonly clock: Clock) {}
-
-  notify(): void {
-    for (const wake of [...this.changed]) wake();
-  }
-
-  find(idOrName: string): HostContainer | undefined {
-    if (typeof idOrName !== "string") return undefined;
-    if (ID_RE.test(idOrName)) {
-      const c = this.containers.get(idOrName);
-      if (c) return c;
-    }
-    if (isValidName(idOrName)) {
-      const id = this.names.get(idOrName);
-      if (id) return this.containers.get(id);
-    }
-    if (/^[a-f0-9]{12,63}$/.test(idOrName)) {
-      const hits = [...this.containers.values()].filter((c) => c.rec.id.startsWith(idOrName));
-      if (hits.length === 1) return hits[0];
-    }
-    return undefined;
-  }
-
-  mustFind(idOrName: string, verb: string): HostContainer {
-    const c = this.find(idOrName);
-    if (!c) throw notFound(`${verb} container ${idOrName}: not found`, { object: { kind: "container", name: String(idOrName) } });
-    return c;
-  }
-
-  /** Ends the current run; the open instance records the exit and publishes it, else it waits for the next open. */
-  endRun(c: HostContainer, code: number, oomKilled = false): void {
-    const run = c.run;
-    if (!run || run.ended) return;
-    run.ended = true;
-    for (const cancel of run.timers) cancel();
-    run.timers.clear();
-    c.run = undefined;
-    const at = new Date(this.clock.now()).toISOString();
-    if (this.open) this.open.recordExit(c, code, oomKilled, at);
-    else c.pendingExit = { code, oomKilled, at };
-    for (const f of [...run.onEnd]) f();
-    this.notify();
-  }
 }
 
 /** Set by `reopen` / `wipeHost` for the constructor of the next instance. */
@@ -246,10 +141,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
 
   /** The container writes `text` (one line per "\n"-separated part). */
   appendLog(idOrName: string, text: string, options: { stream?: "stdout" | "stderr" } = {}): void {
-    const c = this.host.mustFind(idOrName, "log to");
-    const time = new Date(this.clock.now()).toISOString();
-    for (const line of text.split("\n")) c.logs.push({ time, stream: options.stream ?? "stdout", full: true, text: line });
-    this.host.notify();
+    this.host.appendLog(this.host.mustFind(idOrName, "log to"), text, options.stream ?? "stdout");
   }
 
   /** How the container's process answers signals other than SIGKILL, from now on (kept across restarts). */
@@ -287,24 +179,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
   /** A reboot: closes this instance, ends every process, and opens the instance of the next boot. */
   async wipeHost(): Promise<FakeContainerRuntime> {
     await this.host.open?.runtime.close();
-    const now = new Date(this.clock.now()).toISOString();
-    for (const c of this.host.containers.values()) {
-      const run = c.run;
-      if (run) {
-        run.ended = true;
-        for (const cancel of run.timers) cancel();
-        c.run = undefined;
-        for (const f of [...run.onEnd]) f();
-      }
-      delete c.pendingExit;
-      if (c.rec.status !== "running") continue;
-      c.rec.status = "exited";
-      c.rec.exitCode = 255;
-      c.rec.finishedAt = now;
-      c.rec.reason = REBOOT_REASON;
-      delete c.rec.pid;
-    }
-    this.host.notify();
+    this.host.reboot();
     adopting = this.host;
     return new FakeContainerRuntime(this.options);
   }
@@ -398,7 +273,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
     delete rec.reason;
     const state = stateOf(rec);
     this.hub.publish({ type: "started", id: rec.id, name: rec.name, pid: run.pid, at: rec.startedAt });
-    this.host.startHandler?.(this.processOf(c, run));
+    this.host.startHandler?.(this.host.processOf(c, run));
     return state;
   }
 
@@ -418,11 +293,11 @@ export class FakeContainerRuntime implements ContainerRuntime {
     options.signal?.throwIfAborted();
     const grace = options.graceMs ?? c.rec.spec.stopGracePeriodMs ?? this.options.defaultStopGraceMs ?? 10_000;
     if (sig !== "SIGKILL" && grace > 0) {
-      this.deliver(c, sig);
-      if (await this.waitEnded(run, grace, options.signal)) return stateOf(this.host.mustFind(c.rec.id, "stop").rec);
+      this.host.deliver(c, sig);
+      if (await this.host.waitEnded(run, grace, options.signal)) return stateOf(this.host.mustFind(c.rec.id, "stop").rec);
     }
     options.signal?.throwIfAborted();
-    this.deliver(c, "SIGKILL");
+    this.host.deliver(c, "SIGKILL");
     return stateOf(this.host.mustFind(c.rec.id, "stop").rec);
   }
 
@@ -432,7 +307,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
     const sig = normalizeSignal(signal);
     if (!sig) throw invalidArgument(`kill container ${idOrName}: invalid signal ${JSON.stringify(signal)}`);
     if (c.rec.status !== "running") throw failedPrecondition(`kill container ${c.rec.name}: not running`, { object: { kind: "container", name: c.rec.name } });
-    this.deliver(c, sig);
+    this.host.deliver(c, sig);
   }
 
   async remove(idOrName: string, options: { force?: boolean } = {}): Promise<void> {
@@ -446,7 +321,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
       if (!options.force) {
         throw failedPrecondition(`remove container ${c.rec.name}: running (stop it first, or force)`, { object: { kind: "container", name: c.rec.name } });
       }
-      this.deliver(c, "SIGKILL");
+      this.host.deliver(c, "SIGKILL");
     }
     const { id, name } = c.rec;
     if (!this.host.containers.has(id)) return;
@@ -580,73 +455,6 @@ export class FakeContainerRuntime implements ContainerRuntime {
     rec.finishedAt = at;
     delete rec.pid;
     delete rec.reason;
-  }
-
-  private deliver(c: HostContainer, sig: string): void {
-    const run = c.run;
-    if (!run || run.ended) return;
-    if (sig === "SIGKILL") return this.host.endRun(c, 137);
-    if (run.signalHandler) return run.signalHandler(sig);
-    if (c.stopBehavior === "ignore-term" || IGNORED_BY_DEFAULT.has(sig)) return;
-    this.host.endRun(c, 128 + (signalNumber(sig) ?? Number(sig)));
-  }
-
-  /** True when `run` ends within `ms` on the clock; rejects with the signal's reason on abort. */
-  private waitEnded(run: Run, ms: number, signal?: AbortSignal): Promise<boolean> {
-    if (run.ended) return Promise.resolve(true);
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        cancelTimer();
-        run.onEnd.delete(onEnd);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onEnd = () => {
-        cleanup();
-        resolve(true);
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(signal!.reason);
-      };
-      const cancelTimer = this.clock.setTimer(ms, () => {
-        cleanup();
-        resolve(false);
-      });
-      run.onEnd.add(onEnd);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  private processOf(c: HostContainer, run: Run): FakeProcess {
-    const host = this.host;
-    const clock = this.clock;
-    const rt = this;
-    return {
-      id: c.rec.id,
-      name: c.rec.name,
-      pid: run.pid,
-      spec: structuredClone(c.rec.spec),
-      get running() {
-        return !run.ended;
-      },
-      log(text, stream = "stdout") {
-        if (!run.ended) rt.appendLog(c.rec.id, text, { stream });
-      },
-      exit(code, options = {}) {
-        if (c.run === run) host.endRun(c, code, !!options.oomKilled);
-      },
-      after(ms, fn) {
-        if (run.ended) return;
-        const cancel = clock.setTimer(ms, () => {
-          run.timers.delete(cancel);
-          if (!run.ended) fn();
-        });
-        run.timers.add(cancel);
-      },
-      onSignal(handler) {
-        run.signalHandler = handler;
-      },
-    };
   }
 
   private async *readLogs(idOrName: string, options: LogOptions, failure: { error: unknown } | undefined): AsyncGenerator<LogLine> {
