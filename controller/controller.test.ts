@@ -214,6 +214,7 @@ describe("controller on the fake runtime", () => {
       `apiVersion: berth/v1\nkind: Image\nmetadata: {name: none}\nspec: {reference: "localhost/none:1", import: {path: /nonexistent/none.tar}}\n---\n` +
         containerYaml("web").replace(IMAGE, "localhost/none:1"),
     );
+    await h.until("the image's failure on the container", async () => /failed/.test((await h.status("web")).message ?? ""));
     s = await h.status("web");
     expect(s.message).toMatch(/\(image\/none\) failed: .*no such file or directory/);
     const img = await h.controller.api.get("Image", "none");
@@ -221,7 +222,7 @@ describe("controller on the fake runtime", () => {
     // the image appears (loaded by hand): the container starts at the next resync of the Image
     h.images.addImage("localhost/none:1");
     await h.apply(`apiVersion: berth/v1\nkind: Image\nmetadata: {name: none, labels: {v: "2"}}\nspec: {reference: "localhost/none:1", import: {path: /nonexistent/none.tar}}\n---\n` + containerYaml("web").replace(IMAGE, "localhost/none:1"));
-    expect((await h.status("web")).phase).toBe("Running");
+    await h.until("web running", async () => (await h.status("web")).phase === "Running");
     expect((await h.controller.api.get("Image", "none")).status).toMatchObject({ ready: true, observedGeneration: 2 });
   });
 
@@ -232,6 +233,7 @@ describe("controller on the fake runtime", () => {
         containerYaml("web", `envFiles: [${h.stateDir}/missing.env]`),
     );
     expect((await h.controller.api.get("Image", "remote")).status).toMatchObject({ ready: false, reason: "NotImplemented" });
+    await h.until("the env file's error on web", async () => (await h.status("web")).reason === "InvalidArgument");
     const s = await h.status("web");
     expect(s.reason).toBe("InvalidArgument");
     expect(s.message).toMatch(/read env file .*missing.env/);
@@ -308,6 +310,7 @@ describe("Image objects on the fake image store", () => {
     execFileSync("tar", ["-cf", tar, "-C", dir, "."]);
     const image = `apiVersion: berth/v1\nkind: Image\nmetadata: {name: app}\nspec: {reference: "localhost/app:1", import: {path: ${tar}, config: {cmd: [/bin/app]}}}\n---\n`;
     await h.apply(image + containerYaml("web").replace(IMAGE, "localhost/app:1"));
+    await h.until("web running", async () => (await h.status("web")).phase === "Running");
     const img = await h.controller.api.get("Image", "app");
     expect(img.status).toMatchObject({ ready: true, observedGeneration: 1, digest: expect.stringMatching(/^sha256:/) });
     expect(h.events("Imported", "image/app")).toHaveLength(1);
@@ -316,6 +319,7 @@ describe("Image objects on the fake image store", () => {
     await h.apply(image + containerYaml("web").replace(IMAGE, "localhost/app:1"));
     expect(h.events("Imported", "image/app")).toHaveLength(1);
     await h.apply(`apiVersion: berth/v1\nkind: Image\nmetadata: {name: other}\nspec: {reference: "localhost/other:1", import: {path: ${tar}}, pullPolicy: never}\n`);
+    await h.until("image/other failed", async () => !!(await h.controller.api.get("Image", "other")).status.reason);
     expect((await h.controller.api.get("Image", "other")).status).toMatchObject({ ready: false, reason: "FailedPrecondition" });
   });
 });

@@ -62,6 +62,11 @@ export interface Harness {
   settle(): Promise<void>;
   /** Moves the clock `ms` forward in `stepMs` steps, settling after each. */
   advance(ms: number, stepMs?: number): Promise<void>;
+  /**
+   * Settles until `pred` holds, for as long as real time `timeoutMs` (default 5s): for what
+   * waits on real I/O (an Image import reads its file) rather than on the clock.
+   */
+  until(what: string, pred: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
   view(name: string): Promise<ObjectView>;
   status(name: string): Promise<ContainerStatusView>;
   /** The controller's events with this reason (and object), in order. */
@@ -117,6 +122,15 @@ export async function startHarness(options: Partial<ControllerOptions> = {}): Pr
       for (let t = 0; t < ms; t += stepMs) {
         await clock.advance(Math.min(stepMs, ms - t));
         await h.settle();
+      }
+    },
+    async until(what, pred, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await h.settle();
+        if (await pred()) return;
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 5));
       }
     },
     view: (name) => h.controller.api.get("Container", name),
