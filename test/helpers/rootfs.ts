@@ -1,7 +1,10 @@
 import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { notFound } from "../../lib/errors.js";
+import { conflict, failedPrecondition, notFound, notImplemented } from "../../lib/errors.js";
+import { assertValidDigest, assertValidId } from "../../lib/names.js";
+import { KeyedLock } from "../../runtime/content/async-lock.js";
+import { childChainId } from "../../runtime/snapshots/chain-id.js";
 import type { Descriptor, ImageRuntimeConfig, RootfsMount, SnapshotStore } from "../../runtime/types.js";
 import { FakeImageStore } from "../../runtime/testing/fake-image-store.js";
 import { which } from "./host.js";
@@ -60,46 +63,92 @@ async function mountedTargets(): Promise<string[]> {
 }
 
 /**
- * Snapshot store whose only layer is a ready directory (`lowerDir`); container layers are
- * real overlay mounts at `<dir>/<id>/merged` with their own upper and work dirs.
+ * Snapshot store whose only layer is a ready directory (`lowerDir`, chain `chainId`);
+ * container layers are real overlay mounts at `<dir>/<id>/merged` with their own upper and
+ * work dirs and a `chain-ids.json` saying what they were prepared over (written last: it
+ * makes the layer prepared). Passes runtime/conformance/snapshot-store-suite.ts without its
+ * `layers` and `gc` capabilities: `unpack` only names the one layer, `gc` deletes nothing.
+ * Errors as FsSnapshotStore's: InvalidArgument for a bad id or chain id, FailedPrecondition
+ * for layers it does not have, Conflict for a prepared id over other layers, NotFound for a
+ * mount of an id never prepared. Operations on one id are serialized.
  */
 export class OverlaySnapshotStore implements SnapshotStore {
+  private readonly locks = new KeyedLock();
+
   constructor(
     readonly dir: string,
     readonly lowerDir: string,
     readonly chainId: string,
   ) {}
 
-  async unpack(_parent: string | undefined, _layer: Descriptor, diffId: string): Promise<string> {
-    return diffId;
+  async unpack(parent: string | undefined, layer: Descriptor, diffId: string): Promise<string> {
+    const chainId = childChainId(parent, diffId);
+    if (chainId !== this.chainId) throw notImplemented(`unpack layer ${layer.digest}: the test overlay store has only its one layer`);
+    return chainId;
   }
   async has(chainId: string) {
     return chainId === this.chainId;
   }
   private paths(id: string) {
+    assertValidId(id, "container id");
     const base = path.join(this.dir, id);
-    return { base, upper: path.join(base, "upper"), work: path.join(base, "work"), merged: path.join(base, "merged") };
+    return { base, meta: path.join(base, "chain-ids.json"), upper: path.join(base, "upper"), work: path.join(base, "work"), merged: path.join(base, "merged") };
+  }
+  private async preparedOver(id: string): Promise<string[] | undefined> {
+    return fs.readFile(this.paths(id).meta, "utf8").then((t) => JSON.parse(t) as string[], () => undefined);
   }
   async prepare(id: string, chainIds: string[]): Promise<RootfsMount> {
-    if (chainIds.length !== 1 || chainIds[0] !== this.chainId) throw notFound(`prepare ${id}: unknown layers`);
     const p = this.paths(id);
-    for (const d of [p.upper, p.work, p.merged]) await fs.mkdir(d, { recursive: true });
-    return this.mount(id);
+    chainIds.forEach((c) => assertValidDigest(c));
+    return this.locks.run(id, async () => {
+      const existing = await this.preparedOver(id);
+      if (existing && existing.join(",") !== chainIds.join(",")) {
+        throw conflict(`prepare container layer ${id}: exists over other layers`, { object: { kind: "container", name: id } });
+      }
+      if (!existing) {
+        const unknown = chainIds.find((c) => c !== this.chainId);
+        if (unknown) throw failedPrecondition(`prepare container layer ${id}: snapshot ${unknown} is not unpacked`);
+        if (chainIds.length > 1) throw failedPrecondition(`prepare container layer ${id}: the test overlay store has only one layer`);
+        for (const d of [p.upper, p.work, p.merged]) await fs.mkdir(d, { recursive: true });
+        await fs.writeFile(p.meta, JSON.stringify(chainIds));
+      }
+      return this.mountLocked(id);
+    });
   }
   async mount(id: string): Promise<RootfsMount> {
+    this.paths(id);
+    return this.locks.run(id, () => this.mountLocked(id));
+  }
+  private async mountLocked(id: string): Promise<RootfsMount> {
     const p = this.paths(id);
+    const chainIds = await this.preparedOver(id);
+    if (!chainIds) throw notFound(`mount container layer ${id}: not prepared`, { object: { kind: "container", name: id } });
     if (!(await mountedTargets()).includes(p.merged)) {
-      await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.lowerDir},upperdir=${p.upper},workdir=${p.work}`, p.merged]);
+      let lower = this.lowerDir;
+      if (chainIds.length === 0) {
+        lower = path.join(this.dir, "empty");
+        await fs.mkdir(lower, { recursive: true });
+      }
+      await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`, p.merged]);
     }
     return { rootfs: p.merged };
   }
+  /** Unmounts (lazily when busy); idempotent. */
   async unmount(id: string): Promise<void> {
-    const p = this.paths(id);
-    while ((await mountedTargets()).includes(p.merged)) await run("umount", [p.merged]);
+    this.paths(id);
+    await this.locks.run(id, () => this.unmountLocked(id));
   }
+  private async unmountLocked(id: string): Promise<void> {
+    const { merged } = this.paths(id);
+    while ((await mountedTargets()).includes(merged)) await run("umount", [merged]).catch(() => run("umount", ["-l", merged]));
+  }
+  /** Unmounts and deletes the container layer; idempotent. */
   async removeContainerLayer(id: string): Promise<void> {
-    await this.unmount(id);
-    await fs.rm(this.paths(id).base, { recursive: true, force: true });
+    const p = this.paths(id);
+    await this.locks.run(id, async () => {
+      await this.unmountLocked(id);
+      await fs.rm(p.base, { recursive: true, force: true });
+    });
   }
   async gc(): Promise<number> {
     return 0;
