@@ -19,7 +19,7 @@
  *   applied later, from another stack); the reason says it is not declared.
  */
 import { invalidArgument } from "../lib/errors.js";
-import { KINDS, type Kind } from "../schemas/index.js";
+import { KINDS, type Kind } from "../schemas/kinds.js";
 import type { AnyObject, DependencyCondition } from "./manifests/model.js";
 
 /**

@@ -1,5 +1,7 @@
 /**
- * Scenario 6: the daemon's RSS as a separate process, idle (image imported) and with
+ * Scenario 6: the daemon's RSS as a separate process: fresh (started, nothing applied yet),
+ * idle (an image imported, which loads the manifest and archive code the daemon loads
+ * lazily) and with
  * `memoryContainers` × `sleep 3600`, vs dockerd + containerd (a fresh private instance) at 0
  * and the same number; the monitors (conmon, containerd-shim) summed as RSS and PSS.
  */
@@ -71,6 +73,8 @@ export async function berthMemory(ctx: Ctx) {
       });
     });
     client = new ApiClient(path.join(runRoot, "berth.sock"));
+    await sleep(o.settleMs);
+    const fresh = await read(c.pid!);
     await applyOrThrow(client, "bench-image", imageDoc(ctx.tar));
     await waitImageReady(client, o);
     await sleep(o.settleMs);
@@ -82,7 +86,7 @@ export async function berthMemory(ctx: Ctx) {
     const startMs = now() - t0;
     await sleep(o.settleMs);
     const loaded = await read(c.pid!);
-    return { pid: c.pid, process: "node test/fixtures/daemon-child.mjs (startDaemon, resyncMs 1000)", idle, loaded, startAllMs: round(startMs) };
+    return { pid: c.pid, process: "node test/fixtures/daemon-child.mjs (startDaemon, resyncMs 1000)", fresh, idle, loaded, startAllMs: round(startMs) };
   } finally {
     if (client) {
       for (const x of names) await client.delete("Container", x).catch(() => {});

@@ -89,10 +89,10 @@ export function report(out: Record<string, unknown>, o: ControllerBenchOptions):
       num(get(x, "loaded", "daemonPssKiB")),
       num(get(x, "loaded", "monitorsPssKiB")),
       num(get(x, "startAllMs")),
-      key === "docker" ? `dockerd ${num(get(x, "idle", "daemonRssKiB"))}/${num(get(x, "loaded", "daemonRssKiB"))} + containerd ${num(get(x, "idle", "helperRssKiB"))}/${num(get(x, "loaded", "helperRssKiB"))}` : `${get(x, "loaded", "monitors") ?? "-"} conmon`,
+      key === "docker" ? `dockerd ${num(get(x, "idle", "daemonRssKiB"))}/${num(get(x, "loaded", "daemonRssKiB"))} + containerd ${num(get(x, "idle", "helperRssKiB"))}/${num(get(x, "loaded", "helperRssKiB"))}` : `${get(x, "loaded", "monitors") ?? "-"} conmon; fresh, nothing applied: ${num(get(x, "fresh", "totalRssKiB"))}`,
     ]);
   }
   memRows.push(["ratio berth / docker", `${num(get(m, "ratioIdle")) ?? "-"}x`, `${num(get(m, "ratioLoaded")) ?? "-"}x`, "", "", "", ""]);
-  printTable(`6. daemon RSS, separate process, KiB (image imported; idle, and ${o.memoryContainers} × sleep 3600; ${o.settleMs / 1000}s settle); monitors = sum over conmon / containerd-shim`, ["", "idle RSS", `RSS @${o.memoryContainers}`, `PSS @${o.memoryContainers}`, `monitors PSS @${o.memoryContainers}`, `start ${o.memoryContainers} ms`, "notes"], memRows);
+  printTable(`6. daemon RSS, separate process, KiB (idle: image imported; fresh: nothing applied yet; and ${o.memoryContainers} × sleep 3600; ${o.settleMs / 1000}s settle); monitors = sum over conmon / containerd-shim`, ["", "idle RSS", `RSS @${o.memoryContainers}`, `PSS @${o.memoryContainers}`, `monitors PSS @${o.memoryContainers}`, `start ${o.memoryContainers} ms`, "notes"], memRows);
   if (Array.isArray(out.notes) && out.notes.length) console.log(`\n  notes: ${(out.notes as string[]).join("; ")}`);
 }

@@ -8,7 +8,6 @@
 import { notFound } from "../../lib/errors.js";
 import type { ImageRecord, ImageRuntimeConfig } from "../../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../../schemas/kinds.js";
-import { loadManifestTexts } from "../manifests/load.js";
 import { objectKey, type AnyObject } from "../manifests/model.js";
 import { statusViewOf } from "../reconcilers/condition.js";
 import type { ReconcilerDeps } from "../reconcilers/context.js";
@@ -50,6 +49,8 @@ export class ControllerService implements ControllerApi {
 
   async apply(req: ApplyRequest): Promise<ApplyResponse> {
     const d = this.deps;
+    // The manifest pipeline (yaml, the validators, normalize) loads with the first apply: an idle daemon needs none of it.
+    const { loadManifestTexts } = await import("../manifests/load.js");
     const loaded = loadManifestTexts(req.files, { allowPrivileged: this.info.allowPrivileged || !!req.allowPrivileged });
     const dryRun = !!req.dryRun;
     if (loaded.diagnostics.some((x) => x.severity === "error")) return { dryRun, changes: [], diagnostics: loaded.diagnostics };

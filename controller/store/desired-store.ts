@@ -32,7 +32,7 @@ import * as path from "node:path";
 import { writeFileAtomic } from "../../lib/atomic-file.js";
 import { conflict, errorMessage, failedPrecondition, invalidArgument } from "../../lib/errors.js";
 import { assertValidName } from "../../lib/names.js";
-import { KINDS, type Kind } from "../../schemas/index.js";
+import { KINDS, type Kind } from "../../schemas/kinds.js";
 import { canonicalJson } from "../../lib/canonical-json.js";
 import { assertAcyclic, sortForApply, sortForDelete } from "../dependencies.js";
 import { objectKey, type AnyObject } from "../manifests/model.js";

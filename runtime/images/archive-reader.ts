@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { Logger } from "pino";
 import { invalidArgument, isBerthError, notImplemented } from "../../lib/errors.js";
 import type { FsContentStore } from "../content/content-store.js";
+import type { ArchiveLimits } from "./archive-limits.js";
 import { detectFileCompression, openDecompressed } from "../snapshots/decompress.js";
 import { forEachTarEntry } from "../snapshots/tar-entries.js";
 
@@ -23,15 +24,7 @@ import { forEachTarEntry } from "../snapshots/tar-entries.js";
  * The caller pins `ingested` digests against prune while it works and deletes those no image
  * ends up referencing.
  */
-export interface ArchiveLimits {
-  maxEntries: number;
-  maxBlobBytes: number;
-  maxMetadataBytes: number;
-}
-
-export function defaultArchiveLimits(): ArchiveLimits {
-  return { maxEntries: 100_000, maxBlobBytes: 16 * 1024 ** 3, maxMetadataBytes: 4 * 1024 * 1024 };
-}
+export { defaultArchiveLimits, type ArchiveLimits } from "./archive-limits.js";
 
 export interface ArchiveFile {
   digest: string;

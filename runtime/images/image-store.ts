@@ -6,12 +6,10 @@ import { AsyncLock } from "../content/async-lock.js";
 import type { FsContentStore } from "../content/content-store.js";
 import type { FsSnapshotStore } from "../snapshots/snapshot-store.js";
 import type { ImageRecord, ImageRuntimeConfig, ImageStore } from "../types.js";
-import { defaultArchiveLimits, readDirectoryArchive, readTarArchive, type ArchiveLimits } from "./archive-reader.js";
-import { importRootfsImage } from "./image-import.js";
-import { resolveArchiveImages } from "./image-load.js";
+// The archive, import and save code (tar-stream, gzip) loads on first use: an idle daemon needs none of it.
+import { defaultArchiveLimits, type ArchiveLimits } from "./archive-limits.js";
 import { resolveStoredImage, tagKeyOf } from "./image-lookup.js";
 import { ImageRecordFiles, referencedBlobs, referencesTo, toImageRecord } from "./image-records.js";
-import { writeImageArchive } from "./image-save.js";
 import { normalizeTaggedReference } from "../../lib/reference.js";
 import type { ImageCandidate, StoredImage } from "./types.js";
 
@@ -289,6 +287,8 @@ export class FsImageStore implements ImageStore {
     };
     const records = await this.withPins(async (pin) => {
       const ctx = { content: this.opts.content, limits, logger: this.log, onIngest: pin, ...(options.signal ? { signal: options.signal } : {}) };
+      const { readDirectoryArchive, readTarArchive } = await import("./archive-reader.js");
+      const { resolveArchiveImages } = await import("./image-load.js");
       const table = st.isDirectory() ? await readDirectoryArchive(source, ctx) : await readTarArchive(source, ctx);
       return resolveArchiveImages(table, {
         content: this.opts.content,
@@ -310,6 +310,7 @@ export class FsImageStore implements ImageStore {
   ): Promise<ImageRecord> {
     const ref = normalizeTaggedReference(reference);
     const [record] = await this.withPins(async (pin) => {
+      const { importRootfsImage } = await import("./image-import.js");
       const image = await importRootfsImage(
         {
           content: this.opts.content,
@@ -344,6 +345,7 @@ export class FsImageStore implements ImageStore {
       for (const n of names) if (!item.references.includes(n)) item.references.push(n);
       items.set(s.digest, item);
     }
+    const { writeImageArchive } = await import("./image-save.js");
     await writeImageArchive(this.opts.content, [...items.values()], outFile);
   }
 }

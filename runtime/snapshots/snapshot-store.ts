@@ -9,7 +9,6 @@ import { AsyncLock, KeyedLock } from "../content/async-lock.js";
 import { digestHex } from "../content/digest.js";
 import type { ContentStore, Descriptor, RootfsMount, SnapshotStore } from "../types.js";
 import { childChainId } from "./chain-id.js";
-import { unpackLayer } from "./layer-unpack.js";
 import { mountCount, mountOverlay, planOverlayMount, unmountAll, type OverlayLower } from "./overlay-mount.js";
 import { runCommand } from "./run-command.js";
 
@@ -184,6 +183,8 @@ export class FsSnapshotStore implements SnapshotStore {
       await fs.mkdir(tmp, { mode: 0o700 });
       await fs.mkdir(fsDir, { mode: 0o755 });
       const started = Date.now();
+      // Loaded on the first unpack (tar-stream, decompressors): an idle daemon needs none of it.
+      const { unpackLayer } = await import("./layer-unpack.js");
       const { size, entries } = await unpackLayer({
         blobPath,
         mediaType: layer.mediaType,

@@ -22,7 +22,6 @@ import type { StoredObject } from "../../store/types.js";
 import { markReady } from "../condition.js";
 import type { ReconcilerDeps } from "../context.js";
 import { findImage } from "../container/observe.js";
-import { detectArchiveFormat, toImageConfig } from "./image-source.js";
 
 export class ImageReconciler implements Reconciler {
   readonly kind = "Image" as const;
@@ -53,6 +52,8 @@ export class ImageReconciler implements Reconciler {
     } catch (err) {
       throw new TerminalError("NotFound", `import image ${reference}: ${source.path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : errorMessage(err)}`);
     }
+    // Loaded on the first import (it reads archives with tar-stream).
+    const { detectArchiveFormat, toImageConfig } = await import("./image-source.js");
     const format =
       source.format === "auto"
         ? await detectArchiveFormat(source.path).catch((err) => {
