@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ContainerCreateSpec, ContainerState, ContainerStatus, LogLine, RuntimeEvent } from "../types.js";
+import { testSpec } from "../testing/create-spec.js";
 import { behaviorCommand, type Behavior, type ExecBehavior } from "./behaviors.js";
 import type { SuiteHarness } from "./types.js";
 
@@ -71,21 +72,8 @@ export function containerRuntimeSuite(name: string, open: () => Promise<SuiteHar
   describe(`ContainerRuntime conformance: ${name}`, () => {
     let h: SuiteHarness;
 
-    const spec = (n: string, behavior: Behavior, over: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec => ({
-      name: n,
-      image: h.image,
-      command: behaviorCommand(behavior),
-      env: {},
-      mounts: [],
-      networkMode: "none",
-      resources: {},
-      readOnlyRootfs: false,
-      capAdd: [],
-      capDrop: [],
-      privileged: false,
-      ...over,
-      labels: { [SUITE_LABEL]: "1", ...(over.labels ?? {}) },
-    });
+    const spec = (n: string, behavior: Behavior, over: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec =>
+      testSpec(n, { image: h.image, command: behaviorCommand(behavior), ...over, labels: { [SUITE_LABEL]: "1", ...(over.labels ?? {}) } });
     const run = async (n: string, behavior: Behavior, over: Partial<ContainerCreateSpec> = {}) => {
       await h.runtime.create(spec(n, behavior, over));
       return h.runtime.start(n);

@@ -20,7 +20,12 @@ import { buildOciSpec } from "./spec-builder.js";
  * name, since no record holds it), and a writable layer and volume references that no
  * record names (nothing reclaims those yet).
  */
-export async function createContainer(ctx: RuntimeContext, spec: ContainerCreateSpec): Promise<ContainerState> {
+/**
+ * The checks of a create spec that need nothing but the spec (name, labels, stop signal,
+ * mounts): InvalidArgument naming what is wrong. Every ContainerRuntime implementation
+ * (the fake in runtime/testing/ too) runs these first.
+ */
+export function validateCreateSpec(spec: ContainerCreateSpec): void {
   if (!isValidName(spec.name)) {
     throw invalidArgument(`create container ${JSON.stringify(spec.name)}: invalid name`, { object: { kind: "container", name: String(spec.name) } });
   }
@@ -31,6 +36,10 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerCreate
     throw invalidArgument(`create container ${spec.name}: invalid stop signal ${JSON.stringify(spec.stopSignal)}`);
   }
   validateMounts(spec.mounts, spec.name);
+}
+
+export async function createContainer(ctx: RuntimeContext, spec: ContainerCreateSpec): Promise<ContainerState> {
+  validateCreateSpec(spec);
   const { images, snapshots, volumes: volumeStore } = ctx.opts;
   if (!images || !snapshots) {
     throw failedPrecondition(`create container ${spec.name}: the runtime has no image or snapshot store`);

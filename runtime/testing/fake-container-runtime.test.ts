@@ -4,27 +4,15 @@ import { unavailable } from "../../lib/errors.js";
 import { REBOOT_REASON } from "../containers/adoption.js";
 import { containerRuntimeSuite } from "../conformance/container-runtime-suite.js";
 import { openFakeHarness } from "../conformance/fake-harness.js";
-import type { ContainerCreateSpec, LogLine, RuntimeEvent } from "../types.js";
+import type { LogLine, RuntimeEvent } from "../types.js";
 import { FakeContainerRuntime } from "./fake-container-runtime.js";
+import { testSpec } from "./create-spec.js";
 import { createFakeRuntime } from "./fake-runtime.js";
 
 // The conformance suite the real runtime passes in test/integration/runtime-conformance.test.ts.
 containerRuntimeSuite("FakeContainerRuntime", openFakeHarness);
 
-const spec = (name: string, over: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec => ({
-  name,
-  image: "busybox",
-  labels: {},
-  env: {},
-  mounts: [],
-  networkMode: "none",
-  resources: {},
-  readOnlyRootfs: false,
-  capAdd: [],
-  capDrop: [],
-  privileged: false,
-  ...over,
-});
+const spec = testSpec;
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import * as os from "node:os";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
-import { isValidName } from "../../lib/names.js";
 import { normalizeSignal } from "../../lib/signals.js";
 import { EventHub } from "../containers/events.js";
 import { parseRfc3339 } from "../containers/k8s-log.js";
+import { validateCreateSpec } from "../containers/create.js";
 import { stateOf, type ContainerRecord } from "../containers/records.js";
 import { buildOciSpec } from "../containers/spec-builder.js";
 import type {
@@ -21,7 +21,6 @@ import type {
   RuntimeEvent,
   StopOptions,
 } from "../types.js";
-import { validateMounts } from "../volumes/mounts.js";
 import type { LocalVolumeStore } from "../volumes/types.js";
 import { CallLog, type FakeCall } from "./call-log.js";
 import { FakeHost, type FakeExecHandler, type FakeStartHandler, type FakeStopBehavior, type HostContainer, type Run } from "./fake-host.js";
@@ -188,16 +187,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
 
   async create(spec: ContainerCreateSpec): Promise<ContainerState> {
     this.enter("create", [spec]);
-    if (!isValidName(spec.name)) {
-      throw invalidArgument(`create container ${JSON.stringify(spec.name)}: invalid name`, { object: { kind: "container", name: String(spec.name) } });
-    }
-    for (const [k, v] of Object.entries(spec.labels ?? {})) {
-      if (typeof v !== "string") throw invalidArgument(`create container ${spec.name}: label ${k} must be a string`);
-    }
-    if (spec.stopSignal !== undefined && !normalizeSignal(spec.stopSignal)) {
-      throw invalidArgument(`create container ${spec.name}: invalid stop signal ${JSON.stringify(spec.stopSignal)}`);
-    }
-    validateMounts(spec.mounts, spec.name);
+    validateCreateSpec(spec);
     if (this.host.names.has(spec.name)) {
       throw alreadyExists(`create container ${spec.name}: the name is in use`, { object: { kind: "container", name: spec.name } });
     }

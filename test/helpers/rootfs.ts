@@ -12,7 +12,6 @@ import { randomBytes } from "node:crypto";
 import { openContainerRuntime, type ConmonRuncRuntime, type ContainerRuntimeOptions } from "../../runtime/containers/runtime.js";
 import { openVolumeStore } from "../../runtime/volumes/volume-store.js";
 import type { LocalVolumeStore } from "../../runtime/volumes/types.js";
-import type { ContainerCreateSpec } from "../../runtime/types.js";
 
 /**
  * Test doubles for the image store and the overlay snapshot store, real enough to run
@@ -277,20 +276,4 @@ export async function containerTestEnv(): Promise<ContainerTestEnv> {
   };
 }
 
-/** A create spec with berth's defaults for tests. */
-export function testSpec(name: string, over: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec {
-  return {
-    name,
-    image: "busybox",
-    labels: {},
-    env: {},
-    mounts: [],
-    networkMode: "none",
-    resources: {},
-    readOnlyRootfs: false,
-    capAdd: [],
-    capDrop: [],
-    privileged: false,
-    ...over,
-  };
-}
+export { testSpec } from "../../runtime/testing/create-spec.js";
