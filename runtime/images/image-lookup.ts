@@ -2,22 +2,27 @@ import { invalidArgument, isBerthError, notFound } from "../../lib/errors.js";
 import { DIGEST_RE } from "../../lib/names.js";
 import { parseReference } from "../../lib/reference.js";
 import { digestHex } from "../content/digest.js";
-import type { ImageRecordFiles } from "./image-records.js";
-import type { StoredImage } from "./types.js";
 
 const HEX_PREFIX_RE = /^(?:sha256:)?([a-f0-9]{1,64})$/;
+
+/** What name resolution reads: images by manifest digest, all images, and the tag index. */
+export interface ImageNameIndex<S extends { digest: string; configDigest: string }> {
+  read(digest: string): Promise<S | undefined> | S | undefined;
+  readAll(): Promise<S[]> | S[];
+}
 
 /**
  * The stored image a user's text names, tried in Docker's order: a full digest (manifest, then
  * config digest), a reference (a tag, or `name@sha256:...` matching the manifest digest), then
  * a unique hex prefix of either digest. NotFound when nothing matches; InvalidArgument for a
- * bad reference, a config digest shared by several images or an ambiguous prefix.
+ * bad reference, a config digest shared by several images or an ambiguous prefix. The one
+ * rule for every ImageStore (FsImageStore and runtime/testing's fake).
  */
-export async function resolveStoredImage(
+export async function resolveStoredImage<S extends { digest: string; configDigest: string }>(
   input: string,
-  refs: Record<string, string>,
-  records: Pick<ImageRecordFiles, "read" | "readAll">,
-): Promise<StoredImage> {
+  refs: Record<string, string> | ReadonlyMap<string, string>,
+  records: ImageNameIndex<S>,
+): Promise<S> {
   const missing = () => notFound(`get image ${input}: not found`, { object: { kind: "image", name: input } });
   if (DIGEST_RE.test(input)) {
     const byManifest = await records.read(input);
@@ -35,7 +40,8 @@ export async function resolveStoredImage(
       if (s) return s;
       throw missing();
     }
-    const digest = refs[`${ref.domain}/${ref.path}:${ref.tag}`];
+    const key = `${ref.domain}/${ref.path}:${ref.tag}`;
+    const digest = refs instanceof Map ? refs.get(key) : (refs as Record<string, string>)[key];
     if (digest) {
       const s = await records.read(digest);
       if (s) return s;

@@ -1,14 +1,14 @@
 import { createReadStream, promises as fs } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { systemClock, type Clock } from "../../lib/clock.js";
-import { conflict, invalidArgument, isBerthError, notFound } from "../../lib/errors.js";
-import { DIGEST_RE } from "../../lib/names.js";
-import { normalizeTaggedReference, parseReference } from "../../lib/reference.js";
+import { conflict, invalidArgument, notFound } from "../../lib/errors.js";
+import { normalizeTaggedReference } from "../../lib/reference.js";
 import { sha256Digest } from "../content/digest.js";
 import { parseRuntimeConfig } from "../images/image-json.js";
 import { MediaType } from "../images/media-types.js";
 import { ociArchitecture } from "../images/platform.js";
 import { chainIds } from "../snapshots/chain-id.js";
+import { resolveStoredImage, tagKeyOf } from "../images/image-lookup.js";
 import type { Descriptor, ImageRecord, ImageRuntimeConfig, ImageStore } from "../types.js";
 import { CallLog, type FakeCall } from "./call-log.js";
 
@@ -60,7 +60,6 @@ interface FakeArchive {
   images: (Built & { references: string[] })[];
 }
 
-const HEX_PREFIX_RE = /^(?:sha256:)?([a-f0-9]{1,64})$/;
 
 export class FakeImageStore implements ImageStore {
   private readonly images = new Map<string, Stored>();
@@ -109,43 +108,12 @@ export class FakeImageStore implements ImageStore {
 
   async get(refOrDigest: string): Promise<ImageRecord> {
     this.log.enter("get", [refOrDigest]);
-    return this.toRecord(this.resolve(refOrDigest));
+    return this.toRecord(await this.resolve(refOrDigest));
   }
 
-  private resolve(input: string): Stored {
-    const missing = () => notFound(`get image ${input}: not found`, { object: { kind: "image", name: input } });
-    if (DIGEST_RE.test(input)) {
-      const byManifest = this.images.get(input);
-      if (byManifest) return byManifest;
-      const byConfig = [...this.images.values()].filter((s) => s.configDigest === input);
-      if (byConfig.length === 1) return byConfig[0]!;
-      if (byConfig.length > 1) throw invalidArgument(`get image ${input}: config digest is shared by ${byConfig.length} images; use a manifest digest`);
-      throw missing();
-    }
-    let parseError: unknown;
-    try {
-      const ref = parseReference(input);
-      if (ref.digest !== undefined) {
-        const s = this.images.get(ref.digest);
-        if (s) return s;
-        throw missing();
-      }
-      const digest = this.refs.get(`${ref.domain}/${ref.path}:${ref.tag}`);
-      const s = digest ? this.images.get(digest) : undefined;
-      if (s) return s;
-    } catch (err) {
-      if (isBerthError(err, "NotFound")) throw err;
-      parseError = err;
-    }
-    const m = HEX_PREFIX_RE.exec(input);
-    if (m) {
-      const prefix = m[1]!;
-      const hits = [...this.images.values()].filter((s) => s.digest.slice(7).startsWith(prefix) || s.configDigest.slice(7).startsWith(prefix));
-      if (hits.length === 1) return hits[0]!;
-      if (hits.length > 1) throw invalidArgument(`get image ${input}: ambiguous prefix matches ${hits.length} images`);
-    }
-    if (parseError && !m) throw parseError;
-    throw missing();
+  /** The lookup rules of FsImageStore (image-lookup.ts), over this store's maps. */
+  private resolve(input: string): Promise<Stored> {
+    return resolveStoredImage(input, this.refs, { read: (d) => this.images.get(d), readAll: () => [...this.images.values()] });
   }
 
   // ------------------------------------------------------------------ mutations
@@ -153,7 +121,7 @@ export class FakeImageStore implements ImageStore {
   async tag(source: string, target: string): Promise<ImageRecord> {
     this.log.enter("tag", [source, target]);
     const ref = normalizeTaggedReference(target);
-    const s = this.resolve(source);
+    const s = await this.resolve(source);
     this.refs.set(ref, s.digest);
     return this.toRecord(s);
   }
@@ -161,14 +129,9 @@ export class FakeImageStore implements ImageStore {
   async remove(input: string, options: { force?: boolean } = {}): Promise<{ untagged: string[]; deleted: string[] }> {
     this.log.enter("remove", [input, options]);
     const force = options.force === true;
-    let tagged: string | undefined;
-    try {
-      const r = parseReference(input);
-      if (r.digest === undefined && this.refs.has(`${r.domain}/${r.path}:${r.tag}`)) tagged = `${r.domain}/${r.path}:${r.tag}`;
-    } catch {
-      // not a reference: a digest or prefix
-    }
-    const s = tagged ? this.images.get(this.refs.get(tagged)!)! : this.resolve(input);
+    const key = tagKeyOf(input);
+    const tagged = key !== undefined && this.refs.has(key) ? key : undefined;
+    const s = tagged ? this.images.get(this.refs.get(tagged)!)! : await this.resolve(input);
     const imageRefs = this.referencesOf(s.digest);
     const untagged = tagged ? [tagged] : imageRefs;
     if (!tagged && imageRefs.length > 1 && !force) {
@@ -249,15 +212,9 @@ export class FakeImageStore implements ImageStore {
     if (refs.length === 0) throw invalidArgument("save images: no image given");
     const items = new Map<string, Built & { references: string[] }>();
     for (const input of refs) {
-      const s = this.resolve(input);
-      let names: string[] = [];
-      try {
-        const r = parseReference(input);
-        const key = `${r.domain}/${r.path}:${r.tag}`;
-        if (r.digest === undefined && this.refs.get(key) === s.digest) names = [key];
-      } catch {
-        names = [];
-      }
+      const s = await this.resolve(input);
+      const key = tagKeyOf(input);
+      let names: string[] = key !== undefined && this.refs.get(key) === s.digest ? [key] : [];
       if (names.length === 0) names = this.referencesOf(s.digest);
       const { addedAt: _addedAt, ...image } = s;
       const item = items.get(s.digest) ?? { image, manifestSize: this.blobs.get(s.digest) ?? 0, configSize: this.blobs.get(s.configDigest) ?? 0, references: [] };
