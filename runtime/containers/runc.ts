@@ -2,7 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { internal } from "../../lib/errors.js";
-import { normalizeSignal, signalNumber } from "../../lib/signals.js";
+import { signalNumber } from "../../lib/signals.js";
 import type { ExecResult } from "../types.js";
 
 /**

@@ -3,7 +3,6 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hostLacks } from "../helpers/host.js";
 import { cgroupDirsOf, containerTestEnv, mountsUnder, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
-import type { ConmonRuncRuntime } from "../../runtime/containers/runtime.js";
 import type { LogLine, RuntimeEvent } from "../../runtime/types.js";
 
 const lacks = hostLacks("root", "runc", "conmon", "overlay", "busybox");

@@ -1,6 +1,6 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hostLacks } from "../helpers/host.js";
 import { cgroupDirsOf, containerTestEnv, mountsUnder, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
 import type { ConmonRuncRuntime } from "../../runtime/containers/runtime.js";

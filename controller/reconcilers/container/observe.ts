@@ -16,24 +16,24 @@ import type { ImageAvailability } from "./types.js";
 
 const MAX_ENV_FILE_BYTES = 1024 * 1024;
 
-/** The runtime container of that name, or undefined when there is none. */
-export async function inspectContainer(containers: ContainerRuntime, name: string): Promise<ContainerState | undefined> {
+/** What `p` resolves with, or undefined when it rejects with NotFound (other errors pass). */
+async function unlessNotFound<T>(p: Promise<T>): Promise<T | undefined> {
   try {
-    return await containers.inspect(name);
+    return await p;
   } catch (err) {
     if (isBerthError(err, "NotFound")) return undefined;
     throw err;
   }
 }
 
+/** The runtime container of that name, or undefined when there is none. */
+export function inspectContainer(containers: ContainerRuntime, name: string): Promise<ContainerState | undefined> {
+  return unlessNotFound(containers.inspect(name));
+}
+
 /** The image a reference names in the store, or undefined. */
-export async function findImage(images: ImageStore, ref: string): Promise<ImageRecord | undefined> {
-  try {
-    return await images.get(ref);
-  } catch (err) {
-    if (isBerthError(err, "NotFound")) return undefined;
-    throw err;
-  }
+export function findImage(images: ImageStore, ref: string): Promise<ImageRecord | undefined> {
+  return unlessNotFound(images.get(ref));
 }
 
 /** Whether the image is there, and when not, which Image object is to provide it and how it fares. */
