@@ -12,7 +12,9 @@ export function registerHostCommands(program: Command): void {
     .description(
       "Like `docker compose up`: start a daemon in the foreground, apply the manifests as a stack (pruned to exactly " +
         "these objects), show progress until everything is running and healthy, then stream the containers' logs. " +
-        "Ctrl-C stops the stack's containers and the daemon.",
+        "Ctrl-C (SIGINT), SIGTERM or SIGHUP stops the stack's containers and the daemon, whether the output goes " +
+        "to a terminal, a pipe or a file, and exits 128 + the signal's number (130, 143, 129); a second Ctrl-C " +
+        "exits at once and leaves the containers running.",
     )
     .requiredOption("-f, --filename <path...>", "files or directories of manifests")
     .option("-R, --recursive", "process directories recursively", false)

@@ -208,6 +208,30 @@ describe.skipIf(lacking)("controller converges the host on the manifests", () =>
     expect(status(await client.get("Container", "keep")).phase).toBe("Running");
   });
 
+  it("berth restart restarts a running container under every restart policy, as Docker does", async () => {
+    const policies = ["no", "on-failure", "always", "unless-stopped"] as const;
+    // (the image: imported by the first test's stack)
+    const text = policies.map((p) => ctr(`rs-${p}`, `  command: [sleep, '3600']\n  restartPolicy: ${p}\n`)).join("");
+    expect((await client.apply({ stack: "restarts", files: files(text) })).diagnostics).toEqual([]);
+    for (const p of policies) {
+      const name = `rs-${p}`;
+      const before = status(await untilContainer(client, name, "running", (s) => s.phase === "Running"));
+      // answered once carried out: stopped (sleep ignores SIGTERM: 1s grace, then SIGKILL) and started again
+      const view = status(await client.act(name, "restart"));
+      expect(view, p).toMatchObject({ phase: "Running", restartCount: 0 });
+      expect(view.pid, p).not.toBe(before.pid);
+      const reasons = (await client.events()).filter((e) => e.object === `container/${name}` && ["Stopped", "Started", "Restarted", "BackOff"].includes(e.reason));
+      expect(reasons.map((e) => `${e.reason}: ${e.message.replace(/, pid \d+$/, "")}`).slice(-2), p).toEqual(["Stopped: stopped by the user to restart it", "Started: started by the user"]);
+      expect(reasons.some((e) => e.reason === "BackOff" || e.reason === "Restarted"), p).toBe(false);
+    }
+    // stop is remembered, start starts it again keeping the count
+    expect(status(await client.act("rs-always", "stop"))).toMatchObject({ phase: "Exited" });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(status(await client.get("Container", "rs-always")).phase).toBe("Exited");
+    expect(status(await client.act("rs-always", "start"))).toMatchObject({ phase: "Running", restartCount: 0 });
+    for (const p of policies) await client.delete("Container", `rs-${p}`);
+  });
+
   it("leaves containers running when the daemon stops, and a new daemon adopts them", async () => {
     const before = status(await client.get("Container", "keep"));
     await daemon.stop();
