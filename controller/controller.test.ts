@@ -204,6 +204,23 @@ describe("controller on the fake runtime", () => {
     expect(h.events("Removed", "container/web")).toHaveLength(1);
   });
 
+  it("stop() of the controller does not wait out a container's stop grace period", async () => {
+    h = await startHarness();
+    await h.apply(containerYaml("web", "stopGracePeriod: 1h"));
+    h.containers.setStopBehavior("web", "ignore-term");
+    await h.controller.api.delete("Container", "web");
+    await h.advance(100);
+    expect(h.controller.busy()).toBe(true); // the reconcile waits in the runtime's stop
+    const t0 = h.clock.now();
+    await h.controller.stop(); // returns with no time passing on the clock
+    expect(h.clock.now()).toBe(t0);
+    expect(h.controller.busy()).toBe(false);
+    // the next daemon finishes the job: the deleted container is removed
+    await h.restartDaemon();
+    await h.advance(3_600_000 + 1_000, 300_000); // its stop signal is ignored again: SIGKILL after the grace
+    expect(await h.containers.list()).toEqual([]);
+  });
+
   it("a missing image waits for the Image object that provides it, or fails naming what to do", async () => {
     h = await startHarness();
     await h.apply(containerYaml("web").replace(IMAGE, "localhost/none:1"));
