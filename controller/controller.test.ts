@@ -314,6 +314,52 @@ describe("controller on the fake runtime", () => {
   });
 });
 
+describe("a damaged desired state (issue 8: an empty or garbage desired.json kept the daemon from starting)", () => {
+  it("one bad copy: the daemon recovers the last apply from the other, says so, and keeps every container", async () => {
+    const { writeFileSync } = await import("node:fs");
+    const path = await import("node:path");
+    h = await startHarness();
+    await h.apply(containerYaml("web") + containerYaml("db"));
+    const pids = [(await h.status("web")).pid, (await h.status("db")).pid];
+    writeFileSync(path.join(h.stateDir, "desired.json"), "");
+    await h.restartDaemon();
+    expect([(await h.status("web")).pid, (await h.status("db")).pid]).toEqual(pids);
+    expect(h.events("DesiredStateRecovered").map((e) => e.message)).toEqual([expect.stringMatching(/desired\.json: empty file; moved to .*desired\.json\.corrupt-.*; recovered the last acknowledged state \(2 objects\) from the backup copy/)]);
+    expect(created(h)).toBe(0);
+  });
+
+  it("both copies bad: the containers keep running unmanaged until their stack is applied again, which adopts them", async () => {
+    const { writeFileSync } = await import("node:fs");
+    const path = await import("node:path");
+    h = await startHarness({ resyncMs: 5_000 });
+    await h.apply(containerYaml("web") + containerYaml("db"));
+    await h.apply(containerYaml("other"), { stack: "t" });
+    const webPid = (await h.status("web")).pid;
+    writeFileSync(path.join(h.stateDir, "desired.json"), "garbage");
+    writeFileSync(path.join(h.stateDir, "desired.json.bak"), "{");
+    await h.restartDaemon();
+    // (the guard's file is written for real)
+    await h.until("the lost state's stacks", async () => h.events("DesiredStateLost").some((e) => /keep running unmanaged/.test(e.message)));
+    await h.advance(12_000, 1_000); // resyncs: nothing is pruned
+    expect((await h.containers.list()).map((c) => c.name).sort()).toEqual(["db", "other", "web"]);
+    expect(await h.controller.api.list("Container", {})).toEqual([]);
+    expect(h.events("DesiredStateLost").at(-1)!.message).toMatch(/containers of stack s, stack t keep running unmanaged/);
+    // a daemon restart keeps guarding them
+    await h.restartDaemon();
+    await h.advance(6_000, 1_000);
+    expect(await h.containers.list()).toHaveLength(3);
+    // stack s applied again: web adopted as it runs, db (no longer in the stack) pruned; t still kept
+    await h.apply(containerYaml("web"));
+    await h.until("db pruned", async () => {
+      await h.advance(1_000, 500);
+      return (await h.containers.list()).length === 2;
+    });
+    expect((await h.status("web")).pid).toBe(webPid);
+    expect((await h.containers.list()).map((c) => c.name).sort()).toEqual(["other", "web"]);
+    expect(created(h)).toBe(0);
+  });
+});
+
 describe("Image objects on the fake image store", () => {
   it("imports a rootfs tarball once, marks the image ready with its digest, and starts the containers using it", async () => {
     const { execFileSync } = await import("node:child_process");

@@ -131,9 +131,41 @@ export class Controller {
 
   /** Starts the workers, the runtime event watch and the resync; enqueues every object. */
   start(): void {
+    this.reportRecovery();
     this.loop.start();
     this.watch = this.watchRuntime();
-    this.scheduleResync(0);
+    void this.guardOrphans().finally(() => this.scheduleResync(0));
+  }
+
+  /** What the desired store recovered from at open, in the log and as an event. */
+  private reportRecovery() {
+    const r = this.deps.desired.recovery;
+    for (const q of r.quarantined) {
+      const what = r.lost ? "the desired state is lost" : `recovered the last acknowledged state (${r.objects} objects) from the ${r.source} copy`;
+      const message = `${q.file}: ${q.problem}; moved to ${q.movedTo}; ${what}`;
+      this.log.warn({ file: q.file, movedTo: q.movedTo, problem: q.problem, source: r.source, lost: r.lost }, "desired state: a bad copy was quarantined");
+      this.deps.events.record("Warning", r.lost ? "DesiredStateLost" : "DesiredStateRecovered", "store/desired", message);
+    }
+  }
+
+  /** After a lost desired state: the stacks whose running containers are kept until applied again. */
+  private async guardOrphans(): Promise<void> {
+    const g = this.deps.desired.orphanGuard();
+    if (!g) return;
+    try {
+      if (g.stacks === null) {
+        const owned = (await this.deps.runtime.containers.list()).filter((c) => isOwned(c.labels));
+        await this.deps.desired.setOrphanStacks(owned.map((c) => c.labels[LABELS.stack] ?? ""));
+      }
+      const stacks = this.deps.desired.orphanGuard()?.stacks ?? [];
+      if (stacks.length) {
+        const message = `the desired state was lost: containers of ${stacks.map((s) => `stack ${s}`).join(", ")} keep running unmanaged until their stack is applied again`;
+        this.log.warn({ stacks }, message);
+        this.deps.events.record("Warning", "DesiredStateLost", "store/desired", message);
+      }
+    } catch (err) {
+      this.log.warn({ err }, "listing containers after a lost desired state failed; every container is kept");
+    }
   }
 
   /** Stops reconciling and probing; the runtime and its containers are left as they are. */

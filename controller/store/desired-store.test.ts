@@ -150,10 +150,10 @@ describe("DesiredStore", () => {
     });
     await expect(crashing.apply("shop", [containerObject("web", { command: ["new"] }), containerObject("db")])).rejects.toThrow("killed");
     expect(crashing.get("container/db")).toBeUndefined(); // memory unchanged on a failed write
-    expect(readdirSync(d).sort()).toEqual([".desired.json.deadbeef0000.tmp", "desired.json"]);
+    expect(readdirSync(d).sort()).toEqual([".desired.json.deadbeef0000.tmp", "desired.json", "desired.json.bak"]);
 
     const reopened = await DesiredStore.open(d);
-    expect(readdirSync(d)).toEqual(["desired.json"]);
+    expect(readdirSync(d).sort()).toEqual(["desired.json", "desired.json.bak"]);
     expect(reopened.list().map((o) => `${o.key}@${o.generation}`)).toEqual(["container/web@1"]);
     expect(specOf(reopened, "web").command).toEqual(["sleep", "infinity"]);
   });
@@ -170,9 +170,10 @@ describe("DesiredStore", () => {
     await s.apply("a", [containerObject("one")]);
     await s.apply("a", [containerObject("one")]); // unchanged: no write
     await s.apply("a", [containerObject("one"), containerObject("two")]);
-    expect(writes).toHaveLength(2);
-    for (const w of writes) expect(JSON.parse(w).version).toBe(1);
-    expect(readdirSync(d)).toEqual(["desired.json"]);
+    expect(writes).toHaveLength(4); // two copies of each of the two changes
+    for (const w of writes) expect(JSON.parse(w)).toMatchObject({ version: 2, seq: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(writes[2]).toBe(writes[3]);
+    expect(readdirSync(d).sort()).toEqual(["desired.json", "desired.json.bak"]);
   });
 
   it("serializes concurrent applies in call order", async () => {
@@ -194,13 +195,80 @@ describe("DesiredStore", () => {
     expect(lines(await good)).toEqual(["container/b created"]);
   });
 
-  it("refuses an unreadable or unknown-version document", async () => {
-    const d1 = tmp();
-    writeFileSync(path.join(d1, "desired.json"), "{not json");
-    await expect(DesiredStore.open(d1)).rejects.toMatchObject({ kind: "FailedPrecondition" });
-    const d2 = tmp();
-    writeFileSync(path.join(d2, "desired.json"), JSON.stringify({ version: 99, objects: [] }));
-    await expect(DesiredStore.open(d2)).rejects.toMatchObject({ kind: "FailedPrecondition", message: expect.stringContaining("unsupported format version 99") });
+  describe("recovery from a bad copy (issue 8: an empty or garbage desired.json stopped the daemon)", () => {
+    async function twoApplies(d: string) {
+      const s = await DesiredStore.open(d);
+      await s.apply("shop", [containerObject("web")]);
+      await s.apply("shop", [containerObject("web"), containerObject("db")]); // the last acknowledged apply
+    }
+    const damage: [string, (text: string) => string][] = [
+      ["emptied", () => ""],
+      ["truncated", (t) => t.slice(0, Math.floor(t.length / 2))],
+      ["garbage", () => "\u0000\u0001 not json at all"],
+      ["wrong shape", () => JSON.stringify({ version: 2, seq: 9, sha256: "x", objects: [{ id: 3 }] })],
+      ["a flipped object (checksum)", (t) => t.replace('"db"', '"dx"')],
+      ["unknown version", () => JSON.stringify({ version: 99, objects: [] })],
+    ];
+    it.each(damage)("primary %s: the last acknowledged apply comes back from the backup", async (_n, hurt) => {
+      const d = tmp();
+      await twoApplies(d);
+      const f = path.join(d, "desired.json");
+      writeFileSync(f, hurt(readFileSync(f, "utf8")));
+      const s = await DesiredStore.open(d);
+      expect(s.list().map((o) => o.key).sort()).toEqual(["container/db", "container/web"]);
+      expect(s.recovery).toMatchObject({ source: "backup", lost: false, objects: 2, quarantined: [{ file: f, movedTo: expect.stringContaining("desired.json.corrupt-") }] });
+      // the primary was rewritten from the backup; the bad bytes are kept aside
+      const again = await DesiredStore.open(d);
+      expect(again.recovery).toMatchObject({ source: "primary", quarantined: [] });
+      expect(readdirSync(d).filter((n) => n.includes("corrupt"))).toHaveLength(1);
+    });
+    it.each(damage)("backup %s: the primary serves and the backup is rewritten", async (_n, hurt) => {
+      const d = tmp();
+      await twoApplies(d);
+      const f = path.join(d, "desired.json.bak");
+      writeFileSync(f, hurt(readFileSync(f, "utf8")));
+      const s = await DesiredStore.open(d);
+      expect(s.list()).toHaveLength(2);
+      expect(s.recovery).toMatchObject({ source: "primary", lost: false, quarantined: [{ file: f }] });
+      expect(JSON.parse(readFileSync(f, "utf8")).objects).toHaveLength(2);
+    });
+    it("a crash between the two copies: the newer valid copy wins", async () => {
+      const d = tmp();
+      await twoApplies(d);
+      let n = 0;
+      const s = await DesiredStore.open(d, {
+        writeFile: async (file, data) => {
+          if (++n === 2) throw new Error("killed"); // the primary is written, the backup not
+          await writeFileAtomic(file, data);
+        },
+      });
+      await expect(s.apply("shop", [containerObject("web")], { prune: true })).rejects.toThrow("killed");
+      const reopened = await DesiredStore.open(d);
+      // new or old, never a mix: here the new one (the primary has the higher sequence)
+      expect(reopened.list().map((o) => o.key)).toEqual(["container/web"]);
+      expect(reopened.recovery.source).toBe("primary");
+    });
+    it("both copies bad: opens empty, says the state is lost, keeps both files aside", async () => {
+      const d = tmp();
+      await twoApplies(d);
+      writeFileSync(path.join(d, "desired.json"), "");
+      writeFileSync(path.join(d, "desired.json.bak"), "{");
+      const s = await DesiredStore.open(d);
+      expect(s.list()).toEqual([]);
+      expect(s.recovery).toMatchObject({ source: "none", lost: true });
+      expect(s.recovery.quarantined.map((q) => q.problem)).toEqual(["empty file", expect.stringMatching(/^not JSON/)]);
+      await s.apply("shop", [containerObject("web")]);
+      expect((await DesiredStore.open(d)).list()).toHaveLength(1);
+    });
+    it("reads a format version 1 file and writes both copies in version 2", async () => {
+      const d = tmp();
+      const obj = { key: "container/web", kind: "Container", name: "web", stack: "shop", generation: 3, object: containerObject("web"), createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" };
+      writeFileSync(path.join(d, "desired.json"), JSON.stringify({ version: 1, objects: [obj] }));
+      const s = await DesiredStore.open(d);
+      expect(s.get("container/web")?.generation).toBe(3);
+      expect(s.recovery).toMatchObject({ source: "primary", quarantined: [], lost: false });
+      expect(JSON.parse(readFileSync(path.join(d, "desired.json.bak"), "utf8"))).toMatchObject({ version: 2, objects: [{ key: "container/web" }] });
+    });
   });
 
   it("stores a copy: mutating the applied object later changes nothing", async () => {

@@ -2,13 +2,25 @@
  * The persisted desired state: every applied object, keyed `kind/name`, with its stack and
  * generation.
  *
- * Storage: one JSON document (`desired.json`) holding every object, replaced as a whole by
- * write-temp → fsync → rename → fsync dir (lib/atomic-file.ts) on each change. So an apply
- * is all-or-nothing: after `apply` resolves the change survives `kill -9` or power loss;
- * before it, readers and the next open see the previous state — never a torn file and
- * never half an apply. A temp file left by a crash is deleted by the next `open`. (A single
- * document is rewritten per apply; at single-host scale — hundreds of objects, a few KiB
- * each — that costs less than the fsyncs, and buys atomic multi-object applies.)
+ * Storage: one JSON document holding every object, kept as two copies — `desired.json` and
+ * `desired.json.bak` — each replaced by write-temp → fsync → rename → fsync dir
+ * (lib/atomic-file.ts), primary first, on each change. Each copy carries a sequence number
+ * and the sha256 of its objects. So an apply is all-or-nothing: after `apply` resolves the
+ * change is in both copies and survives `kill -9` or power loss; before it, readers and the
+ * next open see the previous state — never a torn file and never half an apply. A write
+ * that fails (a full disk) leaves the previous state on disk and in memory.
+ *
+ * Recovery at `open`: each copy is checked (JSON, format, sequence, checksum, the shape of
+ * every stored object); the valid copy with the highest sequence wins, a bad copy is moved
+ * aside (`desired.json.corrupt-<time>`) and rewritten from the good one. So a copy that was
+ * emptied, truncated or overwritten with garbage at rest costs nothing: the last
+ * acknowledged apply is in the other. When neither copy is valid, the store opens empty
+ * with `recovery.lost` set, both bad files quarantined: the controller then leaves the
+ * containers it finds running (it does not prune what it no longer knows) until their
+ * stacks are applied again, which adopts them. `recovery` says what happened; the daemon
+ * logs it and records an event. A temp file left by a crash is deleted by the next `open`.
+ * (A single document is rewritten per apply; at single-host scale — hundreds of objects, a
+ * few KiB each — that costs less than the fsyncs, and buys atomic multi-object applies.)
  *
  * Contract:
  * - `apply(stack, objects, {prune, dryRun})` compares each normalized object (metadata and
@@ -27,10 +39,11 @@
  * - `subscribe(listener)`: after each committed write, in the same tick, listeners get the
  *   objects it changed (before and after); the indexes (indexes.ts) stay current this way.
  */
+import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "../../lib/atomic-file.js";
-import { conflict, errorMessage, failedPrecondition, invalidArgument } from "../../lib/errors.js";
+import { fsyncDir, writeFileAtomic } from "../../lib/atomic-file.js";
+import { conflict, errorMessage, invalidArgument } from "../../lib/errors.js";
 import { assertValidName } from "../../lib/names.js";
 import { KINDS, type Kind } from "../../schemas/kinds.js";
 import { canonicalJson } from "../../lib/canonical-json.js";
@@ -57,60 +70,171 @@ export interface ApplyOptions {
 }
 
 interface Document {
-  version: 1;
+  version: 2;
+  /** +1 per committed write. */
+  seq: number;
+  /** sha256 (hex) of the canonical JSON of `objects`. */
+  sha256: string;
   objects: StoredObject[];
 }
 
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
+const BACKUP_SUFFIX = ".bak";
+
+/** What `open` found and did. */
+export interface DesiredStoreRecovery {
+  /** Which copy the state came from; `none` for a new store (or a lost state). */
+  source: "primary" | "backup" | "none";
+  /** Copies that were invalid, moved aside to these paths. */
+  quarantined: { file: string; movedTo: string; problem: string }[];
+  /** Neither copy was valid: the state is empty and the previous one is lost. */
+  lost: boolean;
+  /** Objects in the recovered state. */
+  objects: number;
+}
+
+/**
+ * Kept while a lost desired state has not been re-applied (`desired.lost.json`): the stacks
+ * whose containers the controller must leave running rather than prune, `null` until the
+ * controller has listed them.
+ */
+export interface OrphanGuard {
+  since: string;
+  stacks: string[] | null;
+}
+
+const LOST_MARKER = "desired.lost.json";
+
+function checksum(objects: StoredObject[]): string {
+  return createHash("sha256").update(canonicalJson(objects)).digest("hex");
+}
+
+/** Why `doc` is not a usable document, or undefined when it is (format version 1 is accepted). */
+function problemOf(doc: unknown): string | undefined {
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return "not a JSON object";
+  const d = doc as Omit<Partial<Document>, "version"> & { version?: unknown };
+  if (d.version !== 1 && d.version !== FORMAT_VERSION) return `unsupported format version ${JSON.stringify(d.version)}`;
+  if (!Array.isArray(d.objects)) return "no objects list";
+  for (const [i, o] of d.objects.entries()) {
+    const bad = storedObjectProblem(o);
+    if (bad) return `objects[${i}]: ${bad}`;
+  }
+  if (d.version === FORMAT_VERSION) {
+    if (!Number.isSafeInteger(d.seq) || d.seq! < 0) return "no sequence number";
+    if (typeof d.sha256 !== "string" || d.sha256 !== checksum(d.objects)) return "checksum mismatch";
+  }
+  return undefined;
+}
+
+function storedObjectProblem(o: unknown): string | undefined {
+  if (o === null || typeof o !== "object") return "not an object";
+  const s = o as Partial<StoredObject>;
+  if (typeof s.kind !== "string" || !(KINDS as readonly string[]).includes(s.kind)) return "unknown kind";
+  if (typeof s.name !== "string" || typeof s.stack !== "string" || typeof s.key !== "string") return "missing key, name or stack";
+  if (!Number.isSafeInteger(s.generation) || s.generation! < 1) return "bad generation";
+  if (typeof s.createdAt !== "string" || typeof s.updatedAt !== "string") return "missing times";
+  const obj = s.object as Partial<AnyObject> | undefined;
+  if (!obj || typeof obj !== "object" || obj.kind !== s.kind || obj.metadata?.name !== s.name || typeof obj.spec !== "object" || obj.spec === null) return "object does not match its key";
+  if (objectKey(obj as AnyObject) !== s.key) return "object does not match its key";
+  return undefined;
+}
 
 export class DesiredStore {
   private objects: Map<string, StoredObject>;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: ((changes: StoreChange[]) => void)[] = [];
 
+  private seq: number;
+
   private constructor(
     readonly file: string,
     private readonly options: DesiredStoreOptions,
     objects: StoredObject[],
+    seq: number,
+    /** What `open` found and did (see the header). */
+    readonly recovery: DesiredStoreRecovery,
   ) {
     this.objects = new Map(objects.map((o) => [o.key, o]));
+    this.seq = seq;
+  }
+
+  private guard: OrphanGuard | undefined;
+
+  /** While a lost state is not re-applied: whose containers to leave running (see OrphanGuard). */
+  orphanGuard(): OrphanGuard | undefined {
+    return this.guard;
+  }
+
+  /** Whether containers of `stack` that are not desired must be left running (a lost state). */
+  keepsOrphansOf(stack: string | undefined): boolean {
+    const g = this.guard;
+    return g !== undefined && (g.stacks === null || (stack !== undefined && g.stacks.includes(stack)));
+  }
+
+  /** Records the stacks of the containers found running after a lost state (once). */
+  setOrphanStacks(stacks: string[]): Promise<void> {
+    return this.serialize(async () => {
+      if (!this.guard || this.guard.stacks !== null) return;
+      await this.writeGuard({ ...this.guard, stacks: [...new Set(stacks)].sort() });
+    });
+  }
+
+  private async writeGuard(g: OrphanGuard | undefined): Promise<void> {
+    if (!this.file) {
+      this.guard = g;
+      return;
+    }
+    const marker = path.join(path.dirname(this.file), LOST_MARKER);
+    if (g && (g.stacks === null || g.stacks.length > 0)) await this.options.writeFile(marker, JSON.stringify(g, null, 2) + "\n");
+    else {
+      await fs.rm(marker, { force: true });
+      g = undefined;
+    }
+    this.guard = g;
   }
 
   /**
    * Opens (creating the directory when needed) the store in `dir`, deleting temp files a
-   * crash left behind. FailedPrecondition when the document is unreadable or of an unknown
-   * format version.
+   * crash left behind, recovering from a bad copy as the header says. Never fails for bad
+   * contents; fails only when the directory cannot be read or written.
    */
   static async open(dir: string, options: Partial<DesiredStoreOptions> = {}): Promise<DesiredStore> {
     const o = { ...defaultDesiredStoreOptions(), ...options };
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const tempPrefix = `.${o.fileName}.`;
     for (const entry of await fs.readdir(dir)) {
-      if (entry.startsWith(tempPrefix) && entry.endsWith(".tmp")) await fs.rm(path.join(dir, entry), { force: true });
+      if ((entry.startsWith(`.${o.fileName}.`) || entry.startsWith(`.${o.fileName}${BACKUP_SUFFIX}.`)) && entry.endsWith(".tmp")) await fs.rm(path.join(dir, entry), { force: true });
     }
     const file = path.join(dir, o.fileName);
-    let text: string | undefined;
-    try {
-      text = await fs.readFile(file, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    const copies = await Promise.all([file, file + BACKUP_SUFFIX].map(async (f) => ({ file: f, ...(await readCopy(f)) })));
+    const valid = copies.filter((c) => c.doc !== undefined).sort((a, b) => b.doc!.seq - a.doc!.seq);
+    const best = valid[0];
+    const recovery: DesiredStoreRecovery = {
+      source: best ? (best.file === file ? "primary" : "backup") : "none",
+      quarantined: [],
+      lost: false,
+      objects: best?.doc?.objects.length ?? 0,
+    };
+    for (const c of copies) {
+      if (c.problem === undefined) continue;
+      const movedTo = `${c.file}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+      await fs.rename(c.file, movedTo);
+      recovery.quarantined.push({ file: c.file, movedTo, problem: c.problem });
     }
-    if (text === undefined) return new DesiredStore(file, o, []);
-    let doc: Document;
-    try {
-      doc = JSON.parse(text) as Document;
-    } catch (err) {
-      throw failedPrecondition(`open desired store ${file}: ${errorMessage(err)}`, { cause: err });
-    }
-    if (doc?.version !== FORMAT_VERSION || !Array.isArray(doc.objects)) {
-      throw failedPrecondition(`open desired store ${file}: unsupported format version ${JSON.stringify(doc?.version)}`);
-    }
-    return new DesiredStore(file, o, doc.objects);
+    if (recovery.quarantined.length) await fsyncDir(dir);
+    recovery.lost = !best && recovery.quarantined.length > 0;
+    const store = new DesiredStore(file, o, best?.doc?.objects ?? [], best?.doc?.seq ?? 0, recovery);
+    const marker = path.join(dir, LOST_MARKER);
+    if (recovery.lost) await store.writeGuard({ since: new Date().toISOString(), stacks: null });
+    else store.guard = await readGuard(marker);
+    // Both copies hold the state again (one was bad, missing, or of format version 1).
+    const stale = copies.some((c) => c.doc === undefined || c.doc.seq !== best?.doc?.seq || c.version !== FORMAT_VERSION);
+    if (best && stale) await store.writeCopies(store.objects, store.seq);
+    return store;
   }
 
   /** An empty store that keeps its state in memory only (unit tests). */
   static inMemory(): DesiredStore {
-    return new DesiredStore("", { ...defaultDesiredStoreOptions(), writeFile: async () => {} }, []);
+    return new DesiredStore("", { ...defaultDesiredStoreOptions(), writeFile: async () => {} }, [], 0, { source: "none", quarantined: [], lost: false, objects: 0 });
   }
 
   /** Calls `listener` after every committed write with what it changed (see the contract). */
@@ -180,6 +304,8 @@ export class DesiredStore {
       assertAcyclic([...next.values()].map((o) => o.object));
       const changed = entries.some((e) => e.action !== "unchanged");
       if (!options.dryRun && changed) await this.commit(next);
+      // The stack is applied again after a lost state: its orphans are pruned as usual from now on.
+      if (!options.dryRun && this.guard?.stacks?.includes(stack)) await this.writeGuard({ ...this.guard, stacks: this.guard.stacks.filter((x) => x !== stack) });
       return { entries, dryRun: !!options.dryRun };
     });
   }
@@ -198,13 +324,10 @@ export class DesiredStore {
     });
   }
 
-  /** Persists `next`, then makes it the current state. */
+  /** Persists `next` in both copies, then makes it the current state. */
   private async commit(next: Map<string, StoredObject>): Promise<void> {
-    const doc: Document = {
-      version: FORMAT_VERSION,
-      objects: [...next.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-    };
-    await this.options.writeFile(this.file, JSON.stringify(doc, null, 2) + "\n");
+    await this.writeCopies(next, this.seq + 1);
+    this.seq += 1;
     const prev = this.objects;
     this.objects = next;
     const changes: StoreChange[] = [];
@@ -216,11 +339,51 @@ export class DesiredStore {
     for (const l of this.listeners) l(changes);
   }
 
+  /** Writes the document of `objects` at `seq` to the primary copy, then to the backup. */
+  private async writeCopies(objects: Map<string, StoredObject>, seq: number): Promise<void> {
+    const sorted = [...objects.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const doc: Document = { version: FORMAT_VERSION, seq, sha256: checksum(sorted), objects: sorted };
+    const text = JSON.stringify(doc, null, 2) + "\n";
+    await this.options.writeFile(this.file, text);
+    await this.options.writeFile(this.file + BACKUP_SUFFIX, text);
+  }
+
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => {});
     return run;
   }
+}
+
+async function readGuard(file: string): Promise<OrphanGuard | undefined> {
+  try {
+    const g = JSON.parse(await fs.readFile(file, "utf8")) as Partial<OrphanGuard>;
+    return { since: typeof g.since === "string" ? g.since : new Date().toISOString(), stacks: Array.isArray(g.stacks) ? g.stacks.filter((x): x is string => typeof x === "string") : null };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    return { since: new Date().toISOString(), stacks: null }; // unreadable: keep guarding everything
+  }
+}
+
+/** One copy of the document: parsed and checked, or the problem with it; nothing when it does not exist. */
+async function readCopy(file: string): Promise<{ doc?: Document; version?: number; problem?: string }> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { problem: text.trim() === "" ? "empty file" : `not JSON: ${errorMessage(err)}` };
+  }
+  const problem = problemOf(raw);
+  if (problem) return { problem };
+  const d = raw as Document | { version: 1; objects: StoredObject[] };
+  return { doc: d.version === 1 ? { version: FORMAT_VERSION, seq: 0, sha256: checksum(d.objects), objects: d.objects } : d, version: d.version };
 }
 
 /** `container/web configured`, the line every surface prints. */

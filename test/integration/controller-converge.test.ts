@@ -241,4 +241,19 @@ describe.skipIf(lacking)("controller converges the host on the manifests", () =>
     const after = await untilContainer(client, "keep", "adopted", (s) => s.phase === "Running");
     expect(status(after)).toMatchObject({ pid: before.pid, containerId: before.containerId, restartCount: 0 });
   });
+
+  it("starts on a garbage desired.json (issue 8: it refused to start), recovers the last apply from its backup, and keeps the containers", async () => {
+    const before = status(await client.get("Container", "keep"));
+    await daemon.stop();
+    const { writeFileSync, readdirSync } = await import("node:fs");
+    const dir = path.join(env.root, "controller");
+    writeFileSync(path.join(dir, "desired.json"), "\u0000garbage");
+    daemon = await startTestDaemon(env);
+    client = new ApiClient(daemon.socketPath);
+    const after = await untilContainer(client, "keep", "adopted", (s) => s.phase === "Running");
+    expect(status(after)).toMatchObject({ pid: before.pid, containerId: before.containerId });
+    const recovered = (await client.events()).filter((e) => e.reason === "DesiredStateRecovered");
+    expect(recovered.map((e) => e.message)).toEqual([expect.stringMatching(/desired\.json: not JSON.*recovered the last acknowledged state \(\d+ objects\) from the backup copy/)]);
+    expect(readdirSync(dir).filter((n) => n.startsWith("desired.json.corrupt-"))).toHaveLength(1);
+  });
 });

@@ -16,6 +16,7 @@ import { MonitorManager } from "../../health/monitor-manager.js";
 import type { HealthLogEntry, HealthTransition, Prober } from "../../health/types.js";
 import type { ConcurrencyLimiter, ReconcileContext, ReconcileResult, Reconciler } from "../../loop/types.js";
 import type { ContainerObject } from "../../manifests/model.js";
+import { LABELS, ownedBy } from "../../labels.js";
 import { nameOfKey } from "../../store/keys.js";
 import type { UserAction } from "../../store/status-records.js";
 import type { StoredObject } from "../../store/types.js";
@@ -119,6 +120,12 @@ export class ContainerReconciler implements Reconciler {
   private async reconcileDeleted(key: string, observed: ContainerState | undefined, signal: AbortSignal): Promise<ReconcileResult> {
     const d = this.deps;
     await this.monitors.stop(key);
+    if (observed && ownedBy(observed.labels, key) && d.desired.keepsOrphansOf(observed.labels[LABELS.stack])) {
+      // The desired state was lost (store/desired-store.ts): what is not known is not pruned
+      // until its stack is applied again.
+      this.observed.delete(key);
+      return {};
+    }
     const actions = planContainer(undefined, observed, d.clock.now(), {
       key,
       image: { present: false },
