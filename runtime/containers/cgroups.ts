@@ -101,6 +101,16 @@ export class Cgroups {
     return this.mountpoints.map((m) => path.join(m, cgroupsPath));
   }
 
+  /** Pids of the processes in `cgroupsPath`, in any hierarchy (empty when it is gone). */
+  async procs(cgroupsPath: string): Promise<number[]> {
+    const out = new Set<number>();
+    for (const dir of this.dirs(cgroupsPath)) {
+      const text = await fs.readFile(path.join(dir, "cgroup.procs"), "utf8").catch(() => "");
+      for (const line of text.split("\n")) if (/^[0-9]+$/.test(line)) out.add(Number(line));
+    }
+    return [...out];
+  }
+
   /**
    * Removes the cgroup directories of `cgroupsPath` (no processes may be left in them).
    * Idempotent; directories still busy are left and reported.

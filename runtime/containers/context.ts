@@ -6,7 +6,7 @@ import { isValidName } from "../../lib/names.js";
 import type { Cgroups } from "./cgroups.js";
 import { EventHub } from "./events.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { resolveContainerRuntimeOptions, type ContainerRuntimeOptions, type ResolvedContainerRuntimeOptions } from "./options.js";
+import { resolveContainerRuntimeOptions, type ContainerRuntimeOptions, type ResolvedContainerRuntimeOptions, type RuntimeLog } from "./options.js";
 import { RecordStore } from "./records.js";
 import { Runc } from "./runc.js";
 
@@ -16,10 +16,13 @@ import { Runc } from "./runc.js";
  * parts (adoption.ts, exits.ts, watcher.ts, create.ts, start.ts, stop.ts, exec.ts) are
  * functions over it, runtime.ts is the facade that serializes them.
  *
- * Paths: records under `<root>/containers/<id>/` (persistent, with the k8s-file log);
- * per-run state under `<runRoot>` (tmpfs): `exits/<id>` written by conmon, `runc/` (runc's
- * --root), `containers/<id>/` (bundle: config.json, pid files, persist dir, /etc files),
- * `sockets/` (conmon's attach sockets), `boot-id` (the run-root marker, see adoption.ts).
+ * Paths: records under `<root>/containers/<id>/` (persistent, with the k8s-file log and
+ * `run/`, the copy of the current run's runc state and config: run-copy.ts);
+ * `<root>/containers/boot-id` (the boot the root was last opened in, see adoption.ts);
+ * `<root>/quarantine/containers/` (corrupt records, quarantine.ts); per-run state under
+ * `<runRoot>` (tmpfs): `exits/<id>` written by conmon, `runc/` (runc's --root),
+ * `containers/<id>/` (bundle: config.json, pid files, persist dir, /etc files), `sockets/`
+ * (conmon's attach sockets).
  */
 export class RuntimeContext {
   readonly root: string;
@@ -31,6 +34,7 @@ export class RuntimeContext {
   readonly hub = new EventHub();
   readonly clock: Clock;
   readonly opts: ResolvedContainerRuntimeOptions;
+  readonly log: RuntimeLog;
   /** Set by `openRuntimeState` (adoption.ts). */
   cgroups!: Cgroups;
   bootId = "";
@@ -47,6 +51,7 @@ export class RuntimeContext {
     this.records = new RecordStore(this.root);
     this.runc = new Runc(this.opts.runcPath, path.join(this.runRoot, "runc"));
     this.clock = options.clock ?? systemClock;
+    this.log = options.logger ?? { info() {}, warn() {} };
   }
 
   get exitsDir(): string {

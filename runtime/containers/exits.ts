@@ -1,7 +1,5 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { notFound } from "../../lib/errors.js";
-import { ID_RE, isValidName } from "../../lib/names.js";
 import { pathExists, type RuntimeContext } from "./context.js";
 import { keepRotated } from "./k8s-log.js";
 import type { ContainerRecord } from "./records.js";
@@ -9,8 +7,8 @@ import type { ContainerRecord } from "./records.js";
 /**
  * Exits: conmon writes `<runRoot>/exits/<id>` (the exit code as text) when the container's
  * init ends; berth learns it from the watcher (watcher.ts), inspect, stop or the next open
- * (adoption.ts), whichever comes first, and records it once. Also the lookups every public
- * operation starts with, since they apply any exit already written.
+ * (adoption.ts), whichever comes first, and records it once (the lookups every public
+ * operation starts with apply any exit already written: lookup.ts).
  */
 
 /**
@@ -62,27 +60,4 @@ export async function waitExitFile(ctx: RuntimeContext, id: string, ms: number, 
     if (ctx.clock.now() >= deadline) return false;
     await ctx.clock.sleep(Math.min(50, Math.max(1, deadline - ctx.clock.now())), signal);
   }
-}
-
-/** The id of a container given by full id, name or unique id prefix (12+ chars); NotFound otherwise. */
-export async function resolveId(ctx: RuntimeContext, idOrName: string, verb: string): Promise<string> {
-  if (typeof idOrName === "string" && ID_RE.test(idOrName) && (await ctx.records.load(idOrName))) return idOrName;
-  if (isValidName(idOrName)) {
-    const id = await ctx.records.idOfName(idOrName);
-    if (id && (await ctx.records.load(id))) return id;
-  }
-  if (typeof idOrName === "string" && /^[a-f0-9]{12,63}$/.test(idOrName)) {
-    const matches = (await ctx.records.list()).filter((r) => r.id.startsWith(idOrName));
-    if (matches.length === 1) return matches[0]!.id;
-  }
-  throw notFound(`${verb} container ${idOrName}: not found`, { object: { kind: "container", name: String(idOrName) } });
-}
-
-/** The record with any exit already written by conmon applied. */
-export async function currentRecord(ctx: RuntimeContext, id: string): Promise<ContainerRecord> {
-  const rec = await ctx.records.mustLoad(id);
-  if (rec.status === "running" && (await pathExists(ctx.exitFile(id)))) {
-    return (await ctx.lock.run(id, () => finalizeLocked(ctx, id))) ?? rec;
-  }
-  return rec;
 }

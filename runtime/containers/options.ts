@@ -2,6 +2,12 @@ import type { Clock } from "../../lib/clock.js";
 import type { ImageStore, SnapshotStore } from "../types.js";
 import type { LocalVolumeStore } from "../volumes/types.js";
 
+/** Where the runtime says what it repaired on its own (a pino logger is one). */
+export interface RuntimeLog {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+}
+
 /** Options of the conmon + runc container runtime (runtime.ts). */
 export interface ContainerRuntimeOptions {
   /** Persistent state dir (records, logs, volumes). */
@@ -22,6 +28,8 @@ export interface ContainerRuntimeOptions {
   /** Further paths bind mounts must never expose (e.g. the API socket). */
   protectedPaths?: string[];
   clock?: Clock;
+  /** Quarantined records, adopted survivors of an emptied run-root. Default: silent. */
+  logger?: RuntimeLog;
 }
 
 export function defaultContainerRuntimeOptions() {

@@ -1,16 +1,31 @@
 import { promises as fs, constants as fsc } from "node:fs";
 import * as path from "node:path";
-import { readJsonIfExists, writeJsonAtomic, fsyncDir } from "../../lib/atomic-file.js";
-import { alreadyExists, notFound } from "../../lib/errors.js";
-import { assertValidId, assertValidName } from "../../lib/names.js";
+import { writeJsonAtomic, fsyncDir } from "../../lib/atomic-file.js";
+import { alreadyExists, notFound, unavailable } from "../../lib/errors.js";
+import { assertValidId, assertValidName, ID_RE, isValidName } from "../../lib/names.js";
 import type { ContainerCreateSpec, ContainerState, ImageRuntimeConfig } from "../types.js";
+import { quarantineRecord } from "./quarantine.js";
+import { parseRecord } from "./record-shape.js";
 
 /**
  * Container records on disk: `<root>/containers/<id>/container.json`, written atomically
  * (temp, fsync, rename, fsync dir) after every state change, so a crash leaves the last
  * committed state. Names are reserved with `<root>/containers/.names/<name>` created
  * O_EXCL, which keeps them unique even across processes.
+ *
+ * Every read checks the record's shape (record-shape.ts). A record that is not JSON or of
+ * another shape is "corrupt": `read` says so with the problem, `scan` lists its id apart,
+ * `load` throws Unavailable (retry: the runtime quarantines and rebuilds it, see
+ * record-repair.ts, on its next lookup or poll). Nothing here repairs.
+ *
+ * Also in the container's directory: `ctr.log` (conmon's log), and `run/`, the copy of the
+ * current run's runc state and OCI config (start.ts, run-copy.ts).
  */
+
+export type RecordRead =
+  | { state: "ok"; record: ContainerRecord }
+  | { state: "missing" }
+  | { state: "corrupt"; problem: string };
 
 export interface ContainerRecord {
   version: 1;
@@ -75,8 +90,26 @@ export class RecordStore {
     return path.join(this.dir, id);
   }
 
+  /** The record of `id`, or that there is none, or what is wrong with it. Throws only for I/O errors. */
+  async read(id: string): Promise<RecordRead> {
+    let text: string;
+    try {
+      text = await fs.readFile(path.join(this.containerDir(id), "container.json"), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { state: "missing" };
+      throw err;
+    }
+    const r = parseRecord(text, id);
+    return "record" in r ? { state: "ok", record: r.record } : { state: "corrupt", problem: r.problem };
+  }
+
+  /** The record of `id`, undefined when there is none; Unavailable when it is corrupt. */
   async load(id: string): Promise<ContainerRecord | undefined> {
-    return readJsonIfExists<ContainerRecord>(path.join(this.containerDir(id), "container.json"));
+    const r = await this.read(id);
+    if (r.state === "corrupt") {
+      throw unavailable(`read container record ${id}: ${r.problem} (it is quarantined and rebuilt on the next lookup)`, { object: { kind: "container", name: id } });
+    }
+    return r.state === "ok" ? r.record : undefined;
   }
 
   async mustLoad(id: string): Promise<ContainerRecord> {
@@ -90,12 +123,37 @@ export class RecordStore {
     await writeJsonAtomic(path.join(this.containerDir(r.id), "container.json"), r, { mode: 0o600 });
   }
 
-  async list(): Promise<ContainerRecord[]> {
-    const out: ContainerRecord[] = [];
+  /** Every good record, and the ids of the corrupt ones (unreadable ones count as corrupt). */
+  async scan(): Promise<{ records: ContainerRecord[]; corrupt: string[] }> {
+    const records: ContainerRecord[] = [];
+    const corrupt: string[] = [];
     for (const e of await fs.readdir(this.dir).catch(() => [] as string[])) {
-      if (!/^[a-f0-9]{64}$/.test(e)) continue;
-      const r = await this.load(e).catch(() => undefined);
-      if (r) out.push(r);
+      if (!ID_RE.test(e)) continue;
+      const r = await this.read(e).catch(() => ({ state: "corrupt" as const, problem: "unreadable" }));
+      if (r.state === "ok") records.push(r.record);
+      else if (r.state === "corrupt") corrupt.push(e);
+    }
+    return { records, corrupt };
+  }
+
+  /** Every good record (corrupt ones are left out: see `scan`). */
+  async list(): Promise<ContainerRecord[]> {
+    return (await this.scan()).records;
+  }
+
+  /**
+   * Puts the bytes of `id`'s record file into the quarantine (quarantine.ts) with `problem`;
+   * returns the quarantine directory. The record file stays, to be replaced or removed.
+   */
+  async quarantine(id: string, problem: string, at: string): Promise<string> {
+    return quarantineRecord(path.dirname(this.dir), this.containerDir(id), id, problem, at);
+  }
+
+  /** The names reserved for `id` (normally one; none when its record never got saved). */
+  async namesOf(id: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const n of await fs.readdir(this.namesDir).catch(() => [] as string[])) {
+      if (isValidName(n) && (await this.idOfName(n)) === id) out.push(n);
     }
     return out;
   }
@@ -105,7 +163,7 @@ export class RecordStore {
     assertValidName(name, "container name");
     try {
       const id = (await fs.readFile(path.join(this.namesDir, name), "utf8")).trim();
-      return /^[a-f0-9]{64}$/.test(id) ? id : undefined;
+      return ID_RE.test(id) ? id : undefined;
     } catch {
       return undefined;
     }

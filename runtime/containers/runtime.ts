@@ -15,8 +15,9 @@ import { openRuntimeState } from "./adoption.js";
 import { RuntimeContext } from "./context.js";
 import { createContainer } from "./create.js";
 import { execInContainer } from "./exec.js";
-import { currentRecord, resolveId } from "./exits.js";
 import { readLogs } from "./k8s-log.js";
+import { clearLeftovers } from "./leftovers.js";
+import { allRecords, currentRecord, resolveId } from "./lookup.js";
 import type { ContainerRuntimeOptions } from "./options.js";
 import { stateOf } from "./records.js";
 import { startLocked } from "./start.js";
@@ -37,8 +38,11 @@ export { REBOOT_REASON } from "./adoption.js";
  *
  * Survival: conmon runs in its own session and outlives this process. `openContainerRuntime`
  * adopts running containers (same pid), learns exits that happened meanwhile from exit
- * files, and reports containers whose run-root vanished (reboot) as exited with a reason
- * (adoption.ts, with the ordering that makes it crash-safe).
+ * files, reports containers that ran before a reboot as exited with a reason, and adopts
+ * (or cleanly stops) those whose run-root was emptied under them in the same boot
+ * (adoption.ts, with the ordering that makes it crash-safe). A corrupt record is
+ * quarantined and its container rebuilt from the host or removed from it
+ * (record-repair.ts), at open, by the poll, or by the lookup that finds it (lookup.ts).
  *
  * Concurrency: operations on one container are serialized in-process (stop and exec wait
  * outside the lock). One runtime instance per root at a time (a second process on the same
@@ -115,7 +119,8 @@ export class ConmonRuncRuntime implements ContainerRuntime {
       if (!rec) return;
       if (rec.status === "running") throw conflict(`remove container ${rec.name}: it was started again meanwhile`);
       await ctx.runc.delete(id);
-      await ctx.cgroups.remove(rec.cgroupsPath);
+      // Whatever runc's state does not name any more (a run-root emptied under it) goes too.
+      await clearLeftovers(ctx, id, rec.cgroupsPath, [rec.conmonPid]);
       await ctx.opts.snapshots?.removeContainerLayer(id);
       for (const v of rec.volumes) await ctx.opts.volumes?.release(v, id);
       await fs.rm(ctx.bundleDir(id), { recursive: true, force: true });
@@ -134,7 +139,7 @@ export class ConmonRuncRuntime implements ContainerRuntime {
   async list(labels?: Record<string, string>): Promise<ContainerState[]> {
     this.ctx.assertOpen();
     const out: ContainerState[] = [];
-    for (const r of await this.ctx.records.list()) {
+    for (const r of await allRecords(this.ctx)) {
       if (labels && !Object.entries(labels).every(([k, v]) => r.spec.labels[k] === v)) continue;
       out.push(stateOf(await currentRecord(this.ctx, r.id).catch(() => r)));
     }

@@ -2,6 +2,7 @@ import { invalidArgument } from "../../lib/errors.js";
 import type { ContainerCreateSpec, ImageRuntimeConfig } from "../types.js";
 import { ALL_CAPABILITIES, effectiveCapabilities } from "../../lib/capabilities.js";
 import type { OciDeviceRule, OciMount, OciNamespace, OciRlimit, OciSpec } from "./oci-types.js";
+import type { RecordIdentity } from "./record-shape.js";
 import type { ResolvedUser } from "./user.js";
 
 /**
@@ -11,6 +12,15 @@ import type { ResolvedUser } from "./user.js";
  * Docker (moby daemon/oci_linux.go and oci/defaults.go). Throws InvalidArgument for specs
  * that cannot run (no command, relative workingDir, bad env or resources).
  */
+
+/** Annotation naming the container (`runc state` and `runc list` show it). */
+export const NAME_ANNOTATION = "io.berth.container.name";
+/**
+ * Annotation carrying the fixed part of the container's record (record-shape.ts's
+ * RecordIdentity) as JSON, so that a corrupt record can be rebuilt from the run's config
+ * (record-repair.ts). Only in config.json (mode 0600), like the env it repeats.
+ */
+export const RECORD_ANNOTATION = "io.berth.container.record";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -63,6 +73,8 @@ export interface SpecInput {
   knownCapabilities?: readonly string[];
   /** Whether memory+swap can be limited (v1: memory.memsw.* exists). Default true. */
   swapAccounting?: boolean;
+  /** The record's fixed part, carried in RECORD_ANNOTATION when given. */
+  identity?: RecordIdentity;
 }
 
 /**
@@ -234,6 +246,6 @@ export function buildOciSpec(input: SpecInput): OciSpec {
       readonlyPaths: spec.privileged ? [] : [...READONLY_PATHS],
       rootfsPropagation: "rprivate",
     },
-    annotations: { "io.berth.container.name": spec.name },
+    annotations: { [NAME_ANNOTATION]: spec.name, ...(input.identity ? { [RECORD_ANNOTATION]: JSON.stringify(input.identity) } : {}) },
   };
 }

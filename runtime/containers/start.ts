@@ -9,9 +9,12 @@ import type { RuntimeContext } from "./context.js";
 import { writeEtcFiles } from "./etc-files.js";
 import { containerRlimits, readHostLimits } from "./host-limits.js";
 import { keepRotated } from "./k8s-log.js";
+import { clearLeftovers } from "./leftovers.js";
 import { processStartTime } from "./proc.js";
+import { identityOf } from "./record-shape.js";
 import type { ContainerRecord } from "./records.js";
 import { mkdirAllInRootfs } from "./rootfs-path.js";
+import { saveRunCopy } from "./run-copy.js";
 import { settleAll } from "./settle-all.js";
 import { buildOciSpec, containerHostname, containerWorkingDir } from "./spec-builder.js";
 import { resolveUserInRootfs } from "./user.js";
@@ -20,12 +23,18 @@ import { resolveUserInRootfs } from "./user.js";
  * start of a created or exited container (caller holds its lock): clear a previous run's
  * leftovers, mount the rootfs, build config.json, let conmon run `runc create`, run
  * `runc start`, and only then record "running" (pid, start times, boot id) and publish
- * `started`.
+ * `started`. The run's config carries the record's fixed part (RECORD_ANNOTATION), and a
+ * copy of it and of runc's state goes to the root (run-copy.ts), for record-repair.ts and
+ * for adopting the container should the run-root be emptied under it (adoption.ts).
  *
  * Crash-safe ordering: the record says "running" only once `runc start` returned. A crash
  * before that leaves the record "created"; the next open adopts the container if runc did
  * start it (adoption.ts), else the next start kills the waiting conmon and cleans up. On a
  * failure here, runc's state and the cgroup are deleted before the error propagates.
+ *
+ * One copy per cgroup: before a run starts, every process an earlier run left in the
+ * container's cgroup is killed, and its conmon before them (leftovers.ts) — whether or not
+ * runc's state still names them — so that no old conmon's exit file can end the new run.
  */
 export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Promise<void> {
   const { id, spec } = rec;
@@ -34,8 +43,9 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   const bundle = ctx.bundleDir(id);
   // A conmon of a start cut short (berth killed before `runc start`) still waits on this
   // container; once runc deletes it, that conmon would write an exit file that the new run
-  // would take for its own. Kill it first, then clear the leftovers.
-  await killStaleConmon(ctx, id);
+  // would take for its own. Kill it first (the bundle's, the record's, or found in /proc
+  // when the cgroup still has processes), and the processes, then clear the leftovers.
+  await clearLeftovers(ctx, id, rec.cgroupsPath, [rec.conmonPid]);
   // A previous run's leftovers: runc state (then its cgroup), exit file, bundle.
   await settleAll([
     ctx.runc.delete(id).then(() => ctx.cgroups.remove(rec.cgroupsPath)),
@@ -74,6 +84,7 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
     hostHostname: os.hostname(),
     knownCapabilities: ctx.knownCaps,
     swapAccounting,
+    identity: identityOf(rec),
   });
   await writeJsonAtomic(path.join(bundle, "config.json"), oci, { mode: 0o600 });
 
@@ -129,28 +140,8 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   delete rec.exitCode;
   delete rec.finishedAt;
   delete rec.reason;
-  await settleAll([ctx.records.save(rec), rotated]);
+  // The copy is an aid: a start does not fail for it (adoption then stops rather than adopts).
+  const copied = saveRunCopy(ctx, id).catch(() => {});
+  await settleAll([ctx.records.save(rec), rotated, copied]);
   ctx.hub.publish({ type: "started", id, name: spec.name, pid: started.pid, at: rec.startedAt });
-}
-
-/**
- * SIGKILLs the conmon of an earlier run of container `id` still alive (found by the
- * bundle's conmon.pid, checked by its command line to rule out pid reuse) and waits until
- * it is dead (a zombie counts: it writes nothing more).
- */
-async function killStaleConmon(ctx: RuntimeContext, id: string): Promise<void> {
-  const pid = Number((await fs.readFile(path.join(ctx.bundleDir(id), "conmon.pid"), "utf8").catch(() => "")).trim());
-  if (!(pid > 0)) return;
-  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  if (!cmdline.includes("conmon") || !cmdline.includes(id)) return;
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    return;
-  }
-  const alive = async () => {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-    return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  };
-  for (let i = 0; i < 250 && (await alive()); i++) await new Promise((r) => setTimeout(r, 20));
 }
