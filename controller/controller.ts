@@ -44,9 +44,13 @@ export interface ControllerOptions {
   userActionTimeoutMs: number;
   /** Accept privileged containers from every apply. */
   allowPrivileged: boolean;
+  /** Accept bind sources that expose the host from every apply (`berth daemon --allow-host-binds`). */
+  allowHostBinds: boolean;
   version: string;
   root: string;
   runRoot: string;
+  /** The API socket (bind sources must not expose it); empty: `<runRoot>/berth.sock`. */
+  socketPath: string;
 }
 
 export function defaultControllerOptions(): ControllerOptions {
@@ -57,9 +61,11 @@ export function defaultControllerOptions(): ControllerOptions {
     probeConcurrency: 8,
     userActionTimeoutMs: 120_000,
     allowPrivileged: false,
+    allowHostBinds: false,
     version: "0.0.0",
     root: "",
     runRoot: "",
+    socketPath: "",
   };
 }
 

@@ -14,6 +14,8 @@ export interface DaemonOptions {
   clock?: Clock;
   version: string;
   allowPrivileged?: boolean;
+  /** Accept bind sources that expose the host from every apply (`--allow-host-binds`). */
+  allowHostBinds?: boolean;
   controller?: Partial<ControllerOptions>;
   cgroupParent?: string;
 }
@@ -50,7 +52,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       stateDir: path.join(runtime.root, "controller"),
       clock: o.clock ?? systemClock,
       logger: o.logger.child({ component: "controller" }),
-      options: { ...o.controller, allowPrivileged: !!o.allowPrivileged, version: o.version, root: runtime.root, runRoot: runtime.runRoot },
+      options: { ...o.controller, allowPrivileged: !!o.allowPrivileged, allowHostBinds: !!o.allowHostBinds, version: o.version, root: runtime.root, runRoot: runtime.runRoot, socketPath },
     });
     server = new ApiServer(controller.api, { socketPath, logger: o.logger.child({ component: "api" }) });
     await server.listen();

@@ -45,6 +45,7 @@ export const ApplyRequest = Type.Object(
     prune: Type.Optional(Type.Boolean()),
     dryRun: Type.Optional(Type.Boolean()),
     allowPrivileged: Type.Optional(Type.Boolean()),
+    allowHostBinds: Type.Optional(Type.Boolean({ description: "Accept bind sources that expose the host (`/`, `/proc`, an engine socket, an ancestor of berth's state)." })),
   },
   { ...closed, $id: `${SCHEMA_BASE}/apply-request.json` },
 );

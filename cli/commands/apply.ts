@@ -21,6 +21,8 @@ export interface ApplyOptions extends ManifestArgs {
   prune: boolean;
   dryRun: boolean;
   allowPrivileged: boolean;
+  /** Accept bind sources that expose the host (sent only when set, so older daemons still answer). */
+  allowHostBinds?: boolean;
   wait: boolean;
   /** Duration text, default 5m. */
   timeout: string;
@@ -71,7 +73,14 @@ export async function runApply(ctx: CommandContext, o: ApplyOptions): Promise<nu
   const timeoutMs = parseTimeout(o.timeout);
   const input = await readForApply(ctx, o);
   if (!input) return 1;
-  const res = await ctx.client.apply({ stack: input.stack, files: input.texts, prune: o.prune, dryRun: o.dryRun, allowPrivileged: o.allowPrivileged });
+  const res = await ctx.client.apply({
+    stack: input.stack,
+    files: input.texts,
+    prune: o.prune,
+    dryRun: o.dryRun,
+    allowPrivileged: o.allowPrivileged,
+    ...(o.allowHostBinds ? { allowHostBinds: true } : {}),
+  });
   if (reportDiagnostics(ctx, res)) return 1;
   for (const c of res.changes) ctx.stdout.write(`${changeLine(c, res.dryRun)}\n`);
   if (!o.wait || res.dryRun) return 0;

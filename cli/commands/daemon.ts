@@ -11,7 +11,10 @@ export function berthVersion(): string {
  * `berth daemon`: runs the controller in the foreground with pino JSON logs on stdout until
  * SIGTERM or SIGINT; then stops serving and leaves the containers running.
  */
-export async function runDaemon(g: GlobalOptions & { socket?: string }, opts: { logLevel: string; allowPrivileged: boolean; cgroupParent?: string }): Promise<number> {
+export async function runDaemon(
+  g: GlobalOptions & { socket?: string },
+  opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds?: boolean; cgroupParent?: string },
+): Promise<number> {
   const logger = pino({ level: opts.logLevel, base: { pid: process.pid } });
   const daemon = await startDaemon({
     root: g.root,
@@ -20,6 +23,7 @@ export async function runDaemon(g: GlobalOptions & { socket?: string }, opts: { 
     logger,
     version: berthVersion(),
     allowPrivileged: opts.allowPrivileged,
+    allowHostBinds: !!opts.allowHostBinds,
     ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
   });
   await new Promise<void>((resolve) => {

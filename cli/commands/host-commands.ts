@@ -50,6 +50,7 @@ Examples:
     )
     .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
     .option("--allow-privileged", "accept containers with privileged: true from every apply", false)
+    .option("--allow-host-binds", "accept bind mounts that expose the host (/, /proc, /sys, /dev, /boot, an engine socket, an ancestor of berth's state) from every apply", false)
     .addOption(new Option("--cgroup-parent <name>", "parent cgroup of every container (default: berth)").env("BERTH_CGROUP_PARENT"))
     .addHelpText(
       "after",
@@ -58,7 +59,7 @@ Examples:
   berth daemon
   berth --root /srv/berth --run-root /run/berth-2 daemon --log-level debug`,
     )
-    .action(async (opts: { logLevel: string; allowPrivileged: boolean; cgroupParent?: string }, cmd: Command) => {
+    .action(async (opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds: boolean; cgroupParent?: string }, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
       const { runDaemon } = await import("./daemon.js");
       await run(runDaemon({ root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) }, opts));

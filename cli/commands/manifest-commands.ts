@@ -5,6 +5,8 @@
 import { Option, type Command } from "commander";
 import { clientContext, filenameHelp, run } from "./registration.js";
 
+const HOST_BINDS_HELP = "accept bind mounts that expose the host: /, /proc, /sys, /dev, /boot, a container engine's socket, or a directory holding berth's state or socket";
+
 export function registerManifestCommands(program: Command): void {
   program
     .command("validate")
@@ -17,17 +19,21 @@ export function registerManifestCommands(program: Command): void {
     .option("-R, --recursive", "process directories recursively", false)
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .option("--allow-privileged", "accept containers with privileged: true", false)
+    .option("--allow-host-binds", HOST_BINDS_HELP, false)
     .addHelpText(
       "after",
       `
+Bind sources are checked against berth's --root, --run-root and --socket.
+
 Examples:
   berth validate -f web.yaml
   berth validate -f manifests/ -R
   cat web.yaml | berth validate -f -`,
     )
-    .action(async (opts: { filename: string[]; recursive: boolean; output: "text" | "json"; allowPrivileged: boolean }) => {
+    .action(async (opts: { filename: string[]; recursive: boolean; output: "text" | "json"; allowPrivileged: boolean; allowHostBinds: boolean }, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
       const { runValidate } = await import("./validate.js");
-      process.exitCode = await runValidate(opts);
+      process.exitCode = await runValidate({ ...opts, berthPaths: { root: g.root, runRoot: g.runRoot, ...(g.socket ? { socketPath: g.socket } : {}) } });
     });
 
   program
@@ -45,6 +51,7 @@ Examples:
     .option("--prune", "delete objects of the stack that are not in the manifests", false)
     .option("--dry-run", "only report what would change", false)
     .option("--allow-privileged", "accept containers with privileged: true", false)
+    .option("--allow-host-binds", HOST_BINDS_HELP, false)
     .option("--wait", "wait until every applied object is ready (containers running, and healthy when they have a healthcheck)", false)
     .option("--timeout <duration>", "how long --wait waits", "5m")
     .addHelpText(

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { codeFrame, formatDiagnostic, type Diagnostic } from "../../controller/manifests/diagnostics.js";
+import type { BerthPaths } from "../../controller/manifests/host-binds.js";
 import { loadManifests } from "../../controller/manifests/load.js";
 import { paint } from "../style.js";
 
@@ -8,11 +9,19 @@ export interface ValidateOptions {
   recursive: boolean;
   output: "text" | "json";
   allowPrivileged: boolean;
+  allowHostBinds?: boolean;
+  /** berth's own paths (--root, --run-root, --socket), which bind sources must not expose. */
+  berthPaths?: Partial<BerthPaths>;
 }
 
 /** `berth validate`: 0 when every manifest is valid, 1 when any has an error. */
 export async function runValidate(opts: ValidateOptions): Promise<number> {
-  const result = await loadManifests(opts.filename, { recursive: opts.recursive, allowPrivileged: opts.allowPrivileged });
+  const result = await loadManifests(opts.filename, {
+    recursive: opts.recursive,
+    allowPrivileged: opts.allowPrivileged,
+    allowHostBinds: !!opts.allowHostBinds,
+    ...(opts.berthPaths ? { berthPaths: opts.berthPaths } : {}),
+  });
   const errors = result.diagnostics.filter((d) => d.severity === "error");
   if (opts.output === "json") {
     process.stdout.write(

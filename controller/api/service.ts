@@ -34,6 +34,10 @@ export interface ServiceInfo {
   startedAtMs: number;
   /** Accept privileged containers from every apply. */
   allowPrivileged: boolean;
+  /** Accept bind sources that expose the host from every apply (manifests/host-binds.ts). */
+  allowHostBinds?: boolean;
+  /** The API socket, which bind sources must not expose (default `<runRoot>/berth.sock`). */
+  socketPath?: string;
 }
 
 export class ControllerService implements ControllerApi {
@@ -51,7 +55,11 @@ export class ControllerService implements ControllerApi {
     const d = this.deps;
     // The manifest pipeline (yaml, the validators, normalize) loads with the first apply: an idle daemon needs none of it.
     const { loadManifestTexts } = await import("../manifests/load.js");
-    const loaded = loadManifestTexts(req.files, { allowPrivileged: this.info.allowPrivileged || !!req.allowPrivileged });
+    const loaded = loadManifestTexts(req.files, {
+      allowPrivileged: this.info.allowPrivileged || !!req.allowPrivileged,
+      allowHostBinds: !!this.info.allowHostBinds || !!req.allowHostBinds,
+      berthPaths: { root: this.info.root, runRoot: this.info.runRoot, ...(this.info.socketPath ? { socketPath: this.info.socketPath } : {}) },
+    });
     const dryRun = !!req.dryRun;
     if (loaded.diagnostics.some((x) => x.severity === "error")) return { dryRun, changes: [], diagnostics: loaded.diagnostics };
     const objects = loaded.objects.map(stripSource);

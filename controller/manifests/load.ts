@@ -2,6 +2,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { formatPath, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
+import { berthPathsOf, hostBindErrors, type BerthPaths, type HostBindOptions } from "./host-binds.js";
 import { objectKey, type AnyObject, type ContainerObject } from "./model.js";
 import { normalizeObject } from "./normalize.js";
 import { defaultParseLimits, locate, parseManifestText, type ParseLimits, type ParsedDocument } from "./parse.js";
@@ -12,6 +13,10 @@ export interface LoadOptions {
   recursive?: boolean;
   /** Accept privileged containers. */
   allowPrivileged?: boolean;
+  /** Accept bind sources that expose the host (`/`, `/proc`, an engine socket, an ancestor of berth's state): host-binds.ts. */
+  allowHostBinds?: boolean;
+  /** berth's own paths, which bind sources must not expose; unset ones are the CLI's defaults. */
+  berthPaths?: Partial<BerthPaths>;
   /** Where `-` reads from. */
   stdin?: Readable;
   limits?: Partial<LoadLimits>;
@@ -154,6 +159,7 @@ export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = 
   const limits = { ...defaultLoadLimits(), ...options.limits };
   const diagnostics: Diagnostic[] = [];
   const loaded: { object: AnyObject; parsed: ParsedDocument }[] = [];
+  const hostBinds = hostBindOptionsOf(options);
   for (const t of texts) {
     const { documents, diagnostics: parseDiags } = parseManifestText(t.file, t.text, limits);
     diagnostics.push(...parseDiags);
@@ -164,12 +170,17 @@ export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = 
       const label = typeof kind === "string" && typeof name === "string" ? `${kind.toLowerCase()}/${name}` : undefined;
       const fieldErrors = validateObject(value);
       if (fieldErrors.length) {
-        diagnostics.push(...locateErrors(parsed, label, [...fieldErrors, ...semanticErrorsDespite(fieldErrors, value, t.baseDir, options)]));
+        diagnostics.push(...locateErrors(parsed, label, [...fieldErrors, ...semanticErrorsDespite(fieldErrors, value, t.baseDir, options, hostBinds)]));
         continue;
       }
       const { object, errors } = normalizeObject(value, { baseDir: t.baseDir, allowPrivileged: options.allowPrivileged ?? false });
       if (errors.length || !object) {
         diagnostics.push(...locateErrors(parsed, label, errors));
+        continue;
+      }
+      const refused = objectHostBindErrors(object, value, hostBinds);
+      if (refused.length) {
+        diagnostics.push(...locateErrors(parsed, label, refused));
         continue;
       }
       const pos = locate(parsed, []);
@@ -187,17 +198,29 @@ export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = 
  * everything: normalization is tried on the invalid data, and only its errors on fields
  * untouched by a schema error are kept (the others would be noise or duplicates).
  */
-function semanticErrorsDespite(schemaErrors: FieldError[], value: unknown, baseDir: string, options: LoadOptions): FieldError[] {
+function semanticErrorsDespite(schemaErrors: FieldError[], value: unknown, baseDir: string, options: LoadOptions, hostBinds: HostBindOptions): FieldError[] {
   const kind = (value as { kind?: unknown }).kind;
   if (typeof kind !== "string" || schemaErrors.some((e) => e.path.length < 2)) return [];
   let errors: FieldError[];
   try {
-    errors = normalizeObject(value as Record<string, unknown>, { baseDir, allowPrivileged: options.allowPrivileged ?? false }).errors;
+    const n = normalizeObject(value as Record<string, unknown>, { baseDir, allowPrivileged: options.allowPrivileged ?? false });
+    errors = n.object ? objectHostBindErrors(n.object, value, hostBinds) : n.errors;
   } catch {
     return []; // the data is not in a shape normalization can read: the schema errors say why
   }
   const overlaps = (a: (string | number)[], b: (string | number)[]) => a.slice(0, Math.min(a.length, b.length)).every((s, i) => s === b[i]);
   return errors.filter((e) => !schemaErrors.some((s) => overlaps(s.missing ? s.path.slice(0, -1) : s.path, e.path)));
+}
+
+function hostBindOptionsOf(options: LoadOptions): HostBindOptions {
+  return { allowHostBinds: options.allowHostBinds ?? false, berthPaths: berthPathsOf(options.berthPaths) };
+}
+
+/** The refused bind sources of a normalized object (Containers only have bind mounts). */
+function objectHostBindErrors(object: AnyObject, value: unknown, o: HostBindOptions): FieldError[] {
+  if (object.kind !== "Container") return [];
+  const input = (value as { spec?: { mounts?: unknown } }).spec?.mounts;
+  return hostBindErrors(object.spec.mounts, Array.isArray(input) ? input : undefined, o);
 }
 
 /** Reads and loads manifests in one step. */

@@ -13,7 +13,10 @@ import type { LocalVolumeStore } from "./types.js";
  *
  * Bind sources must exist and must not be — or, after resolving symlinks, lie inside —
  * any protected path (berth's state dir, its run-root, the API socket): a container must
- * never reach berth's own state. (Binding an ancestor such as `/` is allowed, as in Docker.)
+ * never reach berth's own state. Nor may a source reach an ancestor of one through a
+ * symlink: an ancestor named as such (`/`, `/var/lib`) was judged when it was applied
+ * (controller/manifests/host-binds.ts refuses it unless host binds are allowed), but a
+ * symlink can be swapped in after that, and is resolved here at every start.
  */
 
 export function normalizeTarget(target: string, container: string): string {
@@ -84,8 +87,13 @@ export async function checkBindSource(source: string, protectedPaths: string[], 
   const lexical = path.resolve(source);
   for (const p of protectedPaths) {
     const rp = await realpathOrResolve(p);
-    if (inside(real, rp) || inside(lexical, path.resolve(p))) {
+    const lp = path.resolve(p);
+    if (inside(real, rp) || inside(lexical, lp)) {
       throw invalidArgument(`create container ${container}: bind source ${source} is inside berth's own ${p}`);
+    }
+    const named = inside(rp, lexical) || inside(lp, lexical);
+    if (!named && (inside(rp, real) || inside(lp, real))) {
+      throw invalidArgument(`create container ${container}: bind source ${source} resolves through a symlink to ${real}, which contains berth's own ${p}`);
     }
   }
   return real;
