@@ -83,7 +83,7 @@ describe("image store routes, over a unix socket against a real store", () => {
   const raw = (head: string, body?: Buffer | string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const s = net.connect(socket, () => {
-        s.write(`${head}\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        s.write(`${head}\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
         if (body !== undefined) s.write(body);
       });
       let out = "";
@@ -164,13 +164,14 @@ describe("image store routes, over a unix socket against a real store", () => {
       [() => raw("DELETE /v1/image-store?ref=a&force=yes HTTP/1.1"), 400, 'remove image: force must be true or false, got "yes"'],
       [() => raw("DELETE /v1/image-store?ref=a HTTP/1.1"), 404, "get image a: not found"],
       [() => raw("POST /v1/image-store/import?reference=Bad%20Ref HTTP/1.1\r\nContent-Type: application/x-tar\r\nContent-Length: 3", "abc"), 400, 'parse reference "Bad Ref"'],
-      [() => raw("POST /v1/image-store/import HTTP/1.1\r\nContent-Length: 3", "abc"), 400, "import image: expected one reference parameter, got 0"],
-      [() => raw("POST /v1/image-store/import?reference=x&change=RUN%20rm HTTP/1.1\r\nContent-Length: 3", "abc"), 400, 'import image: change "RUN rm": unsupported change instruction RUN'],
-      [() => raw("POST /v1/image-store/import?reference=x&tag=1 HTTP/1.1\r\nContent-Length: 3", "abc"), 400, 'import image: unknown parameter "tag"'],
-      [() => raw("POST /v1/image-store/load HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2", "{}"), 400, 'load images: content type "application/json" is not application/x-tar'],
-      [() => raw("POST /v1/image-store/load HTTP/1.1\r\nContent-Length: 0"), 400, "load images: expected a tar archive as the request body"],
-      [() => raw("POST /v1/image-store/load HTTP/1.1\r\nContent-Length: 9", "not a tar"), 400, "load images"],
-      [() => raw("PUT /v1/image-store HTTP/1.1"), 404, "route PUT /v1/image-store: not found"],
+      [() => raw("POST /v1/image-store/import HTTP/1.1\r\nContent-Type: application/x-tar\r\nContent-Length: 3", "abc"), 400, "import image: expected one reference parameter, got 0"],
+      [() => raw("POST /v1/image-store/import?reference=x&change=RUN%20rm HTTP/1.1\r\nContent-Type: application/x-tar\r\nContent-Length: 3", "abc"), 400, 'import image: change "RUN rm": unsupported change instruction RUN'],
+      [() => raw("POST /v1/image-store/import?reference=x&tag=1 HTTP/1.1\r\nContent-Type: application/x-tar\r\nContent-Length: 3", "abc"), 400, 'import image: unknown parameter "tag"'],
+      [() => raw("POST /v1/image-store/load HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2", "{}"), 415, 'load images: content type "application/json" is not application/x-tar'],
+      [() => raw("POST /v1/image-store/load HTTP/1.1\r\nContent-Length: 3", "abc"), 415, 'load images: content type none is not application/x-tar'],
+      [() => raw("POST /v1/image-store/load HTTP/1.1\r\nContent-Type: application/x-tar\r\nContent-Length: 0"), 400, "load images: expected a tar archive as the request body"],
+      [() => raw("POST /v1/image-store/load HTTP/1.1\r\nContent-Type: application/x-tar\r\nContent-Length: 9", "not a tar"), 400, "load images"],
+      [() => raw("PUT /v1/image-store HTTP/1.1\r\nContent-Type: application/json"), 404, "route PUT /v1/image-store: not found"],
       [() => raw("GET /v1/image-store/pull HTTP/1.1"), 404, "not found"],
     ];
     // all at once: answers given before a body was read must reach clients that are still sending
@@ -212,7 +213,7 @@ describe("image store routes, over a unix socket against a real store", () => {
     const abortAfter = async (route: string, until: () => Promise<boolean>) => {
       const s = net.connect(socket);
       await new Promise((r) => s.once("connect", r));
-      s.write(`POST ${route} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: ${LIMIT}\r\n\r\n`);
+      s.write(`POST ${route} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-tar\r\nContent-Length: ${LIMIT}\r\n\r\n`);
       s.write(randomBytes(LIMIT / 4));
       await expect.poll(until, { timeout: 5_000 }).toBe(true);
       s.destroy();
@@ -240,7 +241,7 @@ describe("image store routes, over a unix socket against a real store", () => {
 
   it("removes the staged archive when the client goes away mid-download", async () => {
     await images.importRootfs(chunks(await bigRootfs(4 * 1024 * 1024)), "localhost/big:1");
-    const s = net.connect(socket, () => s.write("GET /v1/image-store/save?ref=localhost/big:1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const s = net.connect(socket, () => s.write("GET /v1/image-store/save?ref=localhost/big:1 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     const first = await new Promise<string>((resolve) => s.once("data", (d: Buffer) => resolve(d.toString("latin1"))));
     expect(first).toMatch(/^HTTP\/1.1 200 OK\r\n[^]*content-type: application\/x-tar/i);
     expect(await tmpFiles()).toHaveLength(1);

@@ -20,17 +20,28 @@ const view = (name: string, labels: Record<string, string> = {}): ObjectView => 
 });
 
 function fakeApi() {
-  const seen: { events?: AbortSignal; act?: AbortSignal; execs: number; logs?: { follow: boolean; tail?: number; since?: number } } = { execs: 0 };
+  const seen: { events?: AbortSignal; act?: AbortSignal; acts: number; applies: number; deletes: number; execs: number; logs?: { follow: boolean; tail?: number; since?: number } } = {
+    acts: 0,
+    applies: 0,
+    deletes: 0,
+    execs: 0,
+  };
   let push: ((e: EventRecord) => void) | undefined;
   const api: ControllerApi = {
     version: () => ({ version: "0.1.0", pid: 1, root: "/r", runRoot: "/rr", startedAt: "t" }),
-    apply: async (req) => ({ dryRun: !!req.dryRun, diagnostics: [], changes: [{ kind: "Container", name: req.stack, action: "created" }] }),
+    apply: async (req) => {
+      seen.applies++;
+      return { dryRun: !!req.dryRun, diagnostics: [], changes: [{ kind: "Container", name: req.stack, action: "created" }] };
+    },
     list: async (_kind, selector) => [view("a", { app: "x" }), view("b")].filter((v) => Object.entries(selector).every(([k, val]) => v.metadata.labels[k] === val)),
     get: async (_kind, name) => {
       if (name !== "a") throw notFound(`get container ${name}: not found`, { object: { kind: "Container", name } });
       return view("a");
     },
-    delete: async (kind, name) => ({ kind, name, action: "deleted" }),
+    delete: async (kind, name) => {
+      seen.deletes++;
+      return { kind, name, action: "deleted" };
+    },
     async *events({ watch, signal }) {
       seen.events = signal;
       yield { seq: 1, time: "t", type: "Normal", reason: "Created", object: "container/a", message: "created" };
@@ -54,6 +65,7 @@ function fakeApi() {
     },
     act: async (name, _action, signal) => {
       seen.act = signal;
+      seen.acts++;
       // "slow" never gets there: the action waits until the client gives up
       if (name === "slow") await new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
       return view(name);
@@ -94,7 +106,7 @@ describe("API server and client over a unix socket", () => {
   const raw = (method: string, p: string, body?: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const s = net.connect(socket, () => {
-        s.write(`${method} ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${body !== undefined ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : ""}\r\n${body ?? ""}`);
+        s.write(`${method} ${p} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${body !== undefined ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : ""}\r\n${body ?? ""}`);
       });
       let out = "";
       s.on("data", (d) => (out += d));
@@ -123,7 +135,7 @@ describe("API server and client over a unix socket", () => {
   });
 
   it("bounds an action by the client's connection: it aborts when the client goes away", async () => {
-    const s = net.connect(socket, () => s.write("POST /v1/containers/slow/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
+    const s = net.connect(socket, () => s.write("POST /v1/containers/slow/stop HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"));
     await expect.poll(() => fake.seen.act !== undefined, { timeout: 2000 }).toBe(true);
     expect(fake.seen.act!.aborted).toBe(false);
     s.destroy();
@@ -217,6 +229,138 @@ describe("API server and client over a unix socket", () => {
     await third.listen();
     expect((await new ApiClient(stale).version()).pid).toBe(1);
     await third.close();
+  });
+
+  /** One raw request with `head` (request line and headers, no blank line), then `body`; the whole answer. */
+  const request = (head: string, body = "") =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const s = net.connect(socket, () => s.write(`${head}\r\nConnection: close\r\n\r\n${body}`));
+      let out = "";
+      s.on("data", (d) => (out += d));
+      s.on("end", () => resolve({ status: Number(out.split(" ")[1]), body: out.slice(out.indexOf("\r\n\r\n") + 4) }));
+      s.on("error", reject);
+    });
+  const APPLY = JSON.stringify({ stack: "s", files: [] });
+  const len = (b: string) => `Content-Length: ${Buffer.byteLength(b)}`;
+
+  it("refuses mutating requests without a JSON content type with 415, and applies nothing", async () => {
+    const cases: [string, string, string][] = [
+      [`POST /v1/apply HTTP/1.1\r\nHost: localhost\r\n${len(APPLY)}`, APPLY, 'read request: POST needs content type application/json, got none'],
+      [`POST /v1/apply HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n${len(APPLY)}`, APPLY, 'got "text/plain"'],
+      [`POST /v1/apply HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n${len(APPLY)}`, APPLY, 'got "application/x-www-form-urlencoded"'],
+      [`POST /v1/apply HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\n${len(APPLY)}`, APPLY, 'got "multipart/form-data"'],
+      [`POST /v1/containers/a/stop HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0`, "", "got none"],
+      [`POST /v1/containers/a/exec HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n${len('{"argv":["sh"]}')}`, '{"argv":["sh"]}', 'got "text/plain"'],
+      [`DELETE /v1/volumes/v HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 2`, "{}", 'read request: DELETE needs content type application/json, got "text/plain"'],
+      [`PUT /v1/apply HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked`, `${APPLY.length.toString(16)}\r\n${APPLY}\r\n0\r\n\r\n`, "PUT needs content type application/json, got none"],
+    ];
+    for (const [head, body, message] of cases) {
+      const r = await request(head, body);
+      expect(r.status, head).toBe(415);
+      expect(JSON.parse(r.body).error, head).toMatchObject({ kind: "InvalidArgument", message: expect.stringContaining(message) });
+    }
+    expect(fake.seen).toMatchObject({ applies: 0, acts: 0, execs: 0, deletes: 0 });
+    // a JSON type with parameters is JSON; a DELETE without a body needs none; the client sends what is needed
+    expect((await request(`POST /v1/apply HTTP/1.1\r\nHost: localhost\r\nContent-Type: Application/JSON; charset=utf-8\r\n${len(APPLY)}`, APPLY)).status).toBe(200);
+    expect((await request("DELETE /v1/volumes/v HTTP/1.1\r\nHost: localhost")).status).toBe(200);
+    await client.apply({ stack: "s", files: [] });
+    await client.act("a", "stop");
+    await client.delete("Volume", "v");
+    expect(fake.seen).toMatchObject({ applies: 2, acts: 1, deletes: 2 });
+  });
+
+  it("refuses a foreign Host with 400 (DNS rebinding), on every route; serves localhost, berth and none", async () => {
+    for (const host of ["evil.example", "localhost.evil.example", "127.0.0.1:2375", "[::1]", "berth.evil.example", "localhost:x", "berth:80"]) {
+      for (const head of [`GET /v1/version HTTP/1.1\r\nHost: ${host}`, `POST /v1/apply HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n${len(APPLY)}`]) {
+        const r = await request(head, head.startsWith("POST") ? APPLY : "");
+        expect(r.status, head).toBe(400);
+        expect(JSON.parse(r.body).error.message).toBe(`read request: Host ${JSON.stringify(host)} is refused: the API serves only local clients (Host localhost or berth)`);
+      }
+    }
+    expect(fake.seen.applies).toBe(0);
+    for (const head of ["GET /v1/version HTTP/1.1\r\nHost: localhost", "GET /v1/version HTTP/1.1\r\nHost: LOCALHOST:2375", "GET /v1/version HTTP/1.1\r\nHost: berth", "GET /v1/version HTTP/1.1\r\nHost:", "GET /v1/version HTTP/1.1", "GET /v1/version HTTP/1.0"]) {
+      expect((await request(head)).status, head).toBe(200);
+    }
+  });
+
+  describe("requests that arrive too slowly", () => {
+    let slow: ApiServer;
+    let slowSocket: string;
+    beforeEach(async () => {
+      slowSocket = path.join(dir, "slow.sock");
+      slow = new ApiServer(fake.api, { socketPath: slowSocket, logger: pino({ level: "silent" }), headersTimeoutMs: 300, bodyTimeoutMs: 300, drainAfterErrorMs: 200 });
+      await slow.listen();
+    });
+    afterEach(() => slow.close());
+
+    /** Writes `head` then `drip` one byte every 100 ms until answered; resolves when the server closes the connection. */
+    const dripped = (head: string, drip: string) =>
+      new Promise<{ ms: number; answer: string }>((resolve) => {
+        const t0 = Date.now();
+        let answer = "";
+        let timer: NodeJS.Timeout | undefined;
+        const s = net.connect(slowSocket, () => {
+          s.write(head);
+          let i = 0;
+          timer = setInterval(() => {
+            if (i < drip.length && s.writable) s.write(drip[i++]!);
+          }, 100);
+        });
+        s.on("data", (d) => {
+          answer += d;
+          clearInterval(timer);
+        });
+        s.on("error", () => {}); // a write after the cut: EPIPE
+        s.on("close", () => {
+          clearInterval(timer);
+          resolve({ ms: Date.now() - t0, answer });
+        });
+      });
+
+    it("cuts a JSON body dripped a byte at a time at the body deadline with 408, applying nothing", async () => {
+      const { ms, answer } = await dripped(`POST /v1/apply HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${len(APPLY)}\r\n\r\n`, APPLY);
+      expect(ms).toBeGreaterThanOrEqual(280);
+      expect(ms).toBeLessThan(1_500); // the whole body would take 2.7 s
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).error).toEqual({ kind: "InvalidArgument", message: "read request: the body did not arrive within 300ms" });
+      expect(fake.seen.applies).toBe(0);
+      expect((await new ApiClient(slowSocket).version()).pid).toBe(1);
+    });
+
+    it("closes the connection of a dripped body no route reads, at the deadline", async () => {
+      const s = net.connect(slowSocket, () => s.write("POST /v1/containers/a/stop HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"));
+      const t0 = Date.now();
+      let answer = "";
+      const drip = setInterval(() => s.writable && s.write(" "), 100);
+      s.on("data", (d) => (answer += d));
+      s.on("error", () => {});
+      await new Promise((r) => s.once("close", r));
+      clearInterval(drip);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /); // answered at once: stop reads no body
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+      expect(Date.now() - t0).toBeLessThan(1_500);
+    });
+
+    it("cuts headers dripped a byte at a time at the headers deadline", async () => {
+      const { ms, answer } = await dripped("GET /v1/version HTTP/1.1\r\nHost: localhost\r\n", "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n");
+      expect(ms).toBeGreaterThanOrEqual(280);
+      expect(ms).toBeLessThan(1_500);
+      expect(answer).not.toMatch(/ 200 /);
+      expect((await new ApiClient(slowSocket).version()).pid).toBe(1);
+    });
+
+    it("does not time a body that arrived, nor a long answer", async () => {
+      const c = new ApiClient(slowSocket);
+      const ac = new AbortController();
+      const it = c.watchEvents(ac.signal)[Symbol.asyncIterator]();
+      await it.next();
+      await new Promise((r) => setTimeout(r, 700));
+      fake.push({ seq: 2, time: "t", type: "Normal", reason: "Later", object: "container/a", message: "m" });
+      expect(((await it.next()).value as EventRecord).seq).toBe(2);
+      ac.abort();
+      await it.return?.();
+      expect((await c.apply({ stack: "s", files: [] })).changes).toHaveLength(1);
+    });
   });
 
   it("says how to start the daemon when none listens", async () => {

@@ -3,11 +3,11 @@ import * as http from "node:http";
 import * as net from "node:net";
 import type { Logger } from "pino";
 import { BerthError, errorKind, errorMessage, httpStatusOfKind, invalidArgument, notFound, unavailable } from "../../lib/errors.js";
-import { sendJson } from "./http-util.js";
+import { checkRequestHeaders, cutBody, hasBody, isCut, RequestRefused, sendJson } from "./http-util.js";
 import type { ErrorBody } from "./protocol.js";
 import { containerRoutes } from "./routes/containers.js";
 import { eventRoutes } from "./routes/events.js";
-import { imageStoreRoutes } from "./routes/image-store.js";
+import { imageStoreRoutes, uploadRouteOf } from "./routes/image-store.js";
 import { objectRoutes } from "./routes/objects.js";
 import type { Route, RouteContext } from "./routes/types.js";
 import { versionRoutes } from "./routes/version.js";
@@ -29,11 +29,19 @@ export interface ApiServerOptions {
   tmpDir?: string;
   /** How long an upload answered early (an error) is still read and discarded so the client sees the answer. Default 5s. */
   drainAfterErrorMs?: number;
+  /** A request's headers must have arrived this long after its first byte, else 408 and the connection is closed. Default 10s. */
+  headersTimeoutMs?: number;
+  /**
+   * A request body other than an upload (a JSON body) must have arrived whole this long after
+   * its headers, else 408 and the connection is closed. Default 30s. Uploads are bounded by
+   * size only; responses (watch, logs -f) are never timed.
+   */
+  bodyTimeoutMs?: number;
   logger: Logger;
 }
 
 export function defaultApiServerOptions() {
-  return { mode: 0o660, maxBodyBytes: 64 * 1024 * 1024, maxUploadBytes: 16 * 1024 ** 3, drainAfterErrorMs: 5_000 };
+  return { mode: 0o660, maxBodyBytes: 64 * 1024 * 1024, maxUploadBytes: 16 * 1024 ** 3, drainAfterErrorMs: 5_000, headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000 };
 }
 
 /**
@@ -62,9 +70,17 @@ export class ApiServer {
   ) {
     this.opts = { ...defaultApiServerOptions(), ...options };
     this.staging = new Staging(() => this.opts.tmpDir ?? defaultStagingDir(this.api.version().root));
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.headersTimeout = 30_000;
-    this.server.requestTimeout = 0; // streams are long-lived; bodies are bounded by size
+    this.server = http.createServer(
+      {
+        // An absent Host is accepted (checkRequestHeaders); a foreign one is refused there.
+        requireHostHeader: false,
+        // Node checks the headers timeout on this interval: a fraction of it keeps the cut close to it.
+        connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(this.opts.headersTimeoutMs / 4))),
+      },
+      (req, res) => void this.handle(req, res),
+    );
+    this.server.headersTimeout = this.opts.headersTimeoutMs;
+    this.server.requestTimeout = 0; // streams are long-lived; JSON bodies have their own deadline (bodyTimeoutMs), uploads a size cap
     this.server.on("connection", (s) => {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
@@ -108,6 +124,10 @@ export class ApiServer {
     const url = new URL(req.url ?? "/", "http://berth");
     const method = req.method ?? "GET";
     try {
+      const parts = url.pathname.split("/").filter(Boolean);
+      const upload = parts[0] === "v1" ? uploadRouteOf(method, parts.slice(1)) : undefined;
+      checkRequestHeaders(req, method, upload);
+      if (upload === undefined) this.bodyDeadline(req, res);
       await this.route(method, url, req, res, ac.signal);
     } catch (err) {
       if (ac.signal.aborted) {
@@ -119,14 +139,44 @@ export class ApiServer {
       const kind = errorKind(err);
       if (kind === "Internal") this.opts.logger.error({ err, method, path: url.pathname }, "request failed");
       if (res.headersSent) {
-        res.destroy();
+        if (!isCut(req)) res.destroy(); // a cut body was answered (408) and its connection is closing
         return;
       }
       const body: ErrorBody = { error: { kind, message: errorMessage(err) } };
       if (err instanceof BerthError && err.object) body.error.object = err.object;
-      if (req.complete || req.destroyed) sendJson(res, httpStatusOfKind[kind], body);
-      else this.answerEarly(req, res, httpStatusOfKind[kind], body);
+      const status = err instanceof RequestRefused ? err.status : httpStatusOfKind[kind];
+      if (req.complete || req.destroyed) sendJson(res, status, body);
+      else this.answerEarly(req, res, status, body);
     }
+  }
+
+  /**
+   * Cuts a request whose body (other than an upload) has not arrived whole `bodyTimeoutMs`
+   * after its headers: a body dripped a byte at a time would otherwise hold its connection and
+   * handler for ever. The body is marked cut, so the handler's read of it fails and nothing is
+   * applied; the client is answered 408 (answerEarly: the connection closes once the rest is
+   * read or `drainAfterErrorMs` passed), or, when an answer is already under way (a route that
+   * did not read the body), the connection is closed.
+   */
+  private bodyDeadline(req: http.IncomingMessage, res: http.ServerResponse) {
+    if (!hasBody(req)) return;
+    const ms = this.opts.bodyTimeoutMs;
+    const timer = setTimeout(() => {
+      if (req.complete || req.destroyed) return;
+      this.opts.logger.debug({ method: req.method, path: req.url }, "request body timed out");
+      cutBody(req);
+      if (res.headersSent) {
+        req.socket.destroy();
+        return;
+      }
+      const body: ErrorBody = { error: { kind: "InvalidArgument", message: `read request: the body did not arrive within ${ms}ms` } };
+      res.setHeader("connection", "close");
+      this.answerEarly(req, res, 408, body);
+    }, ms);
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    req.once("end", clear);
+    req.once("close", clear);
   }
 
   /**
@@ -148,6 +198,8 @@ export class ApiServer {
     };
     req.once("end", finish);
     req.once("close", finish);
+    // Drain, also once a reader still attached (a route's body read) lets go.
+    req.on("data", () => {});
     req.resume();
   }
 

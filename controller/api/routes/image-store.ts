@@ -30,6 +30,18 @@ function refsOf(q: URLSearchParams, what: string, options: { single?: boolean } 
   return refs.map((r) => checkImageRef(r, what));
 }
 
+/** The routes whose body is an archive, by op, with the name their errors carry. */
+const UPLOADS: Record<string, string> = { load: "load images", import: "import image" };
+
+/**
+ * The name of the upload route `POST /v1/image-store/{load|import}` that `segments` (after
+ * `/v1`) name, for the server's content-type check (tar types there, JSON elsewhere).
+ */
+export function uploadRouteOf(method: string, segments: string[]): string | undefined {
+  const [resource, op, sub] = segments;
+  return method === "POST" && resource === "image-store" && op !== undefined && sub === undefined && Object.hasOwn(UPLOADS, op) ? UPLOADS[op] : undefined;
+}
+
 /**
  * `/v1/image-store[/{op}]`: the image store the daemon owns (protocol.ts lists the routes).
  * Every path under it is its own: one it does not serve is NotFound here.
