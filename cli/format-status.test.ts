@@ -54,6 +54,12 @@ describe("containerStatusText (docker ps STATUS)", () => {
     [{ phase: "Pending", reason: "PullingImage" }, "Pending: PullingImage"],
     [{ phase: "Failed", reason: "ImagePullFailed", message: "no such image" }, "Failed: ImagePullFailed"],
     [{ phase: "Failed" }, "Failed"],
+    // OOM-killed and staying down: restart policy no (Exited), on-failure given up (Failed); a restart due shows docker's Restarting
+    [{ phase: "Exited", exitCode: 137, oomKilled: true, finishedAt: ago(5 * S), reason: "OOMKilled" }, "OOMKilled (137) 5 seconds ago"],
+    [{ phase: "Failed", exitCode: 137, oomKilled: true, finishedAt: ago(5 * S), reason: "OOMKilled", message: "was OOM-killed (exit code 137); gave up after 3 restarts (on-failure:3)" }, "OOMKilled (137) 5 seconds ago"],
+    [{ phase: "Failed", exitCode: 137, oomKilled: true, reason: "OOMKilled" }, "OOMKilled (137)"],
+    [{ phase: "Restarting", exitCode: 137, oomKilled: true, finishedAt: ago(5 * S), reason: "CrashLoopBackOff" }, "Restarting (137) 5 seconds ago"],
+    [{ phase: "Running", oomKilled: false, startedAt: ago(5 * S) }, "Up 5 seconds"],
   ])("%j → %s", (over, text) => expect(containerStatusText(status(over), NOW)).toBe(text));
 });
 
@@ -86,6 +92,13 @@ describe("object tables", () => {
     expect(lines[0]).toMatch(/^NAME +IMAGE +STATUS +RESTARTS +AGE +PID +STACK +REASON$/);
     expect(lines[1]).toMatch(/ 4h +4242 +demo +-$/);
     expect(lines[2]).toMatch(/ 5s +- +demo +Completed$/);
+  });
+
+  it("shows an OOM-killed container as OOMKilled in STATUS and REASON", () => {
+    const oom = containerView("hog", { phase: "Failed", exitCode: 137, oomKilled: true, finishedAt: ago(5 * S), reason: "OOMKilled", message: "was OOM-killed" }, {}, { createdAt: ago(M) });
+    const lines = formatObjectTable("Container", [oom], NOW, { wide: true }).split("\n");
+    expect(lines[0]).toMatch(/^NAME +IMAGE +STATUS +RESTARTS +AGE +PID +STACK +REASON$/);
+    expect(lines[1]).toMatch(/^hog +docker\.io\/library\/busybox:latest +OOMKilled \(137\) 5 seconds ago +0 +60s +- +demo +OOMKilled$/);
   });
 
   it("formats other kinds: NAME READY STATUS AGE (+ STACK)", () => {
@@ -125,6 +138,8 @@ describe("readiness", () => {
     ["exited, will restart", containerView("a", { phase: "Exited", exitCode: 0 }), { ready: false, failed: false, state: "Exited (0)" }],
     ["restarting", containerView("a", { phase: "Restarting", exitCode: 1 }), { ready: false, failed: false, state: "Restarting (1)" }],
     ["failed", containerView("a", { phase: "Failed", reason: "ImagePullFailed" }), { ready: false, failed: true, state: "Failed" }],
+    ["OOM-killed job", containerView("a", { phase: "Exited", exitCode: 137, oomKilled: true }, { restartPolicy: { name: "no" } }), { ready: false, failed: true, state: "OOMKilled (137)" }],
+    ["OOM-killed, given up", containerView("a", { phase: "Failed", exitCode: 137, oomKilled: true, reason: "OOMKilled" }), { ready: false, failed: true, state: "OOMKilled (137)" }],
     ["pending", containerView("a", { phase: "Pending" }), { ready: false, failed: false, state: "Pending" }],
     ["volume ready", genericView("Volume", "v"), { ready: true, failed: false, state: "Ready" }],
     ["image not ready", genericView("Image", "i", { ready: false, reason: "Pulling" }), { ready: false, failed: false, state: "NotReady" }],

@@ -66,6 +66,8 @@ const HEALTH_SUFFIX: Record<ContainerStatusView["health"], string> = {
 /**
  * docker ps's STATUS: `Up 3 minutes (healthy)`, `Restarting (1) 5 seconds ago`,
  * `Exited (0) About a minute ago`, `Created`, and berth's `Pending: <reason>`, `Failed: <reason>`.
+ * A container the kernel OOM-killed, and that stays down (restart policy no, or the restarts
+ * given up on), reads `OOMKilled (137) 5 seconds ago`: docker's form with kubectl's word.
  */
 export function containerStatusText(s: ContainerStatusView, now: number): string {
   const since = (t: string | undefined) => {
@@ -74,6 +76,7 @@ export function containerStatusText(s: ContainerStatusView, now: number): string
   };
   const code = s.exitCode === undefined ? "" : ` (${s.exitCode})`;
   if (s.reason === "Terminating") return "Terminating"; // deleted, being stopped and removed (kubectl)
+  if (isOomKilledDown(s)) return `OOMKilled${code}${since(s.finishedAt)}`;
   switch (s.phase) {
     case "Running": {
       const started = s.startedAt ? Date.parse(s.startedAt) : NaN;
@@ -90,6 +93,11 @@ export function containerStatusText(s: ContainerStatusView, now: number): string
       if (s.reason) return `Pending: ${s.reason}`;
       return s.containerId ? "Created" : "Pending";
   }
+}
+
+/** Ended by the OOM killer and not about to restart. */
+function isOomKilledDown(s: ContainerStatusView): boolean {
+  return s.oomKilled === true && (s.phase === "Exited" || s.phase === "Failed");
 }
 
 /** kubectl's RESTARTS: `0`, `3 (2m ago)`. */
@@ -183,6 +191,7 @@ export function readiness(view: ObjectView): Readiness {
   const s = view.status;
   const message = reasonMessage(s);
   const code = s.exitCode === undefined ? "" : ` (${s.exitCode})`;
+  const down = isOomKilledDown(s) ? `OOMKilled${code}` : undefined;
   switch (s.phase) {
     case "Running": {
       if (!hasHealthcheck(view)) return { ready: true, failed: false, state: "Running", message };
@@ -191,14 +200,14 @@ export function readiness(view: ObjectView): Readiness {
     }
     case "Exited": {
       const policyNo = restartPolicyName(view.spec) === "no";
-      if (policyNo && s.exitCode === 0) return { ready: true, failed: false, state: `Exited${code}`, message };
-      if (policyNo && s.exitCode !== undefined) return { ready: false, failed: true, state: `Exited${code}`, message: message || `exited with code ${s.exitCode} and restart policy "no"` };
-      return { ready: false, failed: false, state: `Exited${code}`, message };
+      if (policyNo && s.exitCode === 0 && !down) return { ready: true, failed: false, state: `Exited${code}`, message };
+      if (policyNo && s.exitCode !== undefined) return { ready: false, failed: true, state: down ?? `Exited${code}`, message: message || `exited with code ${s.exitCode} and restart policy "no"` };
+      return { ready: false, failed: false, state: down ?? `Exited${code}`, message };
     }
     case "Restarting":
       return { ready: false, failed: false, state: `Restarting${code}`, message };
     case "Failed":
-      return { ready: false, failed: true, state: "Failed", message };
+      return { ready: false, failed: true, state: down ?? "Failed", message };
     case "Pending":
     default:
       return { ready: false, failed: false, state: s.phase ?? "Pending", message };

@@ -14,9 +14,10 @@ type Wait = Extract<Action, { type: "wait" }>;
 
 /**
  * The condition after a reconcile: from the wait the plan ended on (CrashLoopBackOff with
- * the time left, DependencyFailed / WaitingForDependency, Failed / Waiting), else from the
- * observed state (OOMKilled, a runtime reason such as a lost run-root). `ready`: running and,
- * with a healthcheck, healthy.
+ * the time left, DependencyFailed / WaitingForDependency, Failed / Waiting — OOMKilled when
+ * the restarts given up on ended in an OOM kill, as kubectl shows it), else from the observed
+ * state (OOMKilled, a runtime reason such as a lost run-root). `ready`: running and, with a
+ * healthcheck, healthy.
  */
 export function containerCondition(input: {
   wait: Wait | undefined;
@@ -28,18 +29,19 @@ export function containerCondition(input: {
   const { wait, observed } = input;
   const ready = observed?.status === "running" && (!input.hasCheck || input.health?.status === "healthy");
   const out: Pick<ContainerStatusRecord, "ready" | "reason" | "message" | "failed" | "nextRestartAtMs"> = { ready, failed: wait?.failed ?? false };
+  const oomKilled = observed?.status === "exited" && observed.oomKilled;
   if (wait) {
     if (wait.untilMs !== undefined) {
       out.reason = "CrashLoopBackOff";
       out.message = `back-off ${Math.max(0, wait.untilMs - input.now)}ms restarting: ${wait.reason}`;
       out.nextRestartAtMs = wait.untilMs;
     } else {
-      out.reason = wait.failed ? (wait.dependency ? "DependencyFailed" : "Failed") : wait.dependency ? "WaitingForDependency" : "Waiting";
+      out.reason = wait.failed ? (wait.dependency ? "DependencyFailed" : oomKilled ? "OOMKilled" : "Failed") : wait.dependency ? "WaitingForDependency" : "Waiting";
       out.message = wait.reason;
     }
     return out;
   }
-  if (observed?.status === "exited" && observed.oomKilled) {
+  if (oomKilled) {
     out.reason = "OOMKilled";
     out.message = "the kernel OOM killer ended the container";
   }
