@@ -17,7 +17,7 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Paths bind mounts must never expose besides root and runRoot (e.g. the API socket). */
   protectedPaths?: string[];
-  /** Who takes the root lock, for the message a second owner gets. */
+  /** What the root lock's holder says it is (`berth daemon`): a refused opener's message names it. */
   owner?: string;
   /** Parent cgroup of every container (default `berth`). */
   cgroupParent?: string;
@@ -49,7 +49,8 @@ export interface Runtime {
 }
 
 /**
- * Opens berth's runtime: takes the root lock (one owner per root; Unavailable otherwise),
+ * Opens berth's runtime: takes the root lock (one owner per root, released by the kernel when
+ * the process dies, see lib/root-lock.ts; Unavailable naming the holder otherwise),
  * opens the stores, adopts running containers. Facts only: nothing is restarted here.
  */
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
