@@ -16,8 +16,13 @@ import type { ControllerApi } from "./types.js";
 
 export interface ApiServerOptions {
   socketPath: string;
-  /** Socket file mode. Default 0660 (root and the socket's group). */
+  /**
+   * Socket file mode. Default 0660 (root and the socket's group). The socket is never wider
+   * than this: it is bound 0600, then given its group, then this mode.
+   */
   mode?: number;
+  /** Group id of the socket (`berth daemon --group`). Default: the daemon's own group. */
+  gid?: number;
   /** Largest request body. Default 64 MiB (an apply carries manifest texts). */
   maxBodyBytes?: number;
   /** Largest image archive (load) or rootfs tarball (import) upload. Default 16 GiB. */
@@ -87,7 +92,11 @@ export class ApiServer {
     });
   }
 
-  /** Listens on the socket; a stale socket file (no listener) is replaced. Unavailable when one is live. */
+  /**
+   * Listens on the socket; a stale socket file (no listener) is replaced. Unavailable when one is
+   * live. Sets the process's umask for the instant of the bind (restored before it returns to
+   * the event loop), so it must run on the main thread.
+   */
   async listen(): Promise<void> {
     const socketPath = this.opts.socketPath;
     const live = await new Promise<boolean>((resolve) => {
@@ -102,11 +111,18 @@ export class ApiServer {
     await fs.rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(socketPath, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
+      // net binds a unix socket inside listen(), synchronously: the file is created 0600 here.
+      const umask = process.umask(0o177);
+      try {
+        this.server.listen(socketPath, () => {
+          this.server.off("error", reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
     });
+    if (this.opts.gid !== undefined) await fs.chown(socketPath, -1, this.opts.gid);
     await fs.chmod(socketPath, this.opts.mode);
     await this.staging.removeStale();
   }
