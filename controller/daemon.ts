@@ -1,6 +1,8 @@
+import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "pino";
 import { systemClock, type Clock } from "../lib/clock.js";
+import { invalidArgument } from "../lib/errors.js";
 import { openRuntime, type Runtime } from "../runtime/index.js";
 import { ApiServer } from "./api/server.js";
 import { Controller, type ControllerOptions } from "./controller.js";
@@ -18,7 +20,19 @@ export interface DaemonOptions {
   allowHostBinds?: boolean;
   controller?: Partial<ControllerOptions>;
   cgroupParent?: string;
+  /**
+   * The group whose members may use the API (`berth daemon --group`, like dockerd's `-G`): the
+   * socket is root:group 0660 and the run-root root:group 0710 (traversable, not listable).
+   * Without it only root may: socket 0600, run-root 0700.
+   */
+  group?: { name: string; gid: number };
 }
+
+/**
+ * Directories the rest of the host uses: the daemon sets its run-root's mode and group (0700,
+ * or 0710 for `group`), which on one of these would lock every other user out of it.
+ */
+const SHARED_DIRS = new Set(["/", "/run", "/var/run", "/tmp", "/var/tmp", "/dev/shm", "/var", "/var/lib", "/root", "/home", "/etc", "/usr"]);
 
 export interface Daemon {
   runtime: Runtime;
@@ -32,9 +46,15 @@ export interface Daemon {
  * Starts berth's daemon: takes the root lock (one daemon per root), opens the runtime
  * (adopting running containers), the controller (desired state under `<root>/controller`)
  * and the API on the unix socket. Whatever was opened is closed again when a later step fails.
+ * The run-root's group and mode are set (see `group`) before the socket exists; a run-root
+ * the rest of the host shares (/run, /tmp, ...) is refused with InvalidArgument first.
  */
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const socketPath = o.socketPath ?? path.join(o.runRoot, "berth.sock");
+  const realRunRoot = await fs.realpath(o.runRoot).catch(() => path.resolve(o.runRoot));
+  if (SHARED_DIRS.has(realRunRoot)) {
+    throw invalidArgument(`start daemon: run-root ${o.runRoot} is shared with the rest of the host; give berth a directory of its own (e.g. /run/berth)`);
+  }
   const runtime = await openRuntime({
     root: o.root,
     runRoot: o.runRoot,
@@ -54,7 +74,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       logger: o.logger.child({ component: "controller" }),
       options: { ...o.controller, allowPrivileged: !!o.allowPrivileged, allowHostBinds: !!o.allowHostBinds, version: o.version, root: runtime.root, runRoot: runtime.runRoot, socketPath },
     });
-    server = new ApiServer(controller.api, { socketPath, logger: o.logger.child({ component: "api" }) });
+    await fs.chown(runtime.runRoot, -1, o.group?.gid ?? process.getgid!());
+    await fs.chmod(runtime.runRoot, o.group ? 0o710 : 0o700);
+    server = new ApiServer(controller.api, {
+      socketPath,
+      logger: o.logger.child({ component: "api" }),
+      mode: o.group ? 0o660 : 0o600,
+      ...(o.group ? { gid: o.group.gid } : {}),
+    });
     await server.listen();
     controller.start();
   } catch (err) {
@@ -63,7 +90,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     await runtime.close().catch(() => {});
     throw err;
   }
-  o.logger.info({ root: runtime.root, runRoot: runtime.runRoot, socket: socketPath, pid: process.pid }, "berth daemon ready");
+  o.logger.info({ root: runtime.root, runRoot: runtime.runRoot, socket: socketPath, ...(o.group ? { group: o.group.name } : {}), pid: process.pid }, "berth daemon ready");
   let stopped: Promise<void> | undefined;
   return {
     runtime,

@@ -1,20 +1,44 @@
 import pino from "pino";
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { startDaemon } from "../../controller/daemon.js";
+import { UsageError } from "../errors.js";
 import type { GlobalOptions } from "../local.js";
 
 export function berthVersion(): string {
   return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 }
 
+/** A group name as shadow-utils accepts it (useradd's NAME_REGEX, plus upper case). */
+const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+
+/**
+ * The gid of a group named in `groupFile` (/etc/group: `name:password:gid:members`). Throws
+ * UsageError naming the group when the name is not valid or no such group is listed there.
+ */
+export async function resolveGroup(name: string, groupFile = "/etc/group"): Promise<{ name: string; gid: number }> {
+  if (!GROUP_NAME.test(name)) throw new UsageError(`daemon --group ${JSON.stringify(name)}: not a valid group name`);
+  const text = await readFile(groupFile, "utf8").catch((err: Error) => {
+    throw new UsageError(`daemon --group ${name}: cannot read ${groupFile}: ${err.message}`);
+  });
+  for (const line of text.split("\n")) {
+    const [n, , gid] = line.split(":");
+    if (n === name && gid !== undefined && /^\d+$/.test(gid)) return { name, gid: Number(gid) };
+  }
+  throw new UsageError(`daemon --group ${name}: no such group in ${groupFile}`);
+}
+
 /**
  * `berth daemon`: runs the controller in the foreground with pino JSON logs on stdout until
- * SIGTERM or SIGINT; then stops serving and leaves the containers running.
+ * SIGTERM or SIGINT; then stops serving and leaves the containers running. With `group`, that
+ * group's members may use the API socket (see DaemonOptions.group); an unknown group is a
+ * UsageError before anything is opened.
  */
 export async function runDaemon(
   g: GlobalOptions & { socket?: string },
-  opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds?: boolean; cgroupParent?: string },
+  opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds?: boolean; cgroupParent?: string; group?: string },
 ): Promise<number> {
+  const group = opts.group === undefined ? undefined : await resolveGroup(opts.group);
   const logger = pino({ level: opts.logLevel, base: { pid: process.pid } });
   const daemon = await startDaemon({
     root: g.root,
@@ -25,6 +49,7 @@ export async function runDaemon(
     allowPrivileged: opts.allowPrivileged,
     allowHostBinds: !!opts.allowHostBinds,
     ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
+    ...(group ? { group } : {}),
   });
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {

@@ -45,21 +45,24 @@ Examples:
     .summary("run the controller in the foreground (API on <run-root>/berth.sock)")
     .description(
       "Run berth's controller in the foreground: pino JSON logs on stdout, state under --root, the API socket " +
-        "(mode 0660) and runtime files under --run-root. One daemon per root. SIGTERM or Ctrl-C stops it and leaves " +
+        "and runtime files under --run-root. Only root may use the socket (0600), unless --group lets a group's " +
+        "members in (socket 0660, run-root 0710, like dockerd -G). One daemon per root. SIGTERM or Ctrl-C stops it and leaves " +
         "the containers running; the next daemon adopts them.",
     )
     .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
     .option("--allow-privileged", "accept containers with privileged: true from every apply", false)
     .option("--allow-host-binds", "accept bind mounts that expose the host (/, /proc, /sys, /dev, /boot, an engine socket, an ancestor of berth's state) from every apply", false)
     .addOption(new Option("--cgroup-parent <name>", "parent cgroup of every container (default: berth)").env("BERTH_CGROUP_PARENT"))
+    .option("--group <name>", "let this group (from /etc/group) use the API socket: root:<name> 0660")
     .addHelpText(
       "after",
       `
 Examples:
   berth daemon
+  berth daemon --group berth              members of group berth may run berth commands
   berth --root /srv/berth --run-root /run/berth-2 daemon --log-level debug`,
     )
-    .action(async (opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds: boolean; cgroupParent?: string }, cmd: Command) => {
+    .action(async (opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds: boolean; cgroupParent?: string; group?: string }, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
       const { runDaemon } = await import("./daemon.js");
       await run(runDaemon({ root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) }, opts));
