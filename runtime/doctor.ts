@@ -2,7 +2,9 @@ import { execFile } from "node:child_process";
 import { accessSync, constants as fsc } from "node:fs";
 import { readFile } from "node:fs/promises";
 import * as os from "node:os";
+import { describeHolder, inspectRootLock, type RootLockHolder } from "../lib/root-lock.js";
 import { parseCgroupLayout } from "./containers/cgroups.js";
+import { listQuarantinedRecords, type QuarantinedRecord } from "./containers/quarantine.js";
 
 /**
  * `berth doctor`: checks what the embedded runtime needs from the host — root, a kernel
@@ -15,7 +17,7 @@ import { parseCgroupLayout } from "./containers/cgroups.js";
 export type CheckStatus = "ok" | "warn" | "fail";
 
 export interface DoctorCheck {
-  name: "root" | "kernel" | "overlayfs" | "cgroups" | "runc" | "conmon" | "setfattr";
+  name: "root" | "kernel" | "overlayfs" | "cgroups" | "runc" | "conmon" | "setfattr" | "root lock" | "quarantine";
   status: CheckStatus;
   detail: string;
   /** What to do about it, when status is not ok. */
@@ -36,6 +38,10 @@ export interface DoctorProbe {
   run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string } | undefined>;
   /** Path of an executable, searching PATH and the sbin dirs. */
   which(cmd: string): string | undefined;
+  /** The state root and who holds its lock (lib/root-lock.ts); without it the check is left out. */
+  rootLock?(): Promise<{ root: string; holder: RootLockHolder | undefined }>;
+  /** Container records the runtime quarantined (runtime/containers/quarantine.ts); without it the check is left out. */
+  quarantinedRecords?(): Promise<QuarantinedRecord[]>;
 }
 
 export const MIN_KERNEL = "4.18";
@@ -128,8 +134,11 @@ export function checkConmon(path: string | undefined, versionOutput: string | un
   return checkTool("conmon", path, versionOutput, MIN_CONMON);
 }
 
-export function hostProbe(): DoctorProbe {
+export function hostProbe(options: { root?: string } = {}): DoctorProbe {
+  const root = options.root ?? (process.env.BERTH_ROOT || "/var/lib/berth");
   return {
+    rootLock: async () => ({ root, holder: await inspectRootLock(root) }),
+    quarantinedRecords: () => listQuarantinedRecords(root),
     uid: () => process.getuid?.() ?? -1,
     kernelRelease: () => os.release(),
     readFile: (file) => readFile(file, "utf8").catch(() => undefined),
@@ -171,6 +180,39 @@ export function checkSetfattr(path: string | undefined): DoctorCheck {
       };
 }
 
+/**
+ * Who holds the state root's lock: free, or a process that answered as berth (a daemon, or a
+ * CLI working on the images directly). A holder that did not answer as berth keeps every
+ * daemon from starting on this root (see lib/root-lock.ts's limits): a warning.
+ */
+export function checkRootLock(root: string, holder: RootLockHolder | undefined): DoctorCheck {
+  if (!holder) return { name: "root lock", status: "ok", detail: `${root}: free` };
+  const detail = `${root}: held by ${describeHolder(holder)}`;
+  if (holder.owner !== undefined) return { name: "root lock", status: "ok", detail };
+  return {
+    name: "root lock",
+    status: "warn",
+    detail,
+    fix: holder.pid === undefined ? "find the holder: ss -xlp | grep berth-lock" : `see what it is (ps -o pid,user,args -p ${holder.pid}) and stop it; no berth daemon can start on this root meanwhile`,
+  };
+}
+
+/**
+ * Container records found corrupt and quarantined (the runtime rebuilt or removed their
+ * containers): a warning naming how many and where, until the operator deletes them.
+ */
+export function checkQuarantine(entries: QuarantinedRecord[]): DoctorCheck {
+  if (entries.length === 0) return { name: "quarantine", status: "ok", detail: "no quarantined container records" };
+  const shown = entries.slice(0, 5).map((e) => `${e.path}${e.outcome ? ` (${e.outcome})` : ""}`);
+  if (entries.length > 5) shown.push(`and ${entries.length - 5} more`);
+  return {
+    name: "quarantine",
+    status: "warn",
+    detail: `${entries.length} quarantined container record${entries.length === 1 ? "" : "s"}: ${shown.join("; ")}`,
+    fix: "each directory holds the bad container.json and quarantine.json (what was wrong, what berth did); keep what you need, then delete the directories",
+  };
+}
+
 export async function runDoctor(probe: DoctorProbe = hostProbe()): Promise<DoctorReport> {
   const runc = probe.which("runc");
   const conmon = probe.which("conmon");
@@ -189,5 +231,10 @@ export async function runDoctor(probe: DoctorProbe = hostProbe()): Promise<Docto
     checkConmon(conmon, conmonVersion),
     checkSetfattr(probe.which("setfattr")),
   ];
+  if (probe.rootLock) {
+    const { root, holder } = await probe.rootLock();
+    checks.push(checkRootLock(root, holder));
+  }
+  if (probe.quarantinedRecords) checks.push(checkQuarantine(await probe.quarantinedRecords()));
   return { ok: checks.every((c) => c.status !== "fail"), checks };
 }
