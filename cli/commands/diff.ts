@@ -7,6 +7,7 @@ import { readForApply, reportDiagnostics, type ManifestArgs } from "./apply.js";
 export interface DiffOptions extends ManifestArgs {
   prune: boolean;
   allowPrivileged: boolean;
+  allowHostBinds?: boolean;
 }
 
 /**
@@ -16,7 +17,7 @@ export interface DiffOptions extends ManifestArgs {
 export async function runDiff(ctx: CommandContext, o: DiffOptions): Promise<number> {
   const input = await readForApply(ctx, o);
   if (!input) return 2;
-  const res = await ctx.client.apply({ stack: input.stack, files: input.texts, prune: o.prune, dryRun: true, allowPrivileged: o.allowPrivileged });
+  const res = await ctx.client.apply({ stack: input.stack, files: input.texts, prune: o.prune, dryRun: true, allowPrivileged: o.allowPrivileged, ...(o.allowHostBinds ? { allowHostBinds: true } : {}) });
   if (reportDiagnostics(ctx, res)) return 2;
   const c = paint(ctx.stdout);
   let changed = false;

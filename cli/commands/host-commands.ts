@@ -3,7 +3,7 @@
  * in the foreground, a check of the host) rather than asking a running daemon.
  */
 import { Option, type Command } from "commander";
-import { run } from "./registration.js";
+import { HOST_BINDS_HELP, run } from "./registration.js";
 
 export function registerHostCommands(program: Command): void {
   program
@@ -21,6 +21,7 @@ export function registerHostCommands(program: Command): void {
     .option("--stack <name>", "the stack name (default: from the first path)")
     .option("--timeout <duration>", "how long to wait for the stack to become ready", "5m")
     .option("--allow-privileged", "accept containers with privileged: true", false)
+    .option("--allow-host-binds", HOST_BINDS_HELP, false)
     .option("--no-logs", "do not stream the containers' logs")
     .addHelpText(
       "after",
@@ -29,13 +30,13 @@ Examples:
   berth up -f examples/web
   berth --root /tmp/berth --run-root /tmp/berth-run up -f stack/ --timeout 2m`,
     )
-    .action(async (opts: { filename: string[]; recursive: boolean; stack?: string; timeout: string; allowPrivileged: boolean; logs: boolean }, cmd: Command) => {
+    .action(async (opts: { filename: string[]; recursive: boolean; stack?: string; timeout: string; allowPrivileged: boolean; allowHostBinds: boolean; logs: boolean }, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
       const { runUp } = await import("./up.js");
       await run(
         runUp(
           { root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) },
-          { filename: opts.filename, recursive: opts.recursive, ...(opts.stack ? { stack: opts.stack } : {}), timeout: opts.timeout, allowPrivileged: opts.allowPrivileged, detachLogs: !opts.logs },
+          { filename: opts.filename, recursive: opts.recursive, ...(opts.stack ? { stack: opts.stack } : {}), timeout: opts.timeout, allowPrivileged: opts.allowPrivileged, allowHostBinds: opts.allowHostBinds, detachLogs: !opts.logs },
         ),
       );
     });

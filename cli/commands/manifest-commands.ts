@@ -3,9 +3,8 @@
  * imported when the command runs (see main.ts).
  */
 import { Option, type Command } from "commander";
-import { clientContext, filenameHelp, run } from "./registration.js";
+import { clientContext, filenameHelp, HOST_BINDS_HELP, run } from "./registration.js";
 
-const HOST_BINDS_HELP = "accept bind mounts that expose the host: /, /proc, /sys, /dev, /boot, a container engine's socket, or a directory holding berth's state or socket";
 
 export function registerManifestCommands(program: Command): void {
   program
@@ -81,6 +80,7 @@ Examples:
     .option("--stack <name>", "the stack (default: from the first path; required with -f -)")
     .option("--prune", "also show the deletions apply --prune would make", false)
     .option("--allow-privileged", "accept containers with privileged: true", false)
+    .option("--allow-host-binds", HOST_BINDS_HELP, false)
     .addHelpText(
       "after",
       `

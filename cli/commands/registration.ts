@@ -24,3 +24,6 @@ export async function clientContext(cmd: Command): Promise<CommandContext> {
 }
 
 export const filenameHelp = "files or directories of manifests; - reads standard input (repeatable)";
+
+/** The help of every `--allow-host-binds`. */
+export const HOST_BINDS_HELP = "accept bind mounts that expose the host: /, /proc, /sys, /dev, /boot, a container engine's socket, or a directory holding berth's state or socket";

@@ -18,6 +18,7 @@ export interface UpOptions {
   stack?: string;
   timeout: string;
   allowPrivileged: boolean;
+  allowHostBinds?: boolean;
   /** Print only the daemon's warnings and the progress, not the containers' logs. */
   detachLogs: boolean;
 }
@@ -69,6 +70,7 @@ export async function runUp(g: { root: string; runRoot: string; socket?: string 
         logger: pino({ level: process.env.BERTH_LOG_LEVEL ?? "warn" }, logDestination),
         version: berthVersion(),
         allowPrivileged: o.allowPrivileged,
+        allowHostBinds: !!o.allowHostBinds,
         // as `berth daemon --cgroup-parent`
         ...(process.env.BERTH_CGROUP_PARENT ? { cgroupParent: process.env.BERTH_CGROUP_PARENT } : {}),
       });
@@ -111,7 +113,7 @@ async function applyAndFollow(ctx: CommandContext, g: { runRoot: string }, o: Up
   signal.throwIfAborted();
   if (!input) return 1;
   // Invalid manifests end `up` at once (a stack that is only slow to get ready keeps running).
-  const check = await ctx.client.apply({ stack: input.stack, files: input.texts, prune: true, dryRun: true, allowPrivileged: o.allowPrivileged });
+  const check = await ctx.client.apply({ stack: input.stack, files: input.texts, prune: true, dryRun: true, allowPrivileged: o.allowPrivileged, ...(o.allowHostBinds ? { allowHostBinds: true } : {}) });
   signal.throwIfAborted();
   if (reportDiagnostics(ctx, check)) return 1;
   up.stack = input.stack;
