@@ -1,9 +1,9 @@
-import { runDoctor } from "../../runtime/doctor.js";
+import { hostProbe, runDoctor } from "../../runtime/doctor.js";
 import { paint } from "../style.js";
 
 /** `berth doctor`: 0 when the host can run containers, 1 when something is missing. */
-export async function runDoctorCommand(opts: { output: "text" | "json" }): Promise<number> {
-  const report = await runDoctor();
+export async function runDoctorCommand(opts: { output: "text" | "json"; root?: string }): Promise<number> {
+  const report = await runDoctor(hostProbe(opts.root ? { root: opts.root } : {}));
   if (opts.output === "json") {
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     return report.ok ? 0 : 1;

@@ -74,8 +74,9 @@ Examples:
     .summary("check that this host can run berth containers")
     .description("Check root, kernel, overlayfs, cgroups, runc, conmon and setfattr, and say how to get what is missing.")
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
-    .action(async (opts: { output: "text" | "json" }) => {
+    .action(async (opts: { output: "text" | "json" }, cmd: Command) => {
       const { runDoctorCommand } = await import("./doctor.js");
-      await run(runDoctorCommand(opts));
+      const { root } = cmd.optsWithGlobals() as { root: string };
+      await run(runDoctorCommand({ ...opts, root }));
     });
 }

@@ -40,7 +40,13 @@ describe.skipIf(lacking)("berth image through a running daemon", () => {
     // no daemon on this run-root: the CLI falls back to the store, whose lock the daemon holds
     const r = await berth(["--root", env.root, "--run-root", path.join(env.base, "no-daemon"), "image", "ls"]);
     expect(r.code).toBe(6);
-    expect(r.stderr).toBe(`berth: lock ${env.root}: berth process ${daemon!.pid} is using it\n`);
+    expect(r.stderr).toBe(`berth: lock ${env.root}: berth daemon process ${daemon!.pid} is using it\n`);
+  });
+
+  it("berth doctor --root names the daemon that holds the root's lock", async () => {
+    const r = await berth(["--root", env.root, "doctor", "-o", "json"]);
+    const lock = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === "root lock");
+    expect(lock).toMatchObject({ status: "ok", detail: `${env.root}: held by pid ${daemon!.pid} (berth daemon)` });
   });
 
   it("imports a rootfs tarball from a file and from standard input, with --change", async () => {
