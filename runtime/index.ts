@@ -70,6 +70,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(options.protectedPaths ? { protectedPaths: options.protectedPaths } : {}),
       ...(options.cgroupParent ? { cgroupParent: options.cgroupParent } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      logger: logger.child({ component: "containers" }),
     });
     return {
       images: image.images,
