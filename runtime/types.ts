@@ -6,6 +6,8 @@
  * InvalidArgument, FailedPrecondition, Conflict, Unavailable, ...).
  */
 
+import type { Readable } from "node:stream";
+
 // ---------------------------------------------------------------------------- content
 
 /** An OCI content descriptor. `digest` is always `sha256:<hex>` computed by us. */
@@ -224,6 +226,44 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+export interface ExecStreamOptions {
+  argv: string[];
+  env?: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+  /** Forwarded to the process's stdin as it arrives; its end closes stdin. Absent: stdin is at EOF at once. */
+  stdin?: AsyncIterable<Uint8Array>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** How a streamed exec ended. */
+export interface ExecExit {
+  /** The process's exit code; 128+n when a signal ended it (137 when killed on timeout or abort); 127 or 126 with `startError`. */
+  exitCode: number;
+  timedOut: boolean;
+  /**
+   * Set when the command could not be started, in the OCI runtime's words (one line, like
+   * Docker's): `exec: "nosuch": executable file not found in $PATH` (exit code 127: no such
+   * file), `exec: "/etc/passwd": permission denied` (126: not executable).
+   */
+  startError?: string;
+}
+
+/**
+ * A running exec: its output as bytes, exactly as written (no cap, no decoding), stdout and
+ * stderr apart. The reader must consume (or destroy) both streams: output is not buffered
+ * beyond the streams' own buffers, so an unread stream holds the process up (backpressure).
+ * `exit` resolves once the process exited and both streams have ended — a background
+ * process that keeps the exec's stdout or stderr open keeps the exec going (as `runc exec`
+ * does). `exit` does not reject.
+ */
+export interface ExecStream {
+  stdout: Readable;
+  stderr: Readable;
+  exit: Promise<ExecExit>;
+}
+
 export interface LogLine {
   time: string;
   stream: "stdout" | "stderr";
@@ -272,7 +312,18 @@ export interface ContainerRuntime {
   inspect(idOrName: string): Promise<ContainerState>;
   /** All containers whose labels include every given label. */
   list(labels?: Record<string, string>): Promise<ContainerState[]>;
+  /** Buffered: output captured up to `maxOutputBytes` per stream and decoded as UTF-8 (health probes); a start failure's reason is on stderr. */
   exec(idOrName: string, options: ExecOptions): Promise<ExecResult>;
+  /**
+   * Runs a command in the running container and streams its stdio (ExecStream). Resolves
+   * once the process is being started; NotFound, FailedPrecondition unless running,
+   * InvalidArgument (empty argv, bad env, relative workingDir) reject before anything runs.
+   * A timeout or an abort kills the exec'd process and every process it started — also
+   * those that left its process group or were reparented (double fork) — and ends with
+   * exit code 137 (`timedOut` on timeout). Processes left by an exec that ended by itself
+   * keep running (as with `docker exec`).
+   */
+  execStream(idOrName: string, options: ExecStreamOptions): Promise<ExecStream>;
   logs(idOrName: string, options?: LogOptions): AsyncIterable<LogLine>;
   /** Exit/start/remove facts as they happen, including exits observed after adoption. */
   events(signal?: AbortSignal): AsyncIterable<RuntimeEvent>;

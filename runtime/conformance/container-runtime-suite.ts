@@ -1,7 +1,10 @@
+import { createHash } from "node:crypto";
+import { PassThrough, type Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ContainerCreateSpec, ContainerState, ContainerStatus, LogLine, RuntimeEvent } from "../types.js";
+import type { ContainerCreateSpec, ContainerState, ContainerStatus, ExecExit, ExecStream, LogLine, RuntimeEvent } from "../types.js";
 import { testSpec } from "../testing/create-spec.js";
 import { behaviorCommand, type Behavior, type ExecBehavior } from "./behaviors.js";
+import { byteRamp, execStreamCommand, MISSING_COMMAND, NOT_EXECUTABLE } from "./exec-stream-behaviors.js";
 import type { SuiteHarness } from "./types.js";
 
 /**
@@ -66,6 +69,19 @@ async function printed(h: SuiteHarness, name: string, text = "ready"): Promise<v
 
 function execOf(b: Omit<ExecBehavior, "kind">): { argv: string[] } {
   return { argv: behaviorCommand({ kind: "exec", ...b }) };
+}
+
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+/** Both streams read to their end (concurrently, as the contract asks), then the exit. */
+async function drain(s: ExecStream): Promise<{ out: Buffer; err: Buffer; exit: ExecExit }> {
+  const bytes = async (r: Readable) => {
+    const parts: Buffer[] = [];
+    for await (const c of r as AsyncIterable<Buffer>) parts.push(c);
+    return Buffer.concat(parts);
+  };
+  const [out, err] = await Promise.all([bytes(s.stdout), bytes(s.stderr)]);
+  return { out, err, exit: await s.exit };
 }
 
 export function containerRuntimeSuite(name: string, open: () => Promise<SuiteHarness>): void {
@@ -311,6 +327,96 @@ export function containerRuntimeSuite(name: string, open: () => Promise<SuiteHar
         await expect(h.runtime.exec("c-noexec", { argv: ["true"] })).rejects.toMatchObject({ kind: "FailedPrecondition" });
         await h.runtime.start("c-noexec");
         await expect(h.runtime.exec("c-noexec", { argv: [] })).rejects.toMatchObject({ kind: "InvalidArgument" });
+      });
+    });
+
+    describe("execStream", () => {
+      const started = async (n: string) => {
+        await run(n, serve());
+        await printed(h, n);
+      };
+
+      it("streams binary output over 1 MiB byte for byte (no cap, no decoding), stdout and stderr apart", async () => {
+        await started("c-bytes");
+        const big = await during(h, h.runtime.execStream("c-bytes", { argv: execStreamCommand({ kind: "bytes", repeat: 8192, stream: "stdout" }) }).then(drain));
+        expect(big.value.out.length).toBe(2 * 1024 * 1024);
+        expect(sha256(big.value.out)).toBe(sha256(byteRamp(8192)));
+        expect(big.value.err.length).toBe(0);
+        expect(big.value.exit).toEqual({ exitCode: 0, timedOut: false });
+        const onErr = await during(h, h.runtime.execStream("c-bytes", { argv: execStreamCommand({ kind: "bytes", repeat: 4200, stream: "stderr" }) }).then(drain));
+        expect(onErr.value.out.length).toBe(0);
+        expect(sha256(onErr.value.err)).toBe(sha256(byteRamp(4200)));
+      });
+
+      it("keeps stdout and stderr apart and reports the exit code", async () => {
+        await started("c-split");
+        const r = await during(h, h.runtime.execStream("c-split", execOf({ stdout: "out\n", stderr: "err\n", exitCode: 3 })).then(drain));
+        expect(r.value.out.toString()).toBe("out\n");
+        expect(r.value.err.toString()).toBe("err\n");
+        expect(r.value.exit).toEqual({ exitCode: 3, timedOut: false });
+      });
+
+      it("forwards stdin as it comes and closes it at its end: cat echoes each chunk before the next is sent", async () => {
+        await started("c-cat");
+        const stdin = new PassThrough();
+        const s = await h.runtime.execStream("c-cat", { argv: execStreamCommand({ kind: "cat" }), stdin });
+        const seen: Buffer[] = [];
+        s.stdout.on("data", (c: Buffer) => seen.push(c));
+        const errText = (async () => {
+          let t = "";
+          for await (const c of s.stderr) t += c;
+          return t;
+        })();
+        const got = () => Buffer.concat(seen);
+        stdin.write(Buffer.from("a\0b"));
+        await until(h, "the first chunk echoed", async () => got().length === 3);
+        expect(got()).toEqual(Buffer.from("a\0b"));
+        stdin.write(byteRamp(1));
+        await until(h, "the second chunk echoed", async () => got().length === 3 + 256);
+        stdin.end();
+        const { value } = await during(h, s.exit);
+        expect(value).toEqual({ exitCode: 0, timedOut: false });
+        expect(got()).toEqual(Buffer.concat([Buffer.from("a\0b"), byteRamp(1)]));
+        expect(await errText).toBe("");
+      });
+
+      it("a command that does not exist exits 127, one that is not executable 126, with the reason and no output", async () => {
+        await started("c-nosuch");
+        const missing = await during(h, h.runtime.execStream("c-nosuch", { argv: [MISSING_COMMAND, "x"] }).then(drain));
+        expect(missing.value.exit).toMatchObject({ exitCode: 127, timedOut: false });
+        expect(missing.value.exit.startError).toMatch(new RegExp(`^exec: "${MISSING_COMMAND}": .*not found`));
+        expect(missing.value.out.length + missing.value.err.length).toBe(0);
+        const noexec = await during(h, h.runtime.execStream("c-nosuch", { argv: [NOT_EXECUTABLE] }).then(drain));
+        expect(noexec.value.exit).toMatchObject({ exitCode: 126, timedOut: false });
+        expect(noexec.value.exit.startError).toMatch(new RegExp(`^exec: "${NOT_EXECUTABLE}": permission denied`));
+        expect(noexec.value.out.length + noexec.value.err.length).toBe(0);
+      });
+
+      it("a timeout or an abort kills it and ends both streams (137; timedOut on timeout)", async () => {
+        await started("c-stream-slow");
+        const slow = execOf({ sleepMs: 30_000, stdout: "never" });
+        const t = await during(h, h.runtime.execStream("c-stream-slow", { ...slow, timeoutMs: 500 }).then(drain));
+        expect(t.value.exit).toEqual({ exitCode: 137, timedOut: true });
+        expect(t.value.out.toString()).toBe("");
+        expect(t.elapsedMs).toBeGreaterThanOrEqual(500);
+        expect(t.elapsedMs).toBeLessThan(5000);
+        const ac = new AbortController();
+        const s = await h.runtime.execStream("c-stream-slow", { ...slow, signal: ac.signal });
+        const draining = drain(s);
+        await h.pass(300);
+        ac.abort();
+        const a = await during(h, draining, 5000);
+        expect(a.value.exit).toEqual({ exitCode: 137, timedOut: false });
+        expect((await h.runtime.inspect("c-stream-slow")).status).toBe("running");
+      });
+
+      it("NotFound for a missing container, FailedPrecondition unless running, InvalidArgument for an empty argv or a relative workingDir", async () => {
+        await expect(h.runtime.execStream("c-missing", { argv: ["true"] })).rejects.toMatchObject({ kind: "NotFound" });
+        await h.runtime.create(spec("c-stream-idle", serve()));
+        await expect(h.runtime.execStream("c-stream-idle", { argv: ["true"] })).rejects.toMatchObject({ kind: "FailedPrecondition" });
+        await h.runtime.start("c-stream-idle");
+        await expect(h.runtime.execStream("c-stream-idle", { argv: [] })).rejects.toMatchObject({ kind: "InvalidArgument" });
+        await expect(h.runtime.execStream("c-stream-idle", { argv: ["true"], workingDir: "tmp" })).rejects.toMatchObject({ kind: "InvalidArgument" });
       });
     });
 

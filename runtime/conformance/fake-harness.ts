@@ -5,6 +5,7 @@ import { FakeImageStore } from "../testing/fake-image-store.js";
 import { FakeVolumeStore } from "../testing/fake-volume-store.js";
 import { normalizeSignal } from "../../lib/signals.js";
 import { decodeBehavior } from "./behaviors.js";
+import { actOutExecStream } from "./exec-stream-behaviors.js";
 import type { SuiteHarness } from "./types.js";
 
 /**
@@ -29,6 +30,7 @@ export async function openFakeHarness(): Promise<SuiteHarness> {
     if (b.sleepMs) await clock.sleep(b.sleepMs);
     return { exitCode: b.exitCode ?? 0, stdout: b.stdout ?? "", stderr: b.stderr ?? "" };
   });
+  runtime.onExecStream(actOutExecStream(clock));
   return {
     get runtime(): ContainerRuntime {
       return runtime;

@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import type { Readable } from "node:stream";
 import { failedPrecondition, invalidArgument } from "../../lib/errors.js";
-import type { ExecOptions, ExecResult } from "../types.js";
+import type { ExecOptions, ExecResult, ExecStream, ExecStreamOptions } from "../types.js";
 import type { RuntimeContext } from "./context.js";
+import { createExecGroup } from "./exec-group.js";
 import type { OciProcess, OciSpec } from "./oci-types.js";
 import type { ContainerRecord } from "./records.js";
 import { resolveUserInRootfs } from "./user.js";
@@ -11,13 +13,14 @@ import { resolveUserInRootfs } from "./user.js";
 /**
  * exec in a running container: `runc exec --process <file>` with the container's own
  * process spec (env, user, cwd, capabilities from its config.json) overridden by the
- * options. FailedPrecondition unless running; InvalidArgument for an empty argv, bad env
- * or a relative workingDir. A timeout or an abort kills the exec'd process and resolves
- * (exit code 128+signal, `timedOut` on timeout) rather than rejecting. The process file
- * and pid file are removed afterwards. Not serialized with other operations: an exec may
- * run while the container stops (it then ends with the container).
+ * options, in a cgroup of its own under the container's (exec-group.ts) so that a timeout or
+ * an abort kills every process it started (runc.ts). FailedPrecondition unless running;
+ * InvalidArgument for an empty argv, bad env or a relative workingDir — all before anything
+ * runs. The process file, pid file and (when empty) the exec's cgroup are removed once it
+ * ended. Not serialized with other operations: an exec may run while the container stops
+ * (it then ends with the container).
  */
-export async function execInContainer(ctx: RuntimeContext, rec: ContainerRecord, options: ExecOptions): Promise<ExecResult> {
+export async function execStreamInContainer(ctx: RuntimeContext, rec: ContainerRecord, options: ExecStreamOptions): Promise<ExecStream> {
   const { id } = rec;
   if (rec.status !== "running") throw failedPrecondition(`exec in container ${rec.name}: not running`, { object: { kind: "container", name: rec.name } });
   if (!Array.isArray(options.argv) || options.argv.length === 0 || options.argv.some((a) => typeof a !== "string" || a.includes("\0"))) {
@@ -49,14 +52,48 @@ export async function execInContainer(ctx: RuntimeContext, rec: ContainerRecord,
   const processFile = path.join(bundle, `exec-${tag}.json`);
   const pidFile = path.join(bundle, `exec-${tag}.pid`);
   await fs.writeFile(processFile, JSON.stringify(proc), { mode: 0o600 });
-  try {
-    return await ctx.runc.exec(id, processFile, pidFile, {
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      maxOutputBytes: options.maxOutputBytes ?? ctx.opts.execMaxOutputBytes,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  } finally {
+  const group = await createExecGroup(rec.cgroupsPath, `exec-${tag}`);
+  const s = ctx.runc.execStream(id, processFile, pidFile, {
+    ...(group.runcArg ? { cgroup: group.runcArg } : {}),
+    ...(options.stdin ? { stdin: options.stdin } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    killGroup: () => group.kill(),
+  });
+  const exit = s.exit.then(async (e) => {
+    // A kill raced with a fork, or runc was given up on: make sure nothing of it is left.
+    if (e.timedOut || options.signal?.aborted) await group.kill();
+    await group.remove();
     await fs.rm(processFile, { force: true });
     await fs.rm(pidFile, { force: true });
+    return e;
+  });
+  return { stdout: s.stdout, stderr: s.stderr, exit };
+}
+
+/** The first `max` bytes of a stream, read to its end (what is over the cap is discarded). */
+async function capture(stream: Readable, max: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (n < max) parts.push(chunk.subarray(0, max - n));
+    n += chunk.length;
   }
+  return Buffer.concat(parts);
+}
+
+/**
+ * The buffered exec (health probes) on top of the stream: stdout and stderr each captured
+ * up to `maxOutputBytes` (default the runtime's `execMaxOutputBytes`) and decoded as UTF-8;
+ * a start failure's reason is stderr's first line. Same errors as execStreamInContainer; a
+ * timeout or abort resolves (exit code 137, `timedOut` on timeout) rather than rejecting.
+ */
+export async function execInContainer(ctx: RuntimeContext, rec: ContainerRecord, options: ExecOptions): Promise<ExecResult> {
+  const { maxOutputBytes, ...rest } = options;
+  const max = maxOutputBytes ?? ctx.opts.execMaxOutputBytes;
+  const s = await execStreamInContainer(ctx, rec, rest);
+  const [stdout, stderr] = await Promise.all([capture(s.stdout, max), capture(s.stderr, max)]);
+  const e = await s.exit;
+  const err = e.startError ? Buffer.concat([Buffer.from(`${e.startError}\n`), stderr]).subarray(0, max) : stderr;
+  return { exitCode: e.exitCode, stdout: stdout.toString("utf8"), stderr: err.toString("utf8"), timedOut: e.timedOut };
 }

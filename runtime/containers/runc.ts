@@ -1,9 +1,11 @@
 import { execFile, spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { PassThrough, Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { internal } from "../../lib/errors.js";
 import { signalNumber } from "../../lib/signals.js";
-import type { ExecResult } from "../types.js";
+import type { ExecExit, ExecStream } from "../types.js";
 
 /**
  * runc, always with berth's own `--root` (under the run-root) so berth's containers are
@@ -18,8 +20,44 @@ export interface RuncState {
   bundle: string;
 }
 
-/** How long `exec` waits for `runc exec` to end after killing a timed-out or aborted process. */
+/** How long `execStream` waits for `runc exec` to end after killing a timed-out or aborted process. */
 const EXEC_KILL_WAIT_MS = 2000;
+/** How often, while stderr is held back, `execStream` looks whether runc wrote the pid file. */
+const PID_FILE_POLL_MS = 10;
+/** The exit code of an exec killed on timeout or abort (128 + SIGKILL). */
+const KILLED_EXIT = 128 + 9;
+
+export interface RuncExecOptions {
+  /** `--cgroup`: the exec's own sub-cgroup (exec-group.ts), e.g. `pids:exec-1a2b`. */
+  cgroup?: string;
+  stdin?: AsyncIterable<Uint8Array>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Kills every process of the exec (its cgroup); called first on timeout or abort. */
+  killGroup?: () => Promise<void>;
+}
+
+/**
+ * The reason in what runc wrote when it could not start a process (`--log-format json`
+ * lines; the last error's `msg`), as Docker shows it: from `exec: "x": ...` on when present
+ * (`exec failed: unable to start container process: ` dropped).
+ */
+export function runcStartError(text: string): string {
+  let msg = "";
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const v = JSON.parse(line) as { level?: unknown; msg?: unknown };
+      if (typeof v.msg === "string" && (v.level === "error" || v.level === "fatal" || !msg)) msg = v.msg;
+    } catch {
+      msg = line.trim();
+    }
+  }
+  msg = msg.replace(/\s+/g, " ").trim();
+  const i = msg.search(/(^|: )exec: /);
+  if (i >= 0) msg = msg.slice(i).replace(/^: /, "");
+  return msg || "exec: the OCI runtime could not start the process";
+}
 
 /** `pid` and its descendants (host pids, by the parent pid in /proc/<n>/stat), parents first. */
 async function processTree(pid: number): Promise<number[]> {
@@ -105,81 +143,135 @@ export class Runc {
   }
 
   /**
-   * `runc exec --process <file>`: captures stdout/stderr (each capped at maxOutputBytes),
-   * kills the exec'd process and its descendants (from the pid runc reports) on timeout or
-   * abort, and resolves with its exit code (128+signal when killed) — at the latest
-   * EXEC_KILL_WAIT_MS after the kill, whatever runc still waits for.
+   * `runc exec --process <file> --pid-file <file> [--cgroup <sub>]`, streaming (ExecStream
+   * in runtime/types.ts): stdout and stderr as bytes, `stdin` forwarded and closed at its
+   * end. runc ends once the process exited and every holder of its stdout and stderr closed
+   * them, so `exit` comes after all output.
+   *
+   * A command runc cannot start (not found, not executable) is told from one that started
+   * by the pid file, which runc writes once the process runs: until then stderr is held
+   * back, and if runc fails without writing it, what it said (`--log-format json`) becomes
+   * `startError` — exit code 127 when the file does not exist, else 126 — and nothing of it
+   * reaches stderr.
+   *
+   * On timeout or abort, `killGroup` (the exec's cgroup, exec-group.ts) and then the
+   * parent-pid tree of the exec'd process are SIGKILLed; exit code 137. Whatever is still
+   * holding runc then, `exit` resolves EXEC_KILL_WAIT_MS after the kill.
    */
-  exec(id: string, processFile: string, pidFile: string, opts: { timeoutMs?: number; maxOutputBytes: number; signal?: AbortSignal }): Promise<ExecResult> {
-    return new Promise((resolve) => {
-      const child = spawn(this.binary, ["--root", this.root, "exec", "--process", processFile, "--pid-file", pidFile, id], {
-        stdio: ["ignore", "pipe", "pipe"],
+  execStream(id: string, processFile: string, pidFile: string, opts: RuncExecOptions = {}): ExecStream {
+    const child = spawn(
+      this.binary,
+      ["--root", this.root, "--log-format", "json", "exec", "--process", processFile, "--pid-file", pidFile, ...(opts.cgroup ? ["--cgroup", opts.cgroup] : []), id],
+      { stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] },
+    );
+    // Both are pipes (stdio below); only stdin may be absent.
+    const childOut = child.stdout!;
+    const childErr = child.stderr!;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    childOut.pipe(stdout, { end: false });
+    if (opts.stdin && child.stdin) {
+      pipeline(Readable.from(opts.stdin), child.stdin).catch(() => {
+        /* the process stopped reading (EPIPE), or the source failed: stdin is closed either way */
       });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let outLen = 0;
-      let errLen = 0;
-      child.stdout.on("data", (b: Buffer) => {
-        if (outLen < opts.maxOutputBytes) out.push(b.subarray(0, opts.maxOutputBytes - outLen));
-        outLen += b.length;
+    }
+
+    let started = false;
+    let checking = false;
+    let exited = false;
+    const held: Buffer[] = [];
+    let errPaused = false;
+    const writeErr = (b: Buffer) => {
+      if (stderr.write(b) || errPaused) return;
+      errPaused = true;
+      childErr.pause();
+      stderr.once("drain", () => {
+        errPaused = false;
+        childErr.resume();
       });
-      child.stderr.on("data", (b: Buffer) => {
-        if (errLen < opts.maxOutputBytes) err.push(b.subarray(0, opts.maxOutputBytes - errLen));
-        errLen += b.length;
-      });
-      let timedOut = false;
-      let done = false;
-      const killProcess = async () => {
-        const pid = Number((await fs.readFile(pidFile, "utf8").catch(() => "")).trim());
-        if (Number.isInteger(pid) && pid > 0) {
-          // The whole tree: a child left behind (a shell's foreground command) would keep
-          // `runc exec` waiting on it after the exec'd process died.
-          for (const p of await processTree(pid)) {
-            try {
-              process.kill(p, "SIGKILL");
-            } catch {}
-          }
-        } else child.kill("SIGKILL");
-        // Bound the wait even if something escaped: stop waiting for runc.
-        setTimeout(() => {
-          if (done) return;
-          child.kill("SIGKILL");
-          child.stdout.destroy();
-          child.stderr.destroy();
-          finish(128 + (signalNumber("SIGKILL") ?? 9));
-        }, EXEC_KILL_WAIT_MS).unref();
-      };
-      const timer =
-        opts.timeoutMs !== undefined
-          ? setTimeout(() => {
-              timedOut = true;
-              void killProcess();
-            }, opts.timeoutMs)
-          : undefined;
-      const onAbort = () => void killProcess();
-      opts.signal?.addEventListener("abort", onAbort, { once: true });
-      const finish = (code: number) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        opts.signal?.removeEventListener("abort", onAbort);
-        resolve({ exitCode: code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), timedOut });
-      };
-      child.on("error", () => finish(-1));
-      child.on("exit", (code, sig) => {
-        const exitCode = code ?? (sig ? 128 + (signalNumber(sig) ?? 0) : -1);
-        // Background children may hold the pipes open: give the output a moment, then stop.
-        const t = setTimeout(() => {
-          child.stdout.destroy();
-          child.stderr.destroy();
-          finish(exitCode);
-        }, 100);
-        child.on("close", () => {
-          clearTimeout(t);
-          finish(exitCode);
-        });
-      });
+    };
+    const isStarted = async () => started || (started = await fs.access(pidFile).then(() => true, () => false));
+    const watchStart = async () => {
+      if (checking) return;
+      checking = true;
+      while (!exited && !(await isStarted())) await new Promise((r) => setTimeout(r, PID_FILE_POLL_MS));
+      checking = false;
+      if (started) for (const b of held.splice(0)) writeErr(b);
+    };
+    childErr.on("data", (b: Buffer) => {
+      if (started && held.length === 0) return writeErr(b);
+      held.push(b);
+      void watchStart();
     });
+
+    let timedOut = false;
+    let killed = false;
+    let done = false;
+    let settle: (e: ExecExit) => void = () => {};
+    const exit = new Promise<ExecExit>((resolve) => (settle = resolve));
+    const finish = (e: ExecExit) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+      child.stdin?.destroy();
+      stdout.end();
+      stderr.end();
+      settle(e);
+    };
+    const kill = async () => {
+      if (killed || done) return;
+      killed = true;
+      await opts.killGroup?.().catch(() => {});
+      const pid = Number((await fs.readFile(pidFile, "utf8").catch(() => "")).trim());
+      if (Number.isInteger(pid) && pid > 0) {
+        // Without a group (or a process that escaped it): the tree by parent pid. A child
+        // left behind would keep `runc exec` waiting on its pipes.
+        for (const p of await processTree(pid)) {
+          try {
+            process.kill(p, "SIGKILL");
+          } catch {}
+        }
+      } else child.kill("SIGKILL");
+      setTimeout(() => {
+        if (done) return;
+        child.kill("SIGKILL");
+        childOut.unpipe(stdout);
+        childOut.destroy();
+        childErr.destroy();
+        finish({ exitCode: KILLED_EXIT, timedOut });
+      }, EXEC_KILL_WAIT_MS).unref();
+    };
+    const timer =
+      opts.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            void kill();
+          }, opts.timeoutMs)
+        : undefined;
+    const onAbort = () => void kill();
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+    child.on("error", (err) => {
+      exited = true;
+      held.length = 0;
+      finish({ exitCode: 126, timedOut, startError: `exec: ${err.message}` });
+    });
+    child.on("close", (code, sig) => {
+      exited = true;
+      void (async () => {
+        let exitCode = code ?? (sig ? 128 + (signalNumber(sig) ?? 0) : -1);
+        if (killed) exitCode = exitCode === 0 ? 0 : KILLED_EXIT;
+        if (!(await isStarted()) && !killed && exitCode !== 0) {
+          const startError = runcStartError(Buffer.concat(held.splice(0)).toString("utf8"));
+          return finish({ exitCode: /no such file|not found/.test(startError) ? 127 : 126, timedOut, startError });
+        }
+        for (const b of held.splice(0)) stderr.write(b);
+        finish({ exitCode, timedOut });
+      })();
+    });
+    return { stdout, stderr, exit };
   }
 }
 

@@ -6,6 +6,8 @@ import type {
   ContainerState,
   ExecOptions,
   ExecResult,
+  ExecStream,
+  ExecStreamOptions,
   LogLine,
   LogOptions,
   RuntimeEvent,
@@ -14,7 +16,7 @@ import type {
 import { openRuntimeState } from "./adoption.js";
 import { RuntimeContext } from "./context.js";
 import { createContainer } from "./create.js";
-import { execInContainer } from "./exec.js";
+import { execInContainer, execStreamInContainer } from "./exec.js";
 import { readLogs } from "./k8s-log.js";
 import { clearLeftovers } from "./leftovers.js";
 import { allRecords, currentRecord, resolveId } from "./lookup.js";
@@ -150,6 +152,12 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     this.ctx.assertOpen();
     const id = await resolveId(this.ctx, idOrName, "exec");
     return execInContainer(this.ctx, await currentRecord(this.ctx, id), options);
+  }
+
+  async execStream(idOrName: string, options: ExecStreamOptions): Promise<ExecStream> {
+    this.ctx.assertOpen();
+    const id = await resolveId(this.ctx, idOrName, "exec");
+    return execStreamInContainer(this.ctx, await currentRecord(this.ctx, id), options);
   }
 
   /** The k8s-file log (k8s-log.ts); `follow` ends once the container is not running. */

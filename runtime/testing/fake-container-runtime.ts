@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import * as os from "node:os";
+import { PassThrough, Readable } from "node:stream";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
 import { normalizeSignal } from "../../lib/signals.js";
@@ -12,8 +13,11 @@ import type {
   ContainerCreateSpec,
   ContainerRuntime,
   ContainerState,
+  ExecExit,
   ExecOptions,
   ExecResult,
+  ExecStream,
+  ExecStreamOptions,
   ImageRecord,
   ImageStore,
   LogLine,
@@ -79,7 +83,27 @@ import { FakeHost, type FakeExecHandler, type FakeStartHandler, type FakeStopBeh
 
 export type { FakeExecHandler, FakeExecReply, FakeProcess, FakeStartHandler, FakeStopBehavior } from "./fake-host.js";
 
-export type FakeContainerMethod = "create" | "start" | "stop" | "kill" | "remove" | "inspect" | "list" | "exec" | "logs" | "events" | "close";
+export type FakeContainerMethod = "create" | "start" | "stop" | "kill" | "remove" | "inspect" | "list" | "exec" | "execStream" | "logs" | "events" | "close";
+
+/** A streamed exec's stdio as an `onExecStream` handler sees it. */
+export interface FakeExecIo {
+  /** What the caller sends (ends at once when it sent none). */
+  stdin: AsyncIterable<Uint8Array>;
+  /** Writes bytes (or a string as UTF-8); resolves once the reader took them (backpressure), at once after a kill. */
+  stdout(data: Uint8Array | string): Promise<void>;
+  stderr(data: Uint8Array | string): Promise<void>;
+}
+
+/** How a streamed exec ends: its exit code (default 0), or `startError` for a command that cannot be started (with 127 or 126). */
+export interface FakeExecStreamReply {
+  exitCode?: number;
+  startError?: string;
+}
+
+export type FakeExecStreamHandler = (container: ContainerState, options: ExecStreamOptions, io: FakeExecIo) => FakeExecStreamReply | Promise<FakeExecStreamReply>;
+
+/** `onExecStream` handlers, host-wide like the host's own handlers (kept by `reopen`). */
+const execStreamHandlers = new WeakMap<FakeHost, FakeExecStreamHandler>();
 
 export interface FakeContainerRuntimeOptions {
   /** Default: the system clock. Unit tests pass a ManualClock. */
@@ -156,6 +180,15 @@ export class FakeContainerRuntime implements ContainerRuntime {
   /** Answers every exec (host-wide, kept by `reopen`). Default: exit 0, no output. */
   onExec(handler: FakeExecHandler | undefined): void {
     this.host.execHandler = handler;
+  }
+
+  /**
+   * Programs every streamed exec (host-wide, kept by `reopen`). Default: the `onExec`
+   * handler's reply, its stdout and stderr written as UTF-8.
+   */
+  onExecStream(handler: FakeExecStreamHandler | undefined): void {
+    if (handler) execStreamHandlers.set(this.host, handler);
+    else execStreamHandlers.delete(this.host);
   }
 
   /** True while a container (in any state) created from image `digest` exists. */
@@ -380,6 +413,96 @@ export class FakeContainerRuntime implements ContainerRuntime {
           (err: Error) => finish(err, false),
         );
     });
+  }
+
+  /**
+   * As the real runtime's: the handler acts as the process (FakeExecIo); a timeout, an abort
+   * or the container's end kills it — both streams end, exit code 137 (`timedOut` on
+   * timeout) — and whatever the handler still does is dropped. `exit` resolves once the
+   * handler returned (or the kill) and both streams were ended.
+   */
+  async execStream(idOrName: string, options: ExecStreamOptions): Promise<ExecStream> {
+    this.enter("execStream", [idOrName, options]);
+    const c = this.host.mustFind(idOrName, "exec");
+    const name = c.rec.name;
+    const run = c.run;
+    if (c.rec.status !== "running" || !run) throw failedPrecondition(`exec in container ${name}: not running`, { object: { kind: "container", name } });
+    if (!Array.isArray(options.argv) || options.argv.length === 0 || options.argv.some((a) => typeof a !== "string" || a.includes("\0"))) {
+      throw invalidArgument(`exec in container ${name}: argv must be a non-empty list of strings`);
+    }
+    for (const [k, v] of Object.entries(options.env ?? {})) {
+      if (!k || k.includes("=") || k.includes("\0") || v.includes("\0")) throw invalidArgument(`exec in container ${name}: invalid env ${JSON.stringify(k)}`);
+    }
+    if (options.workingDir !== undefined && !options.workingDir.startsWith("/")) {
+      throw invalidArgument(`exec in container ${name}: workingDir must be absolute`);
+    }
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let ended = false;
+    let settle: (e: ExecExit) => void = () => {};
+    const exit = new Promise<ExecExit>((resolve) => (settle = resolve));
+    const cleanups: (() => void)[] = [];
+    const wakeWriters = new Set<() => void>();
+    const end = (e: ExecExit) => {
+      if (ended) return;
+      ended = true;
+      for (const f of cleanups) f();
+      for (const w of [...wakeWriters]) w();
+      stdout.end();
+      stderr.end();
+      settle(e);
+    };
+    const writer = (stream: PassThrough) => (data: Uint8Array | string) =>
+      new Promise<void>((resolve) => {
+        if (ended) return resolve();
+        if (stream.write(typeof data === "string" ? Buffer.from(data, "utf8") : data)) return resolve();
+        const wake = () => {
+          wakeWriters.delete(wake);
+          stream.off("drain", wake);
+          resolve();
+        };
+        wakeWriters.add(wake);
+        stream.once("drain", wake);
+      });
+    const killed = (timedOut: boolean) => end({ exitCode: 137, timedOut });
+    if (options.timeoutMs !== undefined) cleanups.push(this.clock.setTimer(options.timeoutMs, () => killed(true)));
+    if (options.signal) {
+      const onAbort = () => killed(false);
+      options.signal.addEventListener("abort", onAbort, { once: true });
+      cleanups.push(() => options.signal!.removeEventListener("abort", onAbort));
+    }
+    const onEnd = () => killed(false);
+    run.onEnd.add(onEnd);
+    cleanups.push(() => run.onEnd.delete(onEnd));
+    const io: FakeExecIo = {
+      stdin: options.stdin ?? Readable.from([]),
+      stdout: writer(stdout),
+      stderr: writer(stderr),
+    };
+    const state = stateOf(c.rec);
+    const streamHandler = execStreamHandlers.get(this.host);
+    const execHandler: FakeExecHandler = this.host.execHandler ?? (() => ({ exitCode: 0 }));
+    const act = async (): Promise<FakeExecStreamReply> => {
+      if (streamHandler) return streamHandler(state, options, io);
+      const { stdin: _stdin, ...rest } = options;
+      const r = await execHandler(state, rest);
+      if (r.stdout) await io.stdout(r.stdout);
+      if (r.stderr) await io.stderr(r.stderr);
+      return { exitCode: r.exitCode ?? 0 };
+    };
+    if (options.signal?.aborted) killed(false);
+    else {
+      Promise.resolve()
+        .then(act)
+        .then(
+          (r) => end({ exitCode: r.exitCode ?? 0, timedOut: false, ...(r.startError ? { startError: r.startError } : {}) }),
+          (err: unknown) => {
+            // A handler that throws is a process that could not run.
+            end({ exitCode: 126, timedOut: false, startError: `exec: ${err instanceof Error ? err.message : String(err)}` });
+          },
+        );
+    }
+    return { stdout, stderr, exit };
   }
 
   logs(idOrName: string, options: LogOptions = {}): AsyncIterable<LogLine> {
