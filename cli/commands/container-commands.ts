@@ -32,11 +32,14 @@ Examples:
     .command("exec")
     .summary("run a command in a running container")
     .description(
-      "Run a command in a running container, print what it wrote and exit with its exit code (124 if it timed out). " +
+      "Run a command in a running container, as docker exec: its stdout and stderr are written here as they come, byte for byte, " +
+        "and berth exits with its exit code — 127 if the command does not exist, 126 if it cannot be run, 124 if it timed out, " +
+        "130 after Ctrl-C (which kills it). With -i, standard input is passed on (and closed at its end). " +
         "Put -- before the command when it has options of its own.",
     )
     .argument("<name>", "container name")
     .argument("<command...>", "command and its arguments")
+    .option("-i, --interactive", "pass standard input to the command", false)
     .option("-e, --env <name=value>", "set an environment variable (repeatable)", collect, [] as string[])
     .option("-u, --user <user>", "user[:group] to run as (name or id)")
     .option("-w, --workdir <dir>", "working directory inside the container")
@@ -47,6 +50,8 @@ Examples:
       `
 Examples:
   berth exec web -- cat /etc/hostname
+  berth exec db -- cat /var/lib/data.db > data.db
+  printf 'SELECT 1;' | berth exec -i db -- sqlite3 /data/app.db
   berth exec web -e DEBUG=1 -u nobody -- sh -c 'echo $DEBUG'
   berth exec db --timeout 30s -- pg_isready`,
     )

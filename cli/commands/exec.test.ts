@@ -23,6 +23,14 @@ describe("berth exec", () => {
     expect(h.stderr.text).toBe("berth: exec in web: sleep timed out after 1s\n");
   });
 
+  it("a command that cannot be started: one line with the reason, and its exit code", async () => {
+    const notFound = { exitCode: 127, stdout: "", stderr: "", timedOut: false, startError: 'exec: "nosuch": executable file not found in $PATH' };
+    h.fake.execResult = notFound;
+    expect(await runExec(h.ctx, "web", ["nosuch"], { env: [] })).toBe(127);
+    expect(h.stdout.text).toBe("");
+    expect(h.stderr.text).toBe('berth: exec: "nosuch": executable file not found in $PATH\n');
+  });
+
   it("parses --env like docker", () => {
     expect(parseEnv(["A=1", "HOME", "UNSET"], { HOME: "/root" })).toEqual({ A: "1", HOME: "/root" });
     expect(() => parseEnv(["1A=x"])).toThrow(/invalid --env/);

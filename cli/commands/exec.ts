@@ -1,5 +1,6 @@
+import type { ExecStreamIo } from "../../controller/api/client.js";
 import { formatDuration } from "../../lib/units.js";
-import type { CommandContext } from "../client.js";
+import type { CommandContext, Output } from "../client.js";
 import { UsageError } from "../errors.js";
 import { parseTimeout } from "../manifest-args.js";
 
@@ -8,10 +9,14 @@ export interface ExecOptions {
   user?: string;
   workdir?: string;
   timeout?: string;
+  /** `-i`: forward this process's stdin (closed at its end). */
+  interactive?: boolean;
 }
 
 /** Exit code of a command that ran out of time (as GNU timeout). */
 export const EXEC_TIMEOUT_EXIT = 124;
+/** Exit code after Ctrl-C (128 + SIGINT): the command in the container is killed. */
+export const EXEC_INTERRUPTED_EXIT = 130;
 
 /** `--env K=V` (repeatable) → a map; `--env K` takes K from this process's environment (docker). */
 export function parseEnv(list: string[], environ: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -27,27 +32,62 @@ export function parseEnv(list: string[], environ: NodeJS.ProcessEnv = process.en
 }
 
 /**
- * `berth exec NAME -- CMD [ARGS...]`: runs a command in the running container, prints what
- * it wrote (stdout, then stderr) and exits with its exit code, as docker exec does; 124 on
- * timeout.
+ * Writes bytes to `out`, waiting while it is full. `Output` is typed for text, but what a
+ * command gets — process.stdout/stderr, or a test capture — takes bytes as well.
+ */
+function byteSink(out: Output): (chunk: Buffer) => Promise<void> {
+  const w = out as unknown as { write(chunk: Uint8Array): boolean; once?(event: "drain" | "close", fn: () => void): unknown };
+  return (chunk) =>
+    w.write(chunk) !== false || !w.once
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          w.once!("drain", resolve);
+          w.once!("close", resolve);
+        });
+}
+
+/**
+ * `berth exec [-i] NAME -- CMD [ARGS...]`, as docker exec: what the command writes goes to
+ * stdout and stderr as it comes, byte for byte; with -i this process's stdin is forwarded.
+ * Exits with the command's exit code; 127 (not found) or 126 (not executable) with the
+ * reason on one line when it cannot be started; 124 on timeout; 130 on Ctrl-C, which kills
+ * the command.
  */
 export async function runExec(ctx: CommandContext, name: string, argv: string[], o: ExecOptions): Promise<number> {
   if (argv.length === 0) throw new UsageError("no command given; usage: berth exec NAME -- CMD [ARGS...]");
   const env = parseEnv(o.env);
   // (the API takes whole milliseconds: `1.5ms` waits 2)
   const timeoutMs = o.timeout === undefined ? undefined : Math.ceil(parseTimeout(o.timeout));
-  const res = await ctx.client.exec(name, {
-    argv,
-    ...(Object.keys(env).length ? { env } : {}),
-    ...(o.user ? { user: o.user } : {}),
-    ...(o.workdir ? { workingDir: o.workdir } : {}),
-    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-  });
-  if (res.stdout) ctx.stdout.write(res.stdout);
-  if (res.stderr) ctx.stderr.write(res.stderr);
-  if (res.timedOut) {
+  const signal = ctx.interrupt();
+  const io: ExecStreamIo = { stdout: byteSink(ctx.stdout), stderr: byteSink(ctx.stderr), ...(o.interactive ? { stdin: ctx.stdin } : {}) };
+  let exit;
+  try {
+    exit = await ctx.client.execStream(
+      name,
+      {
+        argv,
+        ...(Object.keys(env).length ? { env } : {}),
+        ...(o.user ? { user: o.user } : {}),
+        ...(o.workdir ? { workingDir: o.workdir } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      },
+      io,
+      signal,
+    );
+  } catch (err) {
+    if (signal.aborted) return EXEC_INTERRUPTED_EXIT;
+    throw err;
+  } finally {
+    // A terminal (or a pipe still open) would keep this process alive.
+    if (o.interactive) ctx.stdin.destroy();
+  }
+  if (exit.startError) {
+    ctx.stderr.write(`berth: ${exit.startError}\n`);
+    return exit.exitCode;
+  }
+  if (exit.timedOut) {
     ctx.stderr.write(`berth: exec in ${name}: ${argv[0]} timed out${timeoutMs !== undefined ? ` after ${formatDuration(timeoutMs)}` : ""}\n`);
     return EXEC_TIMEOUT_EXIT;
   }
-  return res.exitCode;
+  return exit.exitCode;
 }

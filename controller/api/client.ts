@@ -17,6 +17,7 @@ import {
   type ErrorBody,
   type EventList,
   type EventRecord,
+  type ExecExitStatus,
   type ExecRequest,
   type ExecResult,
   type ImageList,
@@ -29,6 +30,7 @@ import {
   type ObjectView,
   type VersionInfo,
 } from "./protocol.js";
+import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, FrameDecoder, STREAM } from "./exec-stream.js";
 
 const KINDS_OF_ERRORS = new Set<ErrorKind>(["NotFound", "AlreadyExists", "InvalidArgument", "FailedPrecondition", "Conflict", "Unavailable", "NotImplemented", "Internal"]);
 const NO_DAEMON_CODES = new Set(["ENOENT", "ECONNREFUSED"]);
@@ -44,6 +46,14 @@ export function isNoDaemon(err: unknown): boolean {
 
 /** What an upload sends: a file (sent with its length) or a stream (sent chunked). */
 export type UploadSource = string | Readable | AsyncIterable<Uint8Array>;
+
+/** A streamed exec's stdio on the client's side: stdin to send (optional), and where output bytes go. */
+export interface ExecStreamIo {
+  stdin?: Readable | AsyncIterable<Uint8Array>;
+  /** Takes each chunk of stdout as it arrives; a returned promise holds the stream up (backpressure). */
+  stdout(chunk: Buffer): unknown;
+  stderr(chunk: Buffer): unknown;
+}
 
 /** Where a download goes: a file (written to a temp file beside it, then renamed) or a stream. */
 export type DownloadSink = { file: string } | { stream: NodeJS.WritableStream };
@@ -135,6 +145,87 @@ export class ApiClient {
     return this.stream<LogLine>(`/v1/containers/${encodeURIComponent(name)}/logs?${q}`, signal);
   };
   exec = (name: string, req: ExecRequest) => this.request<ExecResult>("POST", `/v1/containers/${encodeURIComponent(name)}/exec`, req);
+  /**
+   * `POST …/exec?stream=true` (protocol.ts): sends the request frame and then `io.stdin` as
+   * it comes (its end closes the process's stdin), hands output bytes to `io` as they arrive,
+   * and resolves with the exit frame. The answer's error frame, or an error answer, throws
+   * as a BerthError; an answer that ends without an exit frame is Unavailable. Aborting
+   * `signal` closes the connection, which makes the daemon kill the exec.
+   */
+  async execStream(name: string, req: ExecRequest, io: ExecStreamIo, signal?: AbortSignal): Promise<ExecExitStatus> {
+    const { request, res } = await new Promise<{ request: http.ClientRequest; res: http.IncomingMessage }>((resolve, reject) => {
+      let answered = false;
+      let connected = false;
+      const request = http.request({
+        socketPath: this.socketPath,
+        method: "POST",
+        path: `/v1/containers/${encodeURIComponent(name)}/exec?stream=true`,
+        agent: false,
+        headers: { "content-type": EXEC_REQUEST_CONTENT_TYPE },
+        ...(signal ? { signal } : {}),
+      });
+      request.on("response", (res) => {
+        answered = true;
+        resolve({ request, res });
+      });
+      request.on("error", (err: NodeJS.ErrnoException) => {
+        if (answered) return;
+        reject(err.name === "AbortError" ? err : connected ? unavailable(`exec in ${name}: ${err.message}`, { cause: err }) : this.unreachable(err));
+      });
+      request.on("socket", (sock) => sock.once("connect", () => (connected = true)));
+      request.write(encodeFrame(STREAM.request, JSON.stringify(req)));
+      if (!io.stdin) request.end();
+      else {
+        const source = io.stdin instanceof Readable ? io.stdin : Readable.from(io.stdin);
+        // Not pipeline(): the answer may end the exec before stdin does, and stdin (a
+        // terminal, say) is the caller's to close.
+        const onData = (chunk: Buffer) => {
+          if (!request.write(chunk)) {
+            source.pause();
+            request.once("drain", () => source.resume());
+          }
+        };
+        // A stdin that cannot be read any more is closed.
+        const onEnd = () => request.end();
+        source.on("data", onData);
+        source.once("end", onEnd);
+        source.once("error", onEnd);
+        request.once("close", () => {
+          source.off("data", onData);
+          source.off("end", onEnd);
+          source.pause();
+        });
+      }
+    });
+    try {
+      if ((res.statusCode ?? 500) >= 400) return await this.fail(res);
+      const decoder = new FrameDecoder("read exec stream");
+      let exit: ExecExitStatus | undefined;
+      try {
+        for await (const chunk of res as AsyncIterable<Buffer>) {
+          for (const f of decoder.push(chunk)) {
+            if (f.id === STREAM.stdout) await io.stdout(f.payload);
+            else if (f.id === STREAM.stderr) await io.stderr(f.payload);
+            else if (f.id === STREAM.exit) exit = JSON.parse(f.payload.toString("utf8")) as ExecExitStatus;
+            else if (f.id === STREAM.error) {
+              const body = JSON.parse(f.payload.toString("utf8")) as ErrorBody;
+              const kind = KINDS_OF_ERRORS.has(body.error?.kind) ? body.error.kind : "Internal";
+              throw new BerthError(kind, body.error?.message ?? "exec failed", body.error?.object ? { object: body.error.object } : {});
+            }
+          }
+        }
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        if (isBerthError(err) || (err as Error).name === "AbortError") throw err;
+        throw unavailable(`exec in ${name}: the answer from ${this.socketPath} broke off: ${errorMessage(err)}`, { cause: err });
+      }
+      if (!exit) throw unavailable(`exec in ${name}: the answer from ${this.socketPath} ended without an exit status`);
+      return exit;
+    } finally {
+      res.destroy();
+      request.destroy();
+    }
+  }
   act = (name: string, action: "stop" | "start" | "restart") => this.request<ObjectView>("POST", `/v1/containers/${encodeURIComponent(name)}/${action}`, {});
 
   listImages = async () => (await this.request<ImageList>("GET", IMAGE_STORE_PATH)).items;

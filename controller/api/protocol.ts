@@ -9,7 +9,8 @@
  *   DELETE /v1/{plural}/{name}            → ChangeEntry
  *   GET    /v1/events[?watch=true]        → { items } or NDJSON EventRecord stream
  *   GET    /v1/containers/{name}/logs     ?follow&tail=N&since=ms&timestamps → NDJSON LogLine stream
- *   POST   /v1/containers/{name}/exec     ExecRequest → ExecResult
+ *   POST   /v1/containers/{name}/exec     ExecRequest → ExecResult (buffered: output capped at 1 MiB, UTF-8)
+ *   POST   /v1/containers/{name}/exec?stream=true   the exec stream (below): stdio as bytes, stdin, no cap
  *   POST   /v1/containers/{name}/{stop|start|restart} → ObjectView, once the action is carried out
  *
  * The image store (`/v1/images` are the desired Image objects; the store the daemon owns is
@@ -24,6 +25,23 @@
  *   POST   /v1/image-store/prune                   ImagePruneRequest → ImagePruneResponse
  *
  * Errors: a status from the error kind and `{ error: { kind, message, object? } }`.
+ *
+ * The exec stream: a request body of `application/octet-stream` and an answer of
+ * `application/vnd.berth.stream`, both in Docker's multiplexed stream framing plus a
+ * request, an exit and an error frame. A frame is an 8-byte header — 1 byte
+ * stream id, 3 zero bytes, the payload's length as 4 bytes big-endian — then the payload:
+ *   0 request  (request body)  the ExecRequest JSON; the first frame of the body, exactly once
+ *   1 stdout   (answer)        bytes the process wrote, as written
+ *   2 stderr   (answer)        likewise
+ *   3 exit     (answer)        ExecExitStatus JSON; the last frame
+ *   4 error    (answer)        ErrorBody JSON, when the exec failed after the answer began; the last frame
+ * After its request frame the request body is raw stdin, forwarded as it arrives; the end
+ * of the body closes the process's stdin (send nothing more for an empty stdin). The answer
+ * is 200 with frames (sent as the process writes; the headers come with the first frame);
+ * an error before anything was sent — NotFound, FailedPrecondition (not running),
+ * InvalidArgument (a bad request frame or ExecRequest) — is an ordinary error answer. A
+ * command that cannot be started is an exit frame (127 or 126 with `startError`). A client
+ * that goes away ends the exec: its processes are killed. Frames: ./exec-stream.ts.
  *
  * Every body is a TypeBox schema in schemas/api.ts; the types here are derived from them
  * (type-only imports: neither end loads TypeBox for them). The server validates request
@@ -73,6 +91,15 @@ export type EventRecord = Static<typeof S.EventRecord>;
 export type EventList = Static<typeof S.EventList>;
 export type LogLine = Static<typeof S.LogLine>;
 export type ExecResult = Static<typeof S.ExecResult>;
+/** The exec stream's stream ids (see above). */
+export type ExecStreamId = 0 | 1 | 2 | 3 | 4;
+/** The exec stream's exit frame: runtime/types.ts ExecExit. */
+export interface ExecExitStatus {
+  exitCode: number;
+  timedOut: boolean;
+  /** Why the command could not be started (exit code 127 or 126), one line: `exec: "nosuch": executable file not found in $PATH`. */
+  startError?: string;
+}
 
 export type ImageRecord = Static<typeof S.ImageRecord>;
 export type ImageList = Static<typeof S.ImageList>;

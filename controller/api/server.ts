@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { BerthError, errorKind, errorMessage, httpStatusOfKind, invalidArgument, notFound, unavailable } from "../../lib/errors.js";
 import { checkRequestHeaders, cutBody, hasBody, isCut, RequestRefused, sendJson } from "./http-util.js";
 import type { ErrorBody } from "./protocol.js";
-import { containerRoutes } from "./routes/containers.js";
+import { containerRoutes, execStreamRouteOf } from "./routes/containers.js";
 import { eventRoutes } from "./routes/events.js";
 import { imageStoreRoutes, uploadRouteOf } from "./routes/image-store.js";
 import { objectRoutes } from "./routes/objects.js";
@@ -141,7 +141,7 @@ export class ApiServer {
     const method = req.method ?? "GET";
     try {
       const parts = url.pathname.split("/").filter(Boolean);
-      const upload = parts[0] === "v1" ? uploadRouteOf(method, parts.slice(1)) : undefined;
+      const upload = parts[0] === "v1" ? (uploadRouteOf(method, parts.slice(1)) ?? execStreamRouteOf(method, parts.slice(1), url.searchParams)) : undefined;
       checkRequestHeaders(req, method, upload);
       if (upload === undefined) this.bodyDeadline(req, res);
       await this.route(method, url, req, res, ac.signal);

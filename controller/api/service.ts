@@ -20,12 +20,13 @@ import type {
   ChangeEntry,
   EventRecord,
   ExecRequest,
+  ExecResult,
   ImagePruneResponse,
   ImageRemoveResponse,
   ObjectView,
   VersionInfo,
 } from "./protocol.js";
-import type { ControllerApi } from "./types.js";
+import type { ControllerApi, ExecIo } from "./types.js";
 
 export interface ServiceInfo {
   version: string;
@@ -127,16 +128,33 @@ export class ControllerService implements ControllerApi {
     return this.deps.runtime.containers.logs(name, options);
   }
 
-  async exec(name: string, req: ExecRequest, signal: AbortSignal) {
+  /** Buffered, or with `io` streamed: output is handed over as it comes; a failing `io` ends (kills) the exec. */
+  async exec(name: string, req: ExecRequest, signal: AbortSignal, io?: ExecIo): Promise<ExecResult & { startError?: string }> {
     this.requireContainer(name);
-    return this.deps.runtime.containers.exec(name, {
+    const options = {
       argv: req.argv,
       ...(req.env ? { env: req.env } : {}),
       ...(req.user ? { user: req.user } : {}),
       ...(req.workingDir ? { workingDir: req.workingDir } : {}),
       ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
-      signal,
-    });
+    };
+    if (!io) return this.deps.runtime.containers.exec(name, { ...options, signal });
+    const failed = new AbortController();
+    const s = await this.deps.runtime.containers.execStream(name, { ...options, ...(io.stdin ? { stdin: io.stdin } : {}), signal: AbortSignal.any([signal, failed.signal]) });
+    const pump = async (from: AsyncIterable<Uint8Array>, to: (chunk: Uint8Array) => Promise<void>) => {
+      for await (const chunk of from) await to(chunk);
+    };
+    try {
+      await Promise.all([pump(s.stdout, io.stdout), pump(s.stderr, io.stderr)]);
+    } catch (err) {
+      failed.abort(err);
+      s.stdout.destroy();
+      s.stderr.destroy();
+      await s.exit;
+      throw err;
+    }
+    const e = await s.exit;
+    return { exitCode: e.exitCode, stdout: "", stderr: "", timedOut: e.timedOut, ...(e.startError ? { startError: e.startError } : {}) };
   }
 
   /** `berth stop|start|restart`: recorded as the user's intent, carried out by the container reconciler. */

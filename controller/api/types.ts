@@ -5,6 +5,7 @@ import type {
   ApplyResponse,
   ChangeEntry,
   EventRecord,
+  ExecExitStatus,
   ExecRequest,
   ExecResult,
   ImagePruneResponse,
@@ -14,6 +15,14 @@ import type {
   ObjectView,
   VersionInfo,
 } from "./protocol.js";
+
+/** A streamed exec's stdio, as the API server hands it to `ControllerApi.exec`. */
+export interface ExecIo {
+  stdin?: AsyncIterable<Uint8Array>;
+  /** Takes a chunk of output; the exec waits for the returned promise (backpressure). A rejection ends the exec. */
+  stdout(chunk: Uint8Array): Promise<void>;
+  stderr(chunk: Uint8Array): Promise<void>;
+}
 
 /**
  * The service facade the API server calls (controller/api/service.ts implements it; tests use
@@ -30,7 +39,14 @@ export interface ControllerApi {
   /** Past events (bounded history), then — with `watch` — new ones until `signal` aborts. */
   events(options: { watch: boolean; signal: AbortSignal }): AsyncIterable<EventRecord>;
   logs(name: string, options: { follow: boolean; tail?: number; since?: number; signal: AbortSignal }): AsyncIterable<LogLine>;
-  exec(name: string, req: ExecRequest, signal: AbortSignal): Promise<ExecResult>;
+  /**
+   * Without `io`: buffered (output capped, decoded as UTF-8). With `io` (Docker's
+   * ContainerExecStart with its Stdin/Stdout/Stderr): stdin read from it, output handed to
+   * it as bytes as it comes, no cap — the result's stdout and stderr are then empty (bytes an
+   * implementation returns there anyway are sent after what it streamed). `signal` ends the
+   * exec, killing its processes.
+   */
+  exec(name: string, req: ExecRequest, signal: AbortSignal, io?: ExecIo): Promise<ExecResult & Pick<ExecExitStatus, "startError">>;
   /**
    * Stops, starts or restarts a container and resolves with its view once the action has
    * been carried out; `signal` (the client's connection) bounds the wait.

@@ -182,7 +182,7 @@ export class Runc {
     const held: Buffer[] = [];
     let errPaused = false;
     const writeErr = (b: Buffer) => {
-      if (stderr.write(b) || errPaused) return;
+      if (stderr.destroyed || stderr.write(b) || errPaused) return;
       errPaused = true;
       childErr.pause();
       stderr.once("drain", () => {
@@ -198,6 +198,15 @@ export class Runc {
       checking = false;
       if (started) for (const b of held.splice(0)) writeErr(b);
     };
+    // A reader that destroyed a stream no longer wants it: what comes is discarded, so runc
+    // is not held up by a full pipe (a kill, not this, is what ends the exec).
+    stdout.on("close", () => {
+      if (!done) childOut.resume();
+    });
+    stderr.on("close", () => {
+      errPaused = false;
+      if (!done) childErr.resume();
+    });
     childErr.on("data", (b: Buffer) => {
       if (started && held.length === 0) return writeErr(b);
       held.push(b);
@@ -267,7 +276,7 @@ export class Runc {
           const startError = runcStartError(Buffer.concat(held.splice(0)).toString("utf8"));
           return finish({ exitCode: /no such file|not found/.test(startError) ? 127 : 126, timedOut, startError });
         }
-        for (const b of held.splice(0)) stderr.write(b);
+        for (const b of held.splice(0)) writeErr(b);
         finish({ exitCode, timedOut });
       })();
     });

@@ -1,6 +1,9 @@
-import { invalidArgument } from "../../../lib/errors.js";
+import type * as http from "node:http";
+import { BerthError, errorKind, errorMessage, invalidArgument } from "../../../lib/errors.js";
 import { parseBody } from "../bodies.js";
-import { readJson, sendJson, streamNdjson } from "../http-util.js";
+import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, EXEC_STREAM_CONTENT_TYPE, readRequestFrame, STREAM } from "../exec-stream.js";
+import { booleanParam, checkQuery, readJson, sendJson, streamNdjson } from "../http-util.js";
+import type { ErrorBody, ExecExitStatus, ExecStreamId } from "../protocol.js";
 import type { Route, RouteContext } from "./types.js";
 
 /** Largest exec request body. */
@@ -8,7 +11,17 @@ const MAX_EXEC_BODY = 1024 * 1024;
 const ACTIONS = ["stop", "start", "restart"] as const;
 const isAction = (s: string): s is (typeof ACTIONS)[number] => (ACTIONS as readonly string[]).includes(s);
 
-/** What only containers have: `GET …/logs`, `POST …/exec`, `POST …/{stop|start|restart}` under `/v1/containers/{name}`. */
+/**
+ * Names the exec stream, `POST /v1/containers/{name}/exec?stream=true` (`segments` after
+ * `/v1`), for the server's checks: its body is raw (the request frame, then stdin) and lasts
+ * as long as the exec, so it is checked like an upload — a binary content type
+ * (EXEC_REQUEST_CONTENT_TYPE), no body deadline.
+ */
+export function execStreamRouteOf(method: string, segments: string[], query: URLSearchParams): string | undefined {
+  return method === "POST" && segments.length === 3 && segments[0] === "containers" && segments[2] === "exec" && query.get("stream") === "true" ? "exec" : undefined;
+}
+
+/** What only containers have: `GET …/logs`, `POST …/exec[?stream=true]`, `POST …/{stop|start|restart}` under `/v1/containers/{name}`. */
 export const containerRoutes: Route = (ctx) => {
   const [resource, name, sub] = ctx.segments;
   if (resource !== "containers" || !name || !sub) return undefined;
@@ -33,7 +46,71 @@ async function logs({ api, url, res, signal }: RouteContext, name: string) {
   return streamNdjson(res, items, signal);
 }
 
-async function exec({ api, req, res, signal }: RouteContext, name: string) {
+async function exec(ctx: RouteContext, name: string) {
+  const { api, req, res, url, signal } = ctx;
+  checkQuery(url.searchParams, ["stream"], "exec");
+  if (booleanParam(url.searchParams, "stream", "exec")) return execStream(ctx, name);
   const body = await parseBody("ExecRequest", await readJson(req, MAX_EXEC_BODY), "exec");
-  sendJson(res, 200, await api.exec(name, body, signal));
+  const { startError: _startError, ...result } = await api.exec(name, body, signal);
+  sendJson(res, 200, result);
+}
+
+/** Resolves once `res` can take more, or when the client is gone (then throws its reason). */
+function drained(res: http.ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      res.off("drain", done);
+      signal.removeEventListener("abort", done);
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
+    };
+    res.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * The exec stream (protocol.ts): the request frame, then stdin from the rest of the body;
+ * output frames as the process writes, the headers with the first; the exit frame last.
+ * Before the first frame an error is an ordinary answer (the server's); after it, an error
+ * frame ends the answer. The client going away aborts `signal`, which kills the exec.
+ */
+async function execStream(ctx: RouteContext, name: string) {
+  const type = (ctx.req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== EXEC_REQUEST_CONTENT_TYPE) throw invalidArgument(`exec: a stream's request takes content type ${EXEC_REQUEST_CONTENT_TYPE}, got ${JSON.stringify(type)}`);
+  const body = ctx.req.iterator({ destroyOnReturn: false });
+  try {
+    await execStreamOf(ctx, name, body);
+  } finally {
+    // Let go of the body (not awaited: a read may be pending on a client that sends
+    // nothing), so what is left of it can be read and discarded: an error answer is heard,
+    // stdin the process did not read does not hold the connection.
+    void body.return?.().catch(() => {});
+  }
+}
+
+async function execStreamOf({ api, res, signal }: RouteContext, name: string, requestBody: AsyncIterator<Uint8Array>) {
+  const { request, stdin } = await readRequestFrame(requestBody, MAX_EXEC_BODY);
+  const body = await parseBody("ExecRequest", request, "exec");
+  const send = async (id: ExecStreamId, payload: Uint8Array | string) => {
+    signal.throwIfAborted();
+    if (!res.headersSent) res.writeHead(200, { "content-type": EXEC_STREAM_CONTENT_TYPE, "cache-control": "no-store" });
+    if (!res.write(encodeFrame(id, payload))) await drained(res, signal);
+  };
+  let result;
+  try {
+    result = await api.exec(name, body, signal, { stdin, stdout: (c) => send(STREAM.stdout, c), stderr: (c) => send(STREAM.stderr, c) });
+  } catch (err) {
+    if (!res.headersSent || signal.aborted) throw err;
+    const e: ErrorBody = { error: { kind: errorKind(err), message: errorMessage(err) } };
+    if (err instanceof BerthError && err.object) e.error.object = err.object;
+    await send(STREAM.error, JSON.stringify(e));
+    res.end();
+    return;
+  }
+  if (result.stdout) await send(STREAM.stdout, result.stdout);
+  if (result.stderr) await send(STREAM.stderr, result.stderr);
+  const exit: ExecExitStatus = { exitCode: result.exitCode, timedOut: result.timedOut, ...(result.startError ? { startError: result.startError } : {}) };
+  await send(STREAM.exit, JSON.stringify(exit));
+  res.end();
 }
