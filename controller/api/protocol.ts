@@ -26,10 +26,10 @@
  *
  * Errors: a status from the error kind and `{ error: { kind, message, object? } }`.
  *
- * The exec stream: a request body of `application/octet-stream` and an answer of
- * `application/vnd.berth.stream`, both in Docker's multiplexed stream framing plus a
- * request, an exit and an error frame. A frame is an 8-byte header — 1 byte
- * stream id, 3 zero bytes, the payload's length as 4 bytes big-endian — then the payload:
+ * The exec stream: a request body of `application/octet-stream` (a request frame, then raw
+ * stdin) and an answer of `application/vnd.berth.stream` (frames). The frames are Docker's
+ * multiplexed stream framing plus a request, an exit and an error frame: an 8-byte header —
+ * 1 byte stream id, 3 zero bytes, the payload's length as 4 bytes big-endian — then the payload:
  *   0 request  (request body)  the ExecRequest JSON; the first frame of the body, exactly once
  *   1 stdout   (answer)        bytes the process wrote, as written
  *   2 stderr   (answer)        likewise
