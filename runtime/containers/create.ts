@@ -38,6 +38,27 @@ export function validateCreateSpec(spec: ContainerCreateSpec): void {
   validateMounts(spec.mounts, spec.name);
 }
 
+/**
+ * What building the OCI spec of `spec` over `image` would refuse (no command, bad
+ * capabilities, resources, ...), found by building it with placeholder paths: InvalidArgument.
+ * Every ContainerRuntime implementation runs this at create, before allocating anything.
+ */
+export function checkSpecWithImage(spec: ContainerCreateSpec, image: ImageRecord["config"], id: string, cgroupsPath: string, knownCapabilities?: Parameters<typeof buildOciSpec>[0]["knownCapabilities"]): void {
+  buildOciSpec({
+    id,
+    spec,
+    image,
+    rootfs: "/",
+    user: { uid: 0, gid: 0, additionalGids: [], home: "/" },
+    mounts: [],
+    etcFiles: { hosts: "/", resolvConf: "/", hostname: "/" },
+    rlimits: [],
+    cgroupsPath,
+    hostHostname: os.hostname(),
+    ...(knownCapabilities ? { knownCapabilities } : {}),
+  });
+}
+
 export async function createContainer(ctx: RuntimeContext, spec: ContainerCreateSpec): Promise<ContainerState> {
   validateCreateSpec(spec);
   const { images, snapshots, volumes: volumeStore } = ctx.opts;
@@ -55,19 +76,7 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerCreate
   const id = randomBytes(32).toString("hex");
   const cgroupsPath = `/${ctx.opts.cgroupParent}/${id}`;
   // Everything pure about the spec is checked now, before anything is allocated.
-  buildOciSpec({
-    id,
-    spec,
-    image: image.config,
-    rootfs: "/",
-    user: { uid: 0, gid: 0, additionalGids: [], home: "/" },
-    mounts: [],
-    etcFiles: { hosts: "/", resolvConf: "/", hostname: "/" },
-    rlimits: [],
-    cgroupsPath,
-    hostHostname: os.hostname(),
-    knownCapabilities: ctx.knownCaps,
-  });
+  checkSpecWithImage(spec, image.config, id, cgroupsPath, ctx.knownCaps);
 
   await unpackImage(snapshots, image);
   const volumes = [...new Set(spec.mounts.flatMap((m) => (m.type === "volume" ? [m.source] : [])))];

@@ -20,19 +20,29 @@ import { resolveUserInRootfs } from "./user.js";
  * ended. Not serialized with other operations: an exec may run while the container stops
  * (it then ends with the container).
  */
+/**
+ * The checks of an exec that need only the container's state and the options, the same for
+ * every ContainerRuntime (the fake in runtime/testing/ runs them too): FailedPrecondition
+ * unless running; InvalidArgument for an empty argv, bad env or a relative workingDir.
+ */
+export function validateExecOptions(name: string, running: boolean, options: Pick<ExecOptions, "argv" | "env" | "workingDir">): void {
+  if (!running) throw failedPrecondition(`exec in container ${name}: not running`, { object: { kind: "container", name } });
+  if (!Array.isArray(options.argv) || options.argv.length === 0 || options.argv.some((a) => typeof a !== "string" || a.includes("\0"))) {
+    throw invalidArgument(`exec in container ${name}: argv must be a non-empty list of strings`);
+  }
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (!k || k.includes("=") || k.includes("\0") || v.includes("\0")) throw invalidArgument(`exec in container ${name}: invalid env ${JSON.stringify(k)}`);
+  }
+  if (options.workingDir !== undefined && !options.workingDir.startsWith("/")) throw invalidArgument(`exec in container ${name}: workingDir must be absolute`);
+}
+
 export async function execStreamInContainer(ctx: RuntimeContext, rec: ContainerRecord, options: ExecStreamOptions): Promise<ExecStream> {
   const { id } = rec;
-  if (rec.status !== "running") throw failedPrecondition(`exec in container ${rec.name}: not running`, { object: { kind: "container", name: rec.name } });
-  if (!Array.isArray(options.argv) || options.argv.length === 0 || options.argv.some((a) => typeof a !== "string" || a.includes("\0"))) {
-    throw invalidArgument(`exec in container ${rec.name}: argv must be a non-empty list of strings`);
-  }
+  validateExecOptions(rec.name, rec.status === "running", options);
   const bundle = ctx.bundleDir(id);
   const config = JSON.parse(await fs.readFile(path.join(bundle, "config.json"), "utf8")) as OciSpec;
   const env = new Map(config.process.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)] as const));
-  for (const [k, v] of Object.entries(options.env ?? {})) {
-    if (!k || k.includes("=") || k.includes("\0") || v.includes("\0")) throw invalidArgument(`exec in container ${rec.name}: invalid env ${JSON.stringify(k)}`);
-    env.set(k, v);
-  }
+  for (const [k, v] of Object.entries(options.env ?? {})) env.set(k, v);
   let user = config.process.user;
   if (options.user !== undefined) {
     const u = await resolveUserInRootfs(config.root.path, options.user);

@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
-import * as os from "node:os";
 import { PassThrough, Readable } from "node:stream";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
 import { normalizeSignal } from "../../lib/signals.js";
 import { EventHub } from "../containers/events.js";
 import { parseRfc3339 } from "../containers/k8s-log.js";
-import { validateCreateSpec } from "../containers/create.js";
+import { checkSpecWithImage, validateCreateSpec } from "../containers/create.js";
+import { validateExecOptions } from "../containers/exec.js";
 import { stateOf, type ContainerRecord } from "../containers/records.js";
-import { buildOciSpec } from "../containers/spec-builder.js";
 import type {
   ContainerCreateSpec,
   ContainerRuntime,
@@ -226,18 +225,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
     }
     const image = await this.resolveImage(spec.image);
     const id = createHash("sha256").update(`berth-fake-container:${this.host.nextId++}`).digest("hex");
-    buildOciSpec({
-      id,
-      spec,
-      image: image.config,
-      rootfs: "/",
-      user: { uid: 0, gid: 0, additionalGids: [], home: "/" },
-      mounts: [],
-      etcFiles: { hosts: "/", resolvConf: "/", hostname: "/" },
-      rlimits: [],
-      cgroupsPath: `/berth/${id}`,
-      hostHostname: os.hostname(),
-    });
+    checkSpecWithImage(spec, image.config, id, `/berth/${id}`);
     // The image lookup is asynchronous: the name may have been taken meanwhile.
     if (this.host.names.has(spec.name)) {
       throw alreadyExists(`create container ${spec.name}: the name is in use`, { object: { kind: "container", name: spec.name } });
@@ -372,17 +360,8 @@ export class FakeContainerRuntime implements ContainerRuntime {
     this.enter("exec", [idOrName, options]);
     const c = this.host.mustFind(idOrName, "exec");
     const name = c.rec.name;
-    const run = c.run;
-    if (c.rec.status !== "running" || !run) throw failedPrecondition(`exec in container ${name}: not running`, { object: { kind: "container", name } });
-    if (!Array.isArray(options.argv) || options.argv.length === 0 || options.argv.some((a) => typeof a !== "string" || a.includes("\0"))) {
-      throw invalidArgument(`exec in container ${name}: argv must be a non-empty list of strings`);
-    }
-    for (const [k, v] of Object.entries(options.env ?? {})) {
-      if (!k || k.includes("=") || k.includes("\0") || v.includes("\0")) throw invalidArgument(`exec in container ${name}: invalid env ${JSON.stringify(k)}`);
-    }
-    if (options.workingDir !== undefined && !options.workingDir.startsWith("/")) {
-      throw invalidArgument(`exec in container ${name}: workingDir must be absolute`);
-    }
+    validateExecOptions(name, c.rec.status === "running" && c.run !== undefined, options);
+    const run = c.run!; // a running container has a run
     const killed = (timedOut: boolean): ExecResult => ({ exitCode: 137, stdout: "", stderr: "", timedOut });
     const handler: FakeExecHandler = this.host.execHandler ?? (() => ({ exitCode: 0 }));
     return new Promise<ExecResult>((resolve, reject) => {
@@ -425,17 +404,8 @@ export class FakeContainerRuntime implements ContainerRuntime {
     this.enter("execStream", [idOrName, options]);
     const c = this.host.mustFind(idOrName, "exec");
     const name = c.rec.name;
-    const run = c.run;
-    if (c.rec.status !== "running" || !run) throw failedPrecondition(`exec in container ${name}: not running`, { object: { kind: "container", name } });
-    if (!Array.isArray(options.argv) || options.argv.length === 0 || options.argv.some((a) => typeof a !== "string" || a.includes("\0"))) {
-      throw invalidArgument(`exec in container ${name}: argv must be a non-empty list of strings`);
-    }
-    for (const [k, v] of Object.entries(options.env ?? {})) {
-      if (!k || k.includes("=") || k.includes("\0") || v.includes("\0")) throw invalidArgument(`exec in container ${name}: invalid env ${JSON.stringify(k)}`);
-    }
-    if (options.workingDir !== undefined && !options.workingDir.startsWith("/")) {
-      throw invalidArgument(`exec in container ${name}: workingDir must be absolute`);
-    }
+    validateExecOptions(name, c.rec.status === "running" && c.run !== undefined, options);
+    const run = c.run!; // a running container has a run
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     let ended = false;
