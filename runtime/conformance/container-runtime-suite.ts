@@ -8,6 +8,10 @@ import { byteRamp, execStreamCommand, MISSING_COMMAND, NOT_EXECUTABLE } from "./
 import type { SuiteHarness } from "./types.js";
 
 /**
+ * (Over 400 lines on purpose: it is one suite of the whole ContainerRuntime interface, a
+ * `describe` per method group sharing one harness and spec builder, so that each
+ * implementation runs all of it with one call.)
+ *
  * The ContainerRuntime conformance suite (the containerd `testsuite` pattern): the same
  * tests against the fake (runtime/testing, unit project) and conmon + runc (integration
  * project). Containers run Behaviors (behaviors.ts): a busybox script for the real runtime,

@@ -29,6 +29,10 @@ import { CallLog, type FakeCall } from "./call-log.js";
 import { FakeHost, type FakeExecHandler, type FakeStartHandler, type FakeStopBehavior, type HostContainer, type Run } from "./fake-host.js";
 
 /**
+ * (Over 400 lines on purpose: one class mirrors the whole ContainerRuntime interface, which
+ * the real runtime spreads over ten files; the simulated host and process model are apart
+ * in fake-host.ts.)
+ *
  * An in-memory ContainerRuntime that behaves like ConmonRuncRuntime (runtime/containers/)
  * — both pass runtime/conformance/container-runtime-suite.ts — driven by an injected Clock
  * (a ManualClock in unit tests: nothing here sleeps for real).
