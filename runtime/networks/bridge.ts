@@ -1,0 +1,119 @@
+/**
+ * Linux bridges and veth attachments with iproute2 (`ip`, argv only, never a shell): the
+ * data path of berth's bridge networks (issue 9). Facts and mechanics only — which network
+ * a container joins, and with which address (ipam.ts), is the controller's.
+ *
+ * Contract:
+ * - `ensureBridge(name, gateway)`: the bridge exists, is up, and holds the gateway address
+ *   (e.g. `172.18.0.1/16`); idempotent (an existing bridge keeps its other addresses).
+ * - `attach(bridge, netns, {ifname, hostIfname, address, gateway?})`: a veth pair, its host
+ *   end enslaved to the bridge, its peer moved into the network namespace `netns` (a path:
+ *   `/proc/<pid>/ns/net` or `/run/netns/<name>`), renamed `ifname`, given `address`, up, with
+ *   loopback up and — when `gateway` is given — a default route through it. Idempotent for
+ *   the same host interface name: an earlier attempt's half-made veth is removed first.
+ * - `detach(hostIfname)` and `removeBridge(name)`: idempotent (gone is fine).
+ * - Names are checked (Linux interface names: at most 15 characters of [A-Za-z0-9_.-]),
+ *   addresses parsed (cidr.ts) before anything runs: InvalidArgument.
+ */
+import { invalidArgument, isBerthError } from "../../lib/errors.js";
+import { runCommand } from "../snapshots/run-command.js";
+import { formatIPv4, parseCidr, parseIPv4 } from "./cidr.js";
+
+const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+function checkIfname(name: string, what: string): string {
+  if (!IFNAME_RE.test(name) || name === "." || name === "..") throw invalidArgument(`${what} ${JSON.stringify(name)}: expected an interface name of at most 15 characters [A-Za-z0-9_.-]`);
+  return name;
+}
+
+/** `172.18.0.1/16`: an address with its prefix length (the host bits may be set). */
+function checkAddress(text: string, what: string): string {
+  const m = /^([^/]+)\/([0-9]{1,2})$/.exec(text);
+  if (!m || Number(m[2]) > 32) throw invalidArgument(`${what} ${JSON.stringify(text)}: expected an address with a prefix, like 172.18.0.2/16`);
+  parseIPv4(m[1]!);
+  return text;
+}
+
+const ip = (args: string[]) => runCommand("ip", args, { timeoutMs: 10_000 });
+const inNetns = (netns: string, args: string[]) => runCommand("nsenter", [`--net=${netns}`, "--", "ip", ...args], { timeoutMs: 10_000 });
+
+async function linkExists(name: string): Promise<boolean> {
+  try {
+    await ip(["link", "show", "dev", name]);
+    return true;
+  } catch (err) {
+    if (isBerthError(err)) return false;
+    throw err;
+  }
+}
+
+export async function ensureBridge(name: string, gateway: string): Promise<void> {
+  checkIfname(name, "bridge");
+  checkAddress(gateway, "bridge gateway");
+  if (!(await linkExists(name))) {
+    await ip(["link", "add", "name", name, "type", "bridge"]).catch(async (err) => {
+      if (!(await linkExists(name))) throw err; // created meanwhile is fine
+    });
+  }
+  const addrs = JSON.parse(await ip(["-j", "addr", "show", "dev", name])) as { addr_info?: { local: string; prefixlen: number }[] }[];
+  const has = (addrs[0]?.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === gateway);
+  if (!has) await ip(["addr", "add", gateway, "dev", name]);
+  await ip(["link", "set", "dev", name, "up"]);
+}
+
+export async function removeBridge(name: string): Promise<void> {
+  checkIfname(name, "bridge");
+  if (await linkExists(name)) await ip(["link", "del", "dev", name]).catch(async (err) => {
+    if (await linkExists(name)) throw err;
+  });
+}
+
+export interface Attachment {
+  /** The interface name inside the namespace, e.g. `eth0`. */
+  ifname: string;
+  /** The host end's name (unique on the host), e.g. `bv` + 10 hex digits. */
+  hostIfname: string;
+  /** `172.18.0.2/16`. */
+  address: string;
+  /** The default route's next hop (the bridge's address); none for an internal network. */
+  gateway?: string;
+}
+
+export async function attach(bridge: string, netns: string, a: Attachment): Promise<void> {
+  checkIfname(bridge, "bridge");
+  checkIfname(a.ifname, "interface");
+  checkIfname(a.hostIfname, "host interface");
+  checkAddress(a.address, "address");
+  if (a.gateway !== undefined) parseIPv4(a.gateway);
+  if (!netns.startsWith("/") || netns.includes("\0")) throw invalidArgument(`attach to ${JSON.stringify(netns)}: expected the path of a network namespace`);
+  await detach(a.hostIfname); // a half-made pair from an earlier attempt
+  const peer = `${a.hostIfname}p`.slice(0, 15);
+  await ip(["link", "add", "name", a.hostIfname, "type", "veth", "peer", "name", peer]);
+  try {
+    await ip(["link", "set", "dev", a.hostIfname, "master", bridge]);
+    await ip(["link", "set", "dev", a.hostIfname, "up"]);
+    await ip(["link", "set", "dev", peer, "netns", netns]);
+    await inNetns(netns, ["link", "set", "dev", peer, "name", a.ifname]);
+    await inNetns(netns, ["addr", "add", a.address, "dev", a.ifname]);
+    await inNetns(netns, ["link", "set", "dev", a.ifname, "up"]);
+    await inNetns(netns, ["link", "set", "dev", "lo", "up"]);
+    if (a.gateway !== undefined) await inNetns(netns, ["route", "replace", "default", "via", a.gateway, "dev", a.ifname]);
+  } catch (err) {
+    await detach(a.hostIfname).catch(() => {});
+    throw err;
+  }
+}
+
+/** Deletes the host end (its peer goes with it). */
+export async function detach(hostIfname: string): Promise<void> {
+  checkIfname(hostIfname, "host interface");
+  if (await linkExists(hostIfname)) await ip(["link", "del", "dev", hostIfname]).catch(async (err) => {
+    if (await linkExists(hostIfname)) throw err;
+  });
+}
+
+/** The gateway address with the subnet's prefix, as a bridge holds it: (`172.18.0.0/16`, `172.18.0.1`) → `172.18.0.1/16`. */
+export function gatewayCidr(subnet: string, gateway: string): string {
+  const c = parseCidr(subnet);
+  return `${formatIPv4(parseIPv4(gateway))}/${c.prefix}`;
+}
