@@ -276,4 +276,13 @@ export async function containerTestEnv(): Promise<ContainerTestEnv> {
   };
 }
 
+/**
+ * Cleans the env up and says what is left of it on the host (runc containers, mounts,
+ * cgroups): an afterEach asserts `{ runc: [], mounts: [], cgroups: [] }`.
+ */
+export async function cleanupAndLeftovers(env: ContainerTestEnv): Promise<{ runc: string[]; mounts: string[]; cgroups: string[] }> {
+  await env.cleanup();
+  return { runc: await runcIds(env.runRoot), mounts: await mountsUnder(env.base), cgroups: await cgroupDirsOf(env.cgroupParent) };
+}
+
 export { testSpec } from "../../runtime/testing/create-spec.js";

@@ -2,7 +2,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hostLacks } from "../helpers/host.js";
-import { cgroupDirsOf, containerTestEnv, mountsUnder, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
+import { cleanupAndLeftovers, containerTestEnv, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
 import type { LogLine, RuntimeEvent } from "../../runtime/types.js";
 
 const lacks = hostLacks("root", "runc", "conmon", "overlay", "busybox");
@@ -32,11 +32,7 @@ describe.skipIf(lacks)("containers: survive the runtime that started them", () =
   });
 
   afterEach(async () => {
-    const { runRoot, base, cgroupParent } = env;
-    await env.cleanup();
-    expect(await runcIds(runRoot)).toEqual([]);
-    expect(await mountsUnder(base)).toEqual([]);
-    expect(await cgroupDirsOf(cgroupParent)).toEqual([]);
+    expect(await cleanupAndLeftovers(env)).toEqual({ runc: [], mounts: [], cgroups: [] });
   });
 
   it("a new instance adopts a running container: same id and pid, logs continue, stop works", async () => {

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listQuarantinedRecords } from "../../runtime/containers/quarantine.js";
 import { hostLacks } from "../helpers/host.js";
-import { cgroupDirsOf, containerTestEnv, mountsUnder, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
+import { cleanupAndLeftovers, containerTestEnv, mountsUnder, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
 import { alive, killEverythingOf, wipe } from "./crash-safety-helpers.js";
 
 const lacks = hostLacks("root", "runc", "conmon", "overlay", "busybox");
@@ -29,12 +29,8 @@ describe.skipIf(lacks)("containers: a corrupt record is quarantined, the contain
   });
 
   afterEach(async () => {
-    const { runRoot, base, cgroupParent } = env;
-    await killEverythingOf(base, cgroupParent);
-    await env.cleanup();
-    expect(await runcIds(runRoot)).toEqual([]);
-    expect(await mountsUnder(base)).toEqual([]);
-    expect(await cgroupDirsOf(cgroupParent)).toEqual([]);
+    await killEverythingOf(env.base, env.cgroupParent);
+    expect(await cleanupAndLeftovers(env)).toEqual({ runc: [], mounts: [], cgroups: [] });
   });
 
   const recordFile = (id: string) => path.join(env.root, "containers", id, "container.json");

@@ -2,7 +2,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hostLacks } from "../helpers/host.js";
-import { cgroupDirsOf, containerTestEnv, mountsUnder, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
+import { cleanupAndLeftovers, containerTestEnv, mountsUnder, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
 import type { ConmonRuncRuntime } from "../../runtime/containers/runtime.js";
 import type { LogLine, RuntimeEvent } from "../../runtime/types.js";
 
@@ -34,11 +34,7 @@ describe.skipIf(lacks)("containers: lifecycle through conmon + runc", () => {
   });
 
   afterEach(async () => {
-    const { runRoot, base, cgroupParent } = env;
-    await env.cleanup();
-    expect(await runcIds(runRoot)).toEqual([]);
-    expect(await mountsUnder(base)).toEqual([]);
-    expect(await cgroupDirsOf(cgroupParent)).toEqual([]);
+    expect(await cleanupAndLeftovers(env)).toEqual({ runc: [], mounts: [], cgroups: [] });
   });
 
   it("runs a command, logs its stdout and reports exit code 0", async () => {

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { REBOOT_REASON } from "../../runtime/containers/runtime.js";
 import { hostLacks } from "../helpers/host.js";
-import { cgroupDirsOf, containerTestEnv, mountsUnder, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
+import { cleanupAndLeftovers, containerTestEnv, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
 import { alive, cgroupPids, killEverythingOf, wipe } from "./crash-safety-helpers.js";
 
 const lacks = hostLacks("root", "runc", "conmon", "overlay", "busybox");
@@ -26,12 +26,8 @@ describe.skipIf(lacks)("containers: a wiped run-root with survivors", () => {
   });
 
   afterEach(async () => {
-    const { runRoot, base, cgroupParent } = env;
-    await killEverythingOf(base, cgroupParent);
-    await env.cleanup();
-    expect(await runcIds(runRoot)).toEqual([]);
-    expect(await mountsUnder(base)).toEqual([]);
-    expect(await cgroupDirsOf(cgroupParent)).toEqual([]);
+    await killEverythingOf(env.base, env.cgroupParent);
+    expect(await cleanupAndLeftovers(env)).toEqual({ runc: [], mounts: [], cgroups: [] });
   });
 
   it("same boot id: both containers adopted with their pids, runc knows them again, stop/exec/kill work", async () => {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ConmonRuncRuntime } from "../../runtime/containers/runtime.js";
 import type { ExecStream } from "../../runtime/types.js";
 import { hostLacks } from "../helpers/host.js";
-import { cgroupDirsOf, containerTestEnv, mountsUnder, runcIds, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
+import { cgroupDirsOf, cleanupAndLeftovers, containerTestEnv, testSpec, type ContainerTestEnv } from "../helpers/rootfs.js";
 
 const lacks = hostLacks("root", "runc", "conmon", "overlay", "busybox");
 
@@ -31,11 +31,7 @@ describe.skipIf(lacks)("exec: the exec'd process tree", () => {
   });
 
   afterEach(async () => {
-    const { runRoot, base, cgroupParent } = env;
-    await env.cleanup();
-    expect(await runcIds(runRoot)).toEqual([]);
-    expect(await mountsUnder(base)).toEqual([]);
-    expect(await cgroupDirsOf(cgroupParent)).toEqual([]);
+    expect(await cleanupAndLeftovers(env)).toEqual({ runc: [], mounts: [], cgroups: [] });
   });
 
   async function until(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
