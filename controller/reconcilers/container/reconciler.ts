@@ -254,11 +254,6 @@ export class ContainerReconciler implements Reconciler {
     });
   }
 
-  /** Whether berth has seen a runtime container for `key` (deleted objects stay Terminating while it exists). */
-  hasObserved(key: string): boolean {
-    return this.observed.has(key);
-  }
-
   async stop(): Promise<void> {
     await this.monitors.stopAll();
   }
