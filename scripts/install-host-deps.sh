@@ -5,10 +5,12 @@
 set -euo pipefail
 
 # runc (OCI runtime), conmon (shim), busybox-static (the example and test images),
-# attr (setfattr: overlay opaque-directory markers), iproute2, util-linux.
-packages=(runc conmon busybox-static iproute2 util-linux attr)
+# attr (setfattr: overlay opaque-directory markers), iproute2 (bridges, veths, netns),
+# util-linux, iptables (berth's own chains: published ports, masquerade, isolation) and
+# conntrack (flushes stale UDP flows when a UDP port mapping changes).
+packages=(runc conmon busybox-static iproute2 util-linux attr iptables conntrack)
 # Commands that prove each package is present, in the same order.
-commands=(runc conmon busybox ip nsenter setfattr)
+commands=(runc conmon busybox ip nsenter setfattr iptables conntrack)
 if [ "${1:-}" = "--tests" ]; then
   # docker.io: the image interop test runs a private dockerd (its own state dir, no iptables).
   packages+=(docker.io)
