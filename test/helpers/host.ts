@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
  * with the reason — except under CI=true, where CI installs everything and a missing
  * feature is a failure.
  */
-export type HostFeature = "root" | "runc" | "conmon" | "overlay" | "busybox" | "cgroups" | "docker";
+export type HostFeature = "root" | "runc" | "conmon" | "overlay" | "busybox" | "cgroups" | "docker" | "iptables" | "conntrack";
 
 /** True when the ELF file has no PT_INTERP program header (needs no dynamic loader). */
 export function isStaticElf(file: string): boolean {
@@ -45,6 +45,10 @@ export function missingFeature(feature: HostFeature): string | undefined {
       return readFileSync("/proc/filesystems", "utf8").includes("overlay") ? undefined : "needs overlayfs in the kernel";
     case "cgroups":
       return existsSync("/sys/fs/cgroup") ? undefined : "needs cgroups mounted at /sys/fs/cgroup";
+    case "iptables":
+      return which("iptables") && which("iptables-restore") ? undefined : "needs iptables (apt-get install iptables)";
+    case "conntrack":
+      return which("conntrack") ? undefined : "needs conntrack (apt-get install conntrack)";
     case "docker":
       // The Docker engine itself (a private one is started per test file), not just a CLI.
       return which("dockerd") ? undefined : "needs dockerd (apt-get install docker.io)";
