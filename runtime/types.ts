@@ -159,6 +159,8 @@ export type MountSpec =
   | { type: "bind"; source: string; target: string; readOnly: boolean }
   | { type: "tmpfs"; target: string; readOnly: boolean; sizeBytes?: number; mode?: number };
 
+export type NetworkModeSpec = "host" | "none" | "bridge" | `container:${string}`;
+
 /** What the runtime needs to create a container: already normalized and resolved. */
 export interface ContainerCreateSpec {
   name: string;
@@ -176,7 +178,18 @@ export interface ContainerCreateSpec {
   user?: string;
   hostname?: string;
   mounts: MountSpec[];
-  networkMode: "host" | "none";
+  /**
+   * host: the host's network. none: its own namespace with only `lo`. bridge: its own
+   * namespace, which the network driver joins to bridge networks (runtime/networks) between
+   * create and start. `container:<id>`: the namespace of that container (which must have
+   * one: none or bridge, or be host mode itself), kept across both containers' restarts.
+   * Own namespaces are made at create and removed with the container (ContainerState.netns).
+   */
+  networkMode: NetworkModeSpec;
+  /** The container's /etc/resolv.conf in bridge mode (its networks' resolvers). */
+  dns?: { nameservers: string[]; search: string[]; options: string[] };
+  /** Extra /etc/hosts lines (bridge mode: the container's own addresses and names). */
+  hosts?: { address: string; names: string[] }[];
   resources: { memoryBytes?: number; cpus?: number; pids?: number };
   /** Signal name, e.g. "SIGTERM". Default: the image's StopSignal, else SIGTERM. */
   stopSignal?: string;
@@ -206,6 +219,8 @@ export interface ContainerState {
   finishedAt?: string;
   /** Set when the run-root was lost (reboot): the container is reported exited. */
   reason?: string;
+  /** Path of the container's own network namespace (none and bridge modes), e.g. `/run/netns/berth-…`. */
+  netns?: string;
 }
 
 export interface ExecOptions {

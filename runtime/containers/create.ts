@@ -6,6 +6,8 @@ import { normalizeSignal } from "../../lib/signals.js";
 import type { ContainerCreateSpec, ContainerState, ImageRecord, SnapshotStore } from "../types.js";
 import { validateMounts } from "../volumes/mounts.js";
 import type { RuntimeContext } from "./context.js";
+import { hasOwnNetns } from "./etc-files.js";
+import { ensureNetns, netnsNameOf, removeNetns, sharedContainerId } from "./netns.js";
 import { stateOf, type ContainerRecord } from "./records.js";
 import { settleAll } from "./settle-all.js";
 import { buildOciSpec } from "./spec-builder.js";
@@ -36,6 +38,27 @@ export function validateCreateSpec(spec: ContainerCreateSpec): void {
     throw invalidArgument(`create container ${spec.name}: invalid stop signal ${JSON.stringify(spec.stopSignal)}`);
   }
   validateMounts(spec.mounts, spec.name);
+  validateNetworkSpec(spec);
+}
+
+const DNS_NAME_RE = /^[A-Za-z0-9_]([-A-Za-z0-9_.]{0,252})$/;
+const ADDRESS_RE = /^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
+const RESOLV_OPTION_RE = /^[a-z][a-z0-9_-]*(:[0-9]+)?$/;
+
+/** Network mode, resolvers and hosts entries reach /etc files and namespace paths: checked here. */
+function validateNetworkSpec(spec: ContainerCreateSpec): void {
+  const bad = (what: string) => invalidArgument(`create container ${spec.name}: ${what}`);
+  const mode = spec.networkMode as string;
+  if (!(mode === "host" || mode === "none" || mode === "bridge" || /^container:[0-9a-f]{64}$/.test(mode))) {
+    throw bad(`invalid network mode ${JSON.stringify(mode)} (expected host, none, bridge or container:<id>)`);
+  }
+  for (const ns of spec.dns?.nameservers ?? []) if (!ADDRESS_RE.test(ns)) throw bad(`invalid nameserver ${JSON.stringify(ns)}`);
+  for (const d of spec.dns?.search ?? []) if (!DNS_NAME_RE.test(d)) throw bad(`invalid search domain ${JSON.stringify(d)}`);
+  for (const o of spec.dns?.options ?? []) if (!RESOLV_OPTION_RE.test(o)) throw bad(`invalid resolver option ${JSON.stringify(o)}`);
+  for (const h of spec.hosts ?? []) {
+    if (!ADDRESS_RE.test(h.address)) throw bad(`invalid hosts address ${JSON.stringify(h.address)}`);
+    for (const n of h.names) if (!DNS_NAME_RE.test(n)) throw bad(`invalid hosts name ${JSON.stringify(n)}`);
+  }
 }
 
 /**
@@ -72,6 +95,10 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerCreate
   } else if (holder) {
     throw alreadyExists(`create container ${spec.name}: the name is in use`, { object: { kind: "container", name: spec.name } });
   }
+  const shared = sharedContainerId(spec);
+  if (shared !== undefined && !(await ctx.records.load(shared))) {
+    throw failedPrecondition(`create container ${spec.name}: the container whose network it shares (${shared.slice(0, 12)}) does not exist`);
+  }
   const image = await images.get(spec.image);
   const id = randomBytes(32).toString("hex");
   const cgroupsPath = `/${ctx.opts.cgroupParent}/${id}`;
@@ -103,10 +130,13 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerCreate
       volumes,
     };
     await ctx.records.save(rec);
+    // After the record, so that no namespace outlives a record naming it (remove deletes it).
+    if (hasOwnNetns(spec)) await ensureNetns(netnsNameOf(id));
     return stateOf(rec);
   } catch (err) {
     await snapshots.removeContainerLayer(id).catch(() => {});
     for (const v of volumes) await volumeStore?.release(v, id).catch(() => {});
+    await removeNetns(netnsNameOf(id)).catch(() => {});
     await ctx.records.remove(id).catch(() => {});
     await ctx.records.releaseName(spec.name, id).catch(() => {});
     throw err;

@@ -1,3 +1,4 @@
+import { netnsNameOf, removeNetns } from "./netns.js";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { settleLocked } from "./adoption.js";
@@ -133,6 +134,7 @@ async function removeFromHost(ctx: RuntimeContext, id: string, qdir: string): Pr
   await ctx.runc.delete(id).catch(() => {});
   await clearLeftovers(ctx, id, cgroupsPath);
   await ctx.opts.snapshots?.removeContainerLayer(id);
+  await removeNetns(netnsNameOf(id)).catch(() => {});
   const volumes = ctx.opts.volumes;
   if (volumes) {
     for (const v of await volumes.list()) {

@@ -68,7 +68,7 @@ describe("container record shape", () => {
     ["a mount of no known type", (r) => (r.spec.mounts[0].type = "nfs"), 'spec.mounts[0].type: expected "volume", "bind" or "tmpfs", got string "nfs"'],
     ["a volume mount of a bad name", (r) => (r.spec.mounts[0].source = "/x"), 'spec.mounts[0].source: expected a valid name, got string "/x"'],
     ["a tmpfs size that is no integer", (r) => (r.spec.mounts[2].sizeBytes = 1.5), "spec.mounts[2].sizeBytes: expected an integer, got number 1.5"],
-    ["an unknown network mode", (r) => (r.spec.networkMode = "bridge"), 'spec.networkMode: expected "host" or "none", got string "bridge"'],
+    ["an unknown network mode", (r) => (r.spec.networkMode = "container:../x"), 'spec.networkMode: expected "host", "none", "bridge" or "container:<id>", got string "container:../x"'],
     ["cpus as a string", (r) => (r.spec.resources.cpus = "1"), 'spec.resources.cpus: expected a number, got string "1"'],
     ["privileged missing", (r) => delete r.spec.privileged, "spec.privileged: missing"],
     ["a null optional field", (r) => (r.spec.user = null), "spec.user: expected a string, got null"],

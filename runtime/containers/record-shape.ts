@@ -104,6 +104,11 @@ const mount: Check = (v, at) => {
 
 const strings = arrayOf(str);
 
+const networkMode: Check = (v, at) =>
+  v === "host" || v === "none" || v === "bridge" || (typeof v === "string" && /^container:[0-9a-f]{64}$/.test(v))
+    ? undefined
+    : expected('"host", "none", "bridge" or "container:<id>"', v, at);
+
 const createSpec = object(
   {
     name,
@@ -111,14 +116,24 @@ const createSpec = object(
     labels: mapOf(str),
     env: mapOf(str),
     mounts: arrayOf(mount),
-    networkMode: oneOf("host", "none"),
+    networkMode: networkMode,
     resources: object({}, { memoryBytes: int, cpus: num, pids: int }),
     readOnlyRootfs: bool,
     capAdd: strings,
     capDrop: strings,
     privileged: bool,
   },
-  { command: strings, args: strings, workingDir: str, user: str, hostname: str, stopSignal: str, stopGracePeriodMs: int },
+  {
+    command: strings,
+    args: strings,
+    workingDir: str,
+    user: str,
+    hostname: str,
+    stopSignal: str,
+    stopGracePeriodMs: int,
+    dns: object({ nameservers: strings, search: strings, options: strings }),
+    hosts: arrayOf(object({ address: str, names: strings })),
+  },
 );
 
 const imageConfig = object(

@@ -4,6 +4,8 @@ import { writeJsonAtomic, fsyncDir } from "../../lib/atomic-file.js";
 import { alreadyExists, notFound, unavailable } from "../../lib/errors.js";
 import { assertValidId, assertValidName, ID_RE, isValidName } from "../../lib/names.js";
 import type { ContainerCreateSpec, ContainerState, ImageRuntimeConfig } from "../types.js";
+import { hasOwnNetns } from "./etc-files.js";
+import { netnsNameOf, netnsPathOf } from "./netns.js";
 import { quarantineRecord } from "./quarantine.js";
 import { parseRecord } from "./record-shape.js";
 
@@ -69,6 +71,7 @@ export function stateOf(r: ContainerRecord): ContainerState {
   if (r.startedAt) s.startedAt = r.startedAt;
   if (r.finishedAt && r.status === "exited") s.finishedAt = r.finishedAt;
   if (r.reason) s.reason = r.reason;
+  if (hasOwnNetns(r.spec)) s.netns = netnsPathOf(netnsNameOf(r.id));
   return s;
 }
 

@@ -21,6 +21,7 @@ import { readLogs } from "./k8s-log.js";
 import { clearLeftovers } from "./leftovers.js";
 import { allRecords, currentRecord, resolveId } from "./lookup.js";
 import type { ContainerRuntimeOptions } from "./options.js";
+import { netnsNameOf, removeNetns } from "./netns.js";
 import { stateOf } from "./records.js";
 import { startLocked } from "./start.js";
 import { killContainer, mustSignal, stopContainer } from "./stop.js";
@@ -124,6 +125,7 @@ export class ConmonRuncRuntime implements ContainerRuntime {
       // Whatever runc's state does not name any more (a run-root emptied under it) goes too.
       await clearLeftovers(ctx, id, rec.cgroupsPath, [rec.conmonPid]);
       await ctx.opts.snapshots?.removeContainerLayer(id);
+      await removeNetns(netnsNameOf(id)); // its veth peers go with it
       for (const v of rec.volumes) await ctx.opts.volumes?.release(v, id);
       await fs.rm(ctx.bundleDir(id), { recursive: true, force: true });
       await fs.rm(ctx.exitFile(id), { force: true });

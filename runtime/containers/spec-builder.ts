@@ -75,6 +75,14 @@ export interface SpecInput {
   swapAccounting?: boolean;
   /** The record's fixed part, carried in RECORD_ANNOTATION when given. */
   identity?: RecordIdentity;
+  /**
+   * The network namespace to join: a path (the container's own, or the one it shares), or
+   * "host" (host mode, or sharing a host-mode container's). Absent: host mode gets the
+   * host's, any other mode a new empty one (the create-time check builds it so).
+   */
+  netns?: string;
+  /** The hostname, when not the spec's (sharing another container's network: its hostname). */
+  hostname?: string;
 }
 
 /**
@@ -204,7 +212,7 @@ export function containerWorkingDir(image: ImageRuntimeConfig, spec: ContainerCr
 export function buildOciSpec(input: SpecInput): OciSpec {
   const { id, spec, image, user } = input;
   const args = resolveCommand(image, spec);
-  const hostname = containerHostname(id, spec, input.hostHostname);
+  const hostname = input.hostname ?? containerHostname(id, spec, input.hostHostname);
   const env = buildEnv(image, spec.env, hostname, user.home, spec.name);
   const cwd = validateWorkingDir(image, spec);
   const caps = effectiveCapabilities(spec.capAdd, spec.capDrop, spec.privileged, input.knownCapabilities ?? ALL_CAPABILITIES);
@@ -220,7 +228,8 @@ export function buildOciSpec(input: SpecInput): OciSpec {
   mounts.push(...input.mounts);
 
   const namespaces: OciNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
-  if (spec.networkMode !== "host") namespaces.push({ type: "network" });
+  const netns = input.netns ?? (spec.networkMode === "host" ? "host" : undefined);
+  if (netns !== "host") namespaces.push(netns ? { type: "network", path: netns } : { type: "network" });
 
   return {
     ociVersion: "1.0.2-dev",

@@ -1,4 +1,4 @@
-import { promises as fs } from "node:fs";
+import { existsSync, promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeJsonAtomic } from "../../lib/atomic-file.js";
@@ -6,7 +6,8 @@ import { failedPrecondition } from "../../lib/errors.js";
 import { resolveMounts } from "../volumes/mounts.js";
 import { conmonArgs, startConmon } from "./conmon.js";
 import type { RuntimeContext } from "./context.js";
-import { writeEtcFiles } from "./etc-files.js";
+import { hasOwnNetns, readEtcFiles, writeEtcFiles } from "./etc-files.js";
+import { ensureNetns, netnsNameOf, netnsPathOf, sharedContainerId } from "./netns.js";
 import { containerRlimits, readHostLimits } from "./host-limits.js";
 import { keepRotated } from "./k8s-log.js";
 import { clearLeftovers } from "./leftovers.js";
@@ -55,7 +56,8 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   await fs.mkdir(path.join(bundle, "persist"), { recursive: true, mode: 0o700 });
 
   // Independent inputs of the spec, gathered concurrently (start latency is mostly waiting).
-  const hostname = containerHostname(id, spec, os.hostname());
+  const network = await networkOf(ctx, rec);
+  const hostname = network.hostname ?? containerHostname(id, spec, os.hostname());
   const [{ rootfs, user }, mounts, etcFiles, hostLimits, swapAccounting] = await settleAll([
     snapshots.mount(id).then(async ({ rootfs }) => {
       const user = await resolveUserInRootfs(rootfs, spec.user ?? rec.imageConfig.User);
@@ -67,7 +69,7 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
       ...(ctx.opts.volumes ? { volumes: ctx.opts.volumes } : {}),
       protectedPaths: [ctx.root, ctx.runRoot, ...(ctx.opts.protectedPaths ?? [])],
     }),
-    writeEtcFiles(path.join(bundle, "etc"), spec.networkMode, hostname),
+    writeEtcFiles(path.join(bundle, "etc"), spec, hostname, network.shared),
     readHostLimits(),
     ctx.cgroups.swapAccounting(),
   ]);
@@ -85,6 +87,8 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
     knownCapabilities: ctx.knownCaps,
     swapAccounting,
     identity: identityOf(rec),
+    hostname,
+    ...(network.netns ? { netns: network.netns } : {}),
   });
   await writeJsonAtomic(path.join(bundle, "config.json"), oci, { mode: 0o600 });
 
@@ -144,4 +148,31 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   const copied = saveRunCopy(ctx, id).catch(() => {});
   await settleAll([ctx.records.save(rec), rotated, copied]);
   ctx.hub.publish({ type: "started", id, name: spec.name, pid: started.pid, at: rec.startedAt });
+}
+
+/**
+ * The network namespace a run joins: its own (made again if a reboot emptied /run), the one
+ * of the container it shares — with that one's hostname, hosts and resolv.conf — or the
+ * host's. Sharing a container that was never started, or was removed: FailedPrecondition.
+ */
+async function networkOf(ctx: RuntimeContext, rec: ContainerRecord): Promise<{ netns?: string; hostname?: string; shared?: { hosts: string; resolvConf: string } }> {
+  if (rec.spec.networkMode === "host") return { netns: "host" };
+  if (hasOwnNetns(rec.spec)) return { netns: await ensureNetns(netnsNameOf(rec.id)) };
+  let target = rec;
+  for (let depth = 0; depth < 8; depth++) {
+    const next = sharedContainerId(target.spec);
+    if (next === undefined) break;
+    const found = await ctx.records.load(next);
+    if (!found) throw failedPrecondition(`start container ${rec.spec.name}: the container whose network it shares (${next.slice(0, 12)}) was removed`);
+    target = found;
+  }
+  const name = rec.spec.name;
+  if (target.spec.networkMode === "host") return { netns: "host" };
+  if (!hasOwnNetns(target.spec)) throw failedPrecondition(`start container ${name}: too many containers in a chain of shared networks`);
+  const netns = netnsPathOf(netnsNameOf(target.id));
+  const files = await readEtcFiles(path.join(ctx.bundleDir(target.id), "etc"));
+  if (target.status !== "running" || !files || !existsSync(netns)) {
+    throw failedPrecondition(`start container ${name}: container ${target.spec.name}, whose network it shares, is not running`);
+  }
+  return { netns, hostname: (await fs.readFile(path.join(ctx.bundleDir(target.id), "etc", "hostname"), "utf8")).trim(), shared: files };
 }

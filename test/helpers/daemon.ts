@@ -10,6 +10,7 @@ import { startDaemon, type Daemon } from "../../controller/daemon.js";
 import type { ControllerOptions } from "../../controller/controller.js";
 import { REPO } from "./cli.js";
 import { cgroupDirsOf, removeCgroupTree } from "./rootfs.js";
+import { cleanNetworksOfRoot } from "./net-cleanup.js";
 
 /** A temp state root, run-root and cgroup parent, plus a busybox rootfs tarball, for daemon tests. */
 export interface DaemonEnv {
@@ -68,6 +69,7 @@ export function daemonEnv(): DaemonEnv {
         }
       }
       for (const d of await cgroupDirsOf(cgroupParent)) await removeCgroupTree(d);
+      await cleanNetworksOfRoot(root);
       rmSync(base, { recursive: true, force: true });
     },
   };

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { promises as fs } from "node:fs";
+import { existsSync, promises as fs } from "node:fs";
 import * as path from "node:path";
 import { conflict, failedPrecondition, notFound, notImplemented } from "../../lib/errors.js";
 import { assertValidDigest, assertValidId } from "../../lib/names.js";
@@ -12,6 +12,8 @@ import { randomBytes } from "node:crypto";
 import { openContainerRuntime, type ConmonRuncRuntime, type ContainerRuntimeOptions } from "../../runtime/containers/runtime.js";
 import { openVolumeStore } from "../../runtime/volumes/volume-store.js";
 import type { LocalVolumeStore } from "../../runtime/volumes/types.js";
+import { netnsNameOf } from "../../runtime/containers/netns.js";
+import { cleanNetworksOfRoot } from "./net-cleanup.js";
 
 /**
  * Test doubles for the image store and the overlay snapshot store, real enough to run
@@ -271,6 +273,7 @@ export async function containerTestEnv(): Promise<ContainerTestEnv> {
       await new Promise((r) => setTimeout(r, 200));
       await unmountUnder(base);
       for (const d of await cgroupDirsOf(cgroupParent)) await removeCgroupTree(d);
+      await cleanNetworksOfRoot(root);
       await fs.rm(base, { recursive: true, force: true });
     },
   };
@@ -281,8 +284,11 @@ export async function containerTestEnv(): Promise<ContainerTestEnv> {
  * cgroups): an afterEach asserts `{ runc: [], mounts: [], cgroups: [] }`.
  */
 export async function cleanupAndLeftovers(env: ContainerTestEnv): Promise<{ runc: string[]; mounts: string[]; cgroups: string[] }> {
+  const ids = await fs.readdir(path.join(env.root, "containers")).catch(() => [] as string[]);
   await env.cleanup();
-  return { runc: await runcIds(env.runRoot), mounts: await mountsUnder(env.base), cgroups: await cgroupDirsOf(env.cgroupParent) };
+  const netns = ids.filter((n) => /^[0-9a-f]{64}$/.test(n)).map(netnsNameOf).filter((n) => existsSync(`/run/netns/${n}`));
+  // A namespace left is a leftover like a mount: reported under mounts, with its path.
+  return { runc: await runcIds(env.runRoot), mounts: [...(await mountsUnder(env.base)), ...netns.map((n) => `/run/netns/${n}`)], cgroups: await cgroupDirsOf(env.cgroupParent) };
 }
 
 export { testSpec } from "../../runtime/testing/create-spec.js";
