@@ -139,19 +139,18 @@ export class Firewall {
   }
 
   /**
-   * Accepts before DNATs: filter first, so a new mapping is never DNATed into a drop; the
-   * sysctls before nat, conntrack after it (a flow deleted earlier could be re-created by the
-   * old rules).
+   * Tables in `order` — for ports filter first, so a new mapping is never DNATed into a drop
+   * — then the sysctls, then conntrack (after nat: a flow deleted earlier could be re-created
+   * by the old rules).
    */
   private async apply(plan: Plan, what: string, order: readonly Table[] = ["filter", "raw", "nat"]): Promise<void> {
-    for (const t of order.filter((t) => t !== "nat")) await this.restore(plan, t, what);
+    for (const t of order) await this.restore(plan, t, what);
     for (const arg of plan.sysctl) {
       await this.run("sysctl", ["-w", arg]).catch((err) => {
         throw internal(`${what}: set ${arg}: ${errorMessage(err)}`, { cause: err });
       });
     }
     for (const arg of plan.sysctlBestEffort) await this.run("sysctl", ["-w", arg]).catch(() => {});
-    if (order.includes("nat")) await this.restore(plan, "nat", what);
     for (const args of plan.conntrack) {
       await this.run("conntrack", args).catch((err) => {
         if (!nothingDeleted(err)) throw internal(`${what}: delete udp flows (conntrack ${args.join(" ")}): ${errorMessage(err)}`, { cause: err });
