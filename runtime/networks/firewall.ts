@@ -27,6 +27,9 @@
  *   observe and act. Input is validated before anything runs (InvalidArgument). A failing
  *   program is Internal; a table whose restore fails is left as it was.
  * - Every iptables call waits for the xtables lock (`-w`). Programs get argv, never a shell.
+ * - One `iptables-restore` per table: iptables-nft commits each `COMMIT` block on its own
+ *   (a later table failing does not undo an earlier one), so per-table input keeps a failure
+ *   attributable and the order (accepts before DNATs) explicit.
  */
 import { execFile } from "node:child_process";
 import { errorMessage, internal } from "../../lib/errors.js";
@@ -133,6 +136,11 @@ export class Firewall {
     return result;
   }
 
+  /**
+   * Whole tables, never `-S CHAIN`: iptables-nft 1.8.9 reports a chain that does not exist as
+   * "chain `X' in table `raw' is incompatible, use 'nft' tool" (exit 1), indistinguishable
+   * from a real incompatibility. Listing does not create a table.
+   */
   private async observe(): Promise<Observed> {
     const [filter, nat, raw] = await Promise.all(TABLES.map((t) => this.run("iptables", ["-w", "-t", t, "-S"])));
     return { filter: parseRules(filter!), nat: parseRules(nat!), raw: parseRules(raw!) };
