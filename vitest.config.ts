@@ -28,6 +28,8 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           environment: "node",
+          // Its daemons' iptables chains apart from the e2e project's, which may run alongside.
+          env: { BERTH_FIREWALL_PREFIX: "BTI" },
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // Real containers, mounts and cgroups: one file at a time keeps the host sane.
@@ -40,6 +42,7 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
+          env: { BERTH_FIREWALL_PREFIX: "BTE" },
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: "forks",

@@ -285,12 +285,6 @@ describe("controller on the fake runtime", () => {
     expect((await h.status("web")).health).toBe("none");
   });
 
-  it("a Network reports NotImplemented on its status", async () => {
-    h = await startHarness();
-    await h.apply(`apiVersion: berth/v1\nkind: Network\nmetadata: {name: front}\n`);
-    expect((await h.controller.api.get("Network", "front")).status).toMatchObject({ ready: false, reason: "NotImplemented" });
-  });
-
   it("retries a failing runtime call with backoff and converges once it works", async () => {
     h = await startHarness();
     h.containers.failNext("create", Object.assign(new Error("runtime busy"), {}), { times: 2 });

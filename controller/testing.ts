@@ -6,6 +6,7 @@ import pino from "pino";
 import { ManualClock } from "../lib/clock.js";
 import { FakeContainerRuntime } from "../runtime/testing/fake-container-runtime.js";
 import { FakeImageStore } from "../runtime/testing/fake-image-store.js";
+import { FakeNetworkDriver } from "../runtime/testing/fake-network-driver.js";
 import { FakeVolumeStore } from "../runtime/testing/fake-volume-store.js";
 import type { ApplyResponse, ContainerStatusView, EventRecord, ObjectView } from "./api/protocol.js";
 import { Controller, type ControllerOptions } from "./controller.js";
@@ -54,6 +55,7 @@ export interface Harness {
   clock: ManualClock;
   images: FakeImageStore;
   volumes: FakeVolumeStore;
+  networks: FakeNetworkDriver;
   containers: FakeContainerRuntime;
   controller: Controller;
   stateDir: string;
@@ -84,9 +86,10 @@ export async function startHarness(options: Partial<ControllerOptions> = {}): Pr
   const images = new FakeImageStore({ clock, inUse: (img) => h.containers.usesImage(img.digest) });
   images.addImage(IMAGE);
   const volumes = new FakeVolumeStore({ clock });
+  const networks = new FakeNetworkDriver(() => new Date(clock.now()).toISOString());
   const open = async (containers: FakeContainerRuntime) => {
     const c = await Controller.open({
-      runtime: { containers, images, volumes },
+      runtime: { containers, images, volumes, networks },
       stateDir,
       clock,
       logger: pino({ level: process.env.BERTH_TEST_LOG ?? "silent" }),
@@ -100,6 +103,7 @@ export async function startHarness(options: Partial<ControllerOptions> = {}): Pr
     clock,
     images,
     volumes,
+    networks,
     containers,
     controller: await open(containers),
     stateDir,

@@ -5,7 +5,8 @@ import type { Clock } from "../lib/clock.js";
 import { acquireRootLock, type RootLock } from "../lib/root-lock.js";
 import { openContainerRuntime } from "./containers/runtime.js";
 import { openImageRuntime } from "./images/index.js";
-import type { ContainerRuntime, ImageStore, VolumeStore } from "./types.js";
+import { openNetworkDriver } from "./networks/index.js";
+import type { ContainerRuntime, ImageStore, NetworkDriver, VolumeStore } from "./types.js";
 import { openVolumeStore } from "./volumes/volume-store.js";
 
 export interface RuntimeOptions {
@@ -40,6 +41,7 @@ export interface Runtime {
   containers: ContainerRuntime;
   images: ImageStore;
   volumes: VolumeStore;
+  networks: NetworkDriver;
   /** Persistent state dir of this runtime (the controller keeps its own state below it). */
   root: string;
   /** Per-boot state dir. */
@@ -72,13 +74,19 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(options.clock ? { clock: options.clock } : {}),
       logger: logger.child({ component: "containers" }),
     });
+    const networks = await openNetworkDriver({ root, log: logger.child({ component: "networks" }) }).catch(async (err) => {
+      await containers.close();
+      throw err;
+    });
     return {
       images: image.images,
       volumes,
       containers,
+      networks,
       root,
       runRoot,
       async close() {
+        await networks.close();
         await containers.close();
         await lock.release();
       },

@@ -345,3 +345,107 @@ export interface ContainerRuntime {
   /** Stops watching (leaves containers running). */
   close(): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------- networks
+
+export interface NetworkCreateSpec {
+  name: string;
+  /** CIDR; default: a free block of the driver's address pools. */
+  subnet?: string;
+  /** Default: the subnet's first address. */
+  gateway?: string;
+  /** No route out, no forwarding of DNS queries out. */
+  internal: boolean;
+  labels: Record<string, string>;
+}
+
+export interface NetworkState {
+  name: string;
+  /** The Linux bridge. */
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  labels: Record<string, string>;
+  createdAt: string;
+  /** Names of the containers attached. */
+  containers: string[];
+}
+
+export interface AttachSpec {
+  network: string;
+  /** The container's name: attachments, addresses and ports are the name's (stable across a recreate). */
+  container: string;
+  /** The container's network namespace (ContainerState.netns). */
+  netns: string;
+  /** Interface name inside, e.g. eth0. */
+  ifname: string;
+  /** DNS names on this network: the container's name and aliases. */
+  names: string[];
+  /** The container's default route goes through this network (ignored for an internal one). */
+  defaultRoute: boolean;
+}
+
+export interface AttachmentState {
+  network: string;
+  container: string;
+  ifname: string;
+  hostIfname: string;
+  /** IPv4 address, no prefix. */
+  address: string;
+  prefixLength: number;
+  gateway: string;
+  names: string[];
+}
+
+export interface PortMappingSpec {
+  protocol: "tcp" | "udp";
+  /** IPv4 host address; absent: every address. */
+  hostIP?: string;
+  /** 0: a free port, chosen by the driver. */
+  hostPort: number;
+  containerPort: number;
+}
+
+export interface PublishedPort {
+  protocol: "tcp" | "udp";
+  hostIP: string;
+  hostPort: number;
+  containerPort: number;
+  /** The network whose address the port forwards to, and that address. */
+  network: string;
+  containerIP: string;
+}
+
+/**
+ * Bridge networks: Linux bridges with their own subnets, veth attachments of container
+ * network namespaces, a resolver per network, published ports (runtime/networks/driver.ts).
+ * Everything is persisted: a new instance on the same root adopts what the host has.
+ */
+export interface NetworkDriver {
+  /** Idempotent for the same spec; Conflict when an existing network's subnet or gateway differs. */
+  create(spec: NetworkCreateSpec): Promise<NetworkState>;
+  /** FailedPrecondition naming the attached containers, unless force (which detaches them). Idempotent. */
+  remove(name: string, options?: { force?: boolean }): Promise<void>;
+  inspect(name: string): Promise<NetworkState>;
+  list(labels?: Record<string, string>): Promise<NetworkState[]>;
+  /** The address the container has (or will have) on the network: allocated now, before its create. */
+  reserve(network: string, container: string): Promise<{ address: string; prefixLength: number; gateway: string }>;
+  /** Idempotent: the same address again, and what a reboot or a crash lost is made again. */
+  connect(spec: AttachSpec): Promise<AttachmentState>;
+  disconnect(network: string, container: string): Promise<void>;
+  attachments(container?: string): Promise<AttachmentState[]>;
+  /**
+   * Replaces the container's published ports (at once, in place: no restart). Ports go to its
+   * address on its first non-internal network. A host port in use: Conflict, and the
+   * previous mappings stay.
+   */
+  publish(container: string, ports: PortMappingSpec[]): Promise<PublishedPort[]>;
+  /** What is published, and what was asked for (compare to decide whether to publish again). */
+  published(container: string): Promise<{ requested: PortMappingSpec[]; published: PublishedPort[] }>;
+  /** Disconnects the container from every network, releases its addresses, unpublishes its ports. */
+  release(container: string): Promise<void>;
+  /** Releases every container not in `live` (removed while no daemon ran). Returns their names. */
+  releaseExcept(live: string[]): Promise<string[]>;
+  close(): Promise<void>;
+}

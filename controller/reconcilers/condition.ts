@@ -1,5 +1,5 @@
 /** An object's condition, set the same way for every kind (with an event when a failure changes), and its API view. */
-import type { GenericStatusView, HealthCheckStatusView, ImageStatusView, ObjectStatusView, VolumeStatusView } from "../api/protocol.js";
+import type { GenericStatusView, HealthCheckStatusView, ImageStatusView, NetworkStatusView, ObjectStatusView, VolumeStatusView } from "../api/protocol.js";
 import type { Condition, StatusRecord } from "../store/status-records.js";
 import type { ReconcilerDeps } from "./context.js";
 
@@ -55,7 +55,13 @@ export function statusViewOf(rec: Exclude<StatusRecord, { kind: "Container" }>):
       return rec.mountpoint ? ({ ...v, mountpoint: rec.mountpoint } satisfies VolumeStatusView) : v;
     case "HealthCheck":
       return { ...v, matched: rec.matched } satisfies HealthCheckStatusView;
-    case "Network":
-      return v;
+    case "Network": {
+      const n: NetworkStatusView = { ...v };
+      if (rec.subnet) n.subnet = rec.subnet;
+      if (rec.gateway) n.gateway = rec.gateway;
+      if (rec.bridge) n.bridge = rec.bridge;
+      if (rec.internal !== undefined) n.internal = rec.internal;
+      return n;
+    }
   }
 }

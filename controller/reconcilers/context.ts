@@ -4,7 +4,7 @@
  * that one"). A reconciler never enqueues its own key — it returns `requeueAfterMs`.
  */
 import type { Clock } from "../../lib/clock.js";
-import type { ContainerRuntime, ImageStore, VolumeStore } from "../../runtime/types.js";
+import type { ContainerRuntime, ImageStore, NetworkDriver, VolumeStore } from "../../runtime/types.js";
 import type { DesiredStore } from "../store/desired-store.js";
 import type { EventLog } from "../store/event-log.js";
 import type { DesiredIndexes } from "../store/indexes.js";
@@ -15,6 +15,7 @@ export interface ControllerRuntime {
   containers: ContainerRuntime;
   images: ImageStore;
   volumes: VolumeStore;
+  networks: NetworkDriver;
 }
 
 export interface ReconcilerDeps {

@@ -10,6 +10,7 @@
  */
 import type { ContainerObject, HealthCheckObject } from "../manifests/model.js";
 import type { DesiredStore } from "./desired-store.js";
+import { defaultNetworkName } from "./keys.js";
 import type { StoreChange, StoredObject } from "./types.js";
 
 class MultiMap {
@@ -73,7 +74,10 @@ export class DesiredIndexes {
         f(this.containersByImage, spec.image);
         for (const m of spec.mounts) if (m.type === "volume" && m.source) f(this.containersByVolume, m.source);
         for (const n of spec.networks) f(this.containersByNetwork, n.name);
+        if (spec.networks.length === 0 && (spec.networkMode === undefined || spec.networkMode === "bridge")) f(this.containersByNetwork, defaultNetworkName(o.stack));
         for (const d of spec.dependsOn) f(this.dependents, d.name);
+        // A container sharing another's network namespace re-plans when that one changes.
+        if (spec.networkMode?.startsWith("container:")) f(this.dependents, spec.networkMode.slice("container:".length));
         break;
       }
       case "Image":
@@ -125,12 +129,12 @@ export class DesiredIndexes {
     return this.containersByVolume.get(name);
   }
 
-  /** Containers attached to network `name`. */
+  /** Containers attached to network `name` (a stack's default network too: `defaultNetworkName`). */
   containersOnNetwork(name: string): string[] {
     return this.containersByNetwork.get(name);
   }
 
-  /** Containers with a `dependsOn` entry naming container `name`. */
+  /** Containers with a `dependsOn` entry naming container `name`, or sharing its network. */
   dependentsOf(name: string): string[] {
     return this.dependents.get(name);
   }

@@ -17,3 +17,15 @@ export function kindOfKey(key: string): Kind | undefined {
 export function nameOfKey(key: string): string {
   return key.slice(key.indexOf("/") + 1);
 }
+
+/**
+ * The network a stack's containers join when they name none (Compose's `<project>_default`):
+ * `<stack>-default`, shortened with a hash where that would pass a name's 63 characters.
+ */
+export function defaultNetworkName(stack: string): string {
+  const name = `${stack}-default`;
+  if (name.length <= 63) return name;
+  let h = 0;
+  for (const c of stack) h = (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0;
+  return `${stack.slice(0, 46).replace(/-+$/, "")}-${h.toString(16).padStart(8, "0")}-default`;
+}

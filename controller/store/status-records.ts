@@ -76,6 +76,12 @@ export interface ContainerStatusRecord extends Condition {
   health?: { status: HealthStatus; log: HealthLogEntry[]; runStartedAtMs: number };
   /** A user action not carried out yet. */
   intent?: UserIntent;
+  /** Its networking as last programmed (networking.ts): mode, addresses, published ports. */
+  net?: {
+    mode: string;
+    attachments: { network: string; address: string; gateway: string; aliases: string[] }[];
+    ports: { protocol: "tcp" | "udp"; hostIP: string; hostPort: number; containerPort: number }[];
+  };
 }
 
 export interface ImageStatusRecord extends Condition {
@@ -95,6 +101,10 @@ export interface VolumeStatusRecord extends Condition {
 
 export interface NetworkStatusRecord extends Condition {
   kind: "Network";
+  subnet?: string;
+  gateway?: string;
+  bridge?: string;
+  internal?: boolean;
 }
 
 export interface HealthCheckStatusRecord extends Condition {

@@ -47,6 +47,18 @@ async function linkExists(name: string): Promise<boolean> {
   }
 }
 
+/** The bridge an interface is enslaved to; undefined when it has none or does not exist. */
+export async function linkMaster(name: string): Promise<string | undefined> {
+  checkIfname(name, "interface");
+  try {
+    const links = JSON.parse(await ip(["-j", "link", "show", "dev", name])) as { master?: string }[];
+    return links[0]?.master;
+  } catch (err) {
+    if (isBerthError(err)) return undefined;
+    throw err;
+  }
+}
+
 export async function ensureBridge(name: string, gateway: string): Promise<void> {
   checkIfname(name, "bridge");
   checkAddress(gateway, "bridge gateway");

@@ -59,15 +59,31 @@ export interface PortRule {
   containerPort: number;
 }
 
+/**
+ * The prefix of every chain berth owns: `BERTH`, or `BERTH_FIREWALL_PREFIX` from the
+ * environment (2–8 capitals and digits), read once. It lets two berth daemons on two roots
+ * share a host — berth's own test suites run daemons side by side — each converging only
+ * its own chains; one daemon per host needs nothing.
+ */
+export const PREFIX = chainPrefix(process.env.BERTH_FIREWALL_PREFIX);
+
+export function chainPrefix(text: string | undefined): string {
+  if (text === undefined || text === "") return "BERTH";
+  if (!/^[A-Z][A-Z0-9]{1,7}$/.test(text)) throw invalidArgument(`BERTH_FIREWALL_PREFIX ${JSON.stringify(text)}: expected 2 to 8 capital letters and digits, like BERTH`);
+  return text;
+}
+
+const P = `${PREFIX}-`;
+
 export const CHAINS = {
-  user: "BERTH-USER",
-  forward: "BERTH-FORWARD",
-  isolation: "BERTH-ISOLATION",
-  isolation2: "BERTH-ISOLATION-2",
-  ports: "BERTH-PORTS",
-  dnat: "BERTH-DNAT",
-  postrouting: "BERTH-POSTROUTING",
-  raw: "BERTH-RAW",
+  user: `${P}USER`,
+  forward: `${P}FORWARD`,
+  isolation: `${P}ISOLATION`,
+  isolation2: `${P}ISOLATION-2`,
+  ports: `${P}PORTS`,
+  dnat: `${P}DNAT`,
+  postrouting: `${P}POSTROUTING`,
+  raw: `${P}RAW`,
 } as const;
 
 /** The chains berth creates in each table besides per-owner ones. */
@@ -92,7 +108,8 @@ const LOOPBACK = "127.0.0.0/8";
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const OWNER_RE = /^[A-Za-z0-9][A-Za-z0-9_.:@/=+-]{0,199}$/;
-const OWNER_CHAIN_RE = /^BERTH-P-[0-9a-f]{10}$/;
+const OWNER_CHAIN_RE = new RegExp(`^${P}P-[0-9a-f]{10}$`);
+const OWNER_JUMP_RE = new RegExp(`^-A \\S+ -m comment --comment "?([^" ]+)"? -j (${P}P-[0-9a-f]{10})$`);
 
 // ---------------------------------------------------------------------------------------
 // Validation
@@ -200,7 +217,7 @@ export function loopbackReachable(r: { hostIP?: string }): boolean {
 // Desired rule lines
 
 export function ownerChain(owner: string): string {
-  return `BERTH-P-${createHash("sha256").update(owner).digest("hex").slice(0, 10)}`;
+  return `${P}P-${createHash("sha256").update(owner).digest("hex").slice(0, 10)}`;
 }
 
 /** The contents of the network chains, from the full set of networks (validated, sorted). */
@@ -289,7 +306,7 @@ export function ownersOf(observed: Observed): Map<string, string> {
   for (const t of TABLES) {
     const dispatch = t === "nat" ? CHAINS.dnat : CHAINS.ports;
     for (const line of rulesOf(observed[t], dispatch)) {
-      const m = /^-A \S+ -m comment --comment "?([^" ]+)"? -j (BERTH-P-[0-9a-f]{10})$/.exec(line);
+      const m = OWNER_JUMP_RE.exec(line);
       if (m && !out.has(m[2]!)) out.set(m[2]!, m[1]!);
     }
   }
@@ -390,7 +407,7 @@ function base(e: Edits): void {
     for (const chain of FIXED_CHAINS[t]) e.create(t, chain);
     for (const [builtin, hooks] of Object.entries(HOOKS[t])) {
       const now = rulesOf(e.observed[t], builtin);
-      const ours = now.filter((l) => targetOf(l)?.startsWith("BERTH-"));
+      const ours = now.filter((l) => targetOf(l)?.startsWith(P));
       const inPlace = ours.length === hooks.length && hooks.every((h, i) => now[i] === h);
       if (inPlace) continue;
       for (const l of ours) e.lines[t].push(toDelete(l));
@@ -488,13 +505,13 @@ export function planTeardown(observed: Observed, all: boolean): Plan {
   const e = new Edits(observed);
   const keep = (chain: string) => !all && chain === CHAINS.user;
   for (const t of TABLES) {
-    for (const other of [...observed[t].chains].filter((c) => !c.startsWith("BERTH-"))) {
+    for (const other of [...observed[t].chains].filter((c) => !c.startsWith(P))) {
       for (const l of rulesOf(observed[t], other)) {
         const target = targetOf(l);
-        if (target?.startsWith("BERTH-") && !keep(target)) e.lines[t].push(toDelete(l));
+        if (target?.startsWith(P) && !keep(target)) e.lines[t].push(toDelete(l));
       }
     }
-    const ours = [...observed[t].chains].filter((c) => c.startsWith("BERTH-") && !keep(c)).sort();
+    const ours = [...observed[t].chains].filter((c) => c.startsWith(P) && !keep(c)).sort();
     for (const c of ours) if (rulesOf(observed[t], c).length > 0) e.lines[t].push(`-F ${c}`);
     for (const c of ours) e.lines[t].push(`-X ${c}`);
   }
@@ -509,8 +526,8 @@ export function planTeardown(observed: Observed, all: boolean): Plan {
 /** Berth's lines of one table's `-S` output: its chains, their rules, and its hooks. */
 export function berthLines(t: TableState): string[] {
   const out: string[] = [];
-  for (const chain of t.chains) if (!chain.startsWith("BERTH-")) for (const l of rulesOf(t, chain)) if (targetOf(l)?.startsWith("BERTH-")) out.push(l);
-  const ours = [...t.chains].filter((c) => c.startsWith("BERTH-")).sort();
+  for (const chain of t.chains) if (!chain.startsWith(P)) for (const l of rulesOf(t, chain)) if (targetOf(l)?.startsWith(P)) out.push(l);
+  const ours = [...t.chains].filter((c) => c.startsWith(P)).sort();
   for (const c of ours) out.push(`-N ${c}`);
   for (const c of ours) out.push(...rulesOf(t, c));
   return out;

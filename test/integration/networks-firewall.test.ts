@@ -14,7 +14,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandRunner, Firewall, type FirewallRun, type PortRule } from "../../runtime/networks/firewall.js";
-import { ownerChain, type FirewallNetwork } from "../../runtime/networks/firewall-rules.js";
+import { ownerChain, PREFIX, type FirewallNetwork } from "../../runtime/networks/firewall-rules.js";
 import { hostLacks, which } from "../helpers/host.js";
 
 const lacking = hostLacks("root", "iptables", "conntrack") ?? (which("ip") && which("nsenter") ? undefined : "needs iproute2 and nsenter");
@@ -167,7 +167,7 @@ describe.skipIf(lacking)("bridge network firewall on the kernel", () => {
     expect(restores).toBe(0);
     expect(flushes).toBe(0); // re-applying the same UDP mapping (a restart) keeps its live flows
     const forward = inH("iptables", "-w", "-S", "FORWARD").trim().split("\n");
-    expect(forward).toEqual(["-P FORWARD ACCEPT", "-A FORWARD -j BERTH-USER", "-A FORWARD -j BERTH-FORWARD", "-A FORWARD -j DOCKER-USER"]);
+    expect(forward).toEqual(["-P FORWARD ACCEPT", `-A FORWARD -j ${PREFIX}-USER`, `-A FORWARD -j ${PREFIX}-FORWARD`, "-A FORWARD -j DOCKER-USER"]);
     expect(sysctlH(`net/ipv4/conf/${netA.bridge}/route_localnet`)).toBe("1");
     expect(sysctlH(`net/ipv4/conf/${netB.bridge}/route_localnet`)).toBe("0");
     expect(sysctlH("net/ipv4/conf/all/route_localnet")).toBe("0");
@@ -189,11 +189,11 @@ describe.skipIf(lacking)("bridge network firewall on the kernel", () => {
     expect(await probe(ns.r, "tcp", "127.0.0.1", 8080)).toBe("TIMEOUT");
     // Without berth's raw guard it would be (moby#41872): remove the owner's raw jump...
     const jump = `-m comment --comment "container/c1" -j ${ownerChain("container/c1")}`;
-    inH("iptables", "-w", "-t", "raw", "-D", "BERTH-PORTS", ...["-m", "comment", "--comment", "container/c1", "-j", ownerChain("container/c1")]);
+    inH("iptables", "-w", "-t", "raw", "-D", `${PREFIX}-PORTS`, ...["-m", "comment", "--comment", "container/c1", "-j", ownerChain("container/c1")]);
     expect(await probe(ns.r, "tcp", "127.0.0.1", 8081)).toBe(`80 ${remote}`);
     // ...and setPorts puts it back.
     await newFirewall().setPorts("container/c1", netA, webPorts());
-    expect(inH("iptables", "-w", "-t", "raw", "-S", "BERTH-PORTS")).toContain(jump);
+    expect(inH("iptables", "-w", "-t", "raw", "-S", `${PREFIX}-PORTS`)).toContain(jump);
     expect(await probe(ns.r, "tcp", "127.0.0.1", 8081)).toBe("TIMEOUT");
   });
 
@@ -202,7 +202,7 @@ describe.skipIf(lacking)("bridge network firewall on the kernel", () => {
     expect(await probe(ns.r, "tcp", c1, 80)).toBe("TIMEOUT");
     expect(await probe(ns.r, "tcp", gwA, 22)).toBe("TIMEOUT"); // nor the bridge's own address
     // It is the raw guard that stops it (the accept of the published port 80 would let it in):
-    inH("iptables", "-w", "-t", "raw", "-D", "BERTH-RAW", "-d", netA.subnet, "!", "-i", netA.bridge, "-j", "DROP");
+    inH("iptables", "-w", "-t", "raw", "-D", `${PREFIX}-RAW`, "-d", netA.subnet, "!", "-i", netA.bridge, "-j", "DROP");
     expect(await probe(ns.r, "tcp", c1, 80)).toBe(`80 ${remote}`);
     await newFirewall().syncNetworks([netA, netB]);
     expect(await probe(ns.r, "tcp", c1, 80)).toBe("TIMEOUT");
@@ -223,7 +223,7 @@ describe.skipIf(lacking)("bridge network firewall on the kernel", () => {
     await fw.setPorts("container/c1", netA, []);
     expect(await probe(ns.r, "tcp", hostR, 8090)).toBe("ERR ECONNREFUSED");
     expect(await probe(ns.h, "tcp", "127.0.0.1", 8081)).toBe("ERR ECONNREFUSED");
-    for (const t of ["filter", "nat", "raw"]) expect(inH("iptables", "-w", "-t", t, "-S")).not.toContain("BERTH-P-");
+    for (const t of ["filter", "nat", "raw"]) expect(inH("iptables", "-w", "-t", t, "-S")).not.toContain(`${PREFIX}-P-`);
     expect(sysctlH(`net/ipv4/conf/${netA.bridge}/route_localnet`)).toBe("0");
     expect(await fw.owners()).toEqual([]);
     await fw.setPorts("container/c1", netA, webPorts());
@@ -275,15 +275,15 @@ describe.skipIf(lacking)("bridge network firewall on the kernel", () => {
       rounds.push(saved());
     }
     for (const r of rounds) expect(r).toBe(rounds[0]);
-    expect(rounds[0]!.match(/-A FORWARD -j BERTH-FORWARD/g)).toHaveLength(1);
-    expect(rounds[0]!.match(/-A PREROUTING -m addrtype --dst-type LOCAL -j BERTH-DNAT/g)).toHaveLength(1);
+    expect(rounds[0]!.match(new RegExp(`-A FORWARD -j ${PREFIX}-FORWARD`, "g"))).toHaveLength(1);
+    expect(rounds[0]!.match(new RegExp(`-A PREROUTING -m addrtype --dst-type LOCAL -j ${PREFIX}-DNAT`, "g"))).toHaveLength(1);
     expect(await probe(ns.r, "tcp", hostR, 9000)).toBe(`80 ${remote}`);
     const fw = newFirewall();
     const rules = await fw.rules();
-    expect(rules.find((r) => r.table === "nat")!.lines).toContain("-A OUTPUT -m addrtype --dst-type LOCAL -j BERTH-DNAT");
+    expect(rules.find((r) => r.table === "nat")!.lines).toContain(`-A OUTPUT -m addrtype --dst-type LOCAL -j ${PREFIX}-DNAT`);
     await fw.teardown();
-    expect(saved()).toContain(":BERTH-USER");
-    expect(saved()).not.toContain("BERTH-FORWARD");
+    expect(saved()).toContain(`:${PREFIX}-USER`);
+    expect(saved()).not.toContain(`${PREFIX}-FORWARD`);
     await fw.teardown({ all: true });
     expect(saved()).toBe(baseline);
     expect(sysctlH(`net/ipv4/conf/${netA.bridge}/route_localnet`)).toBe("0");

@@ -11,7 +11,7 @@ describe("toCreateSpec", () => {
     const o = obj(
       "  command: [httpd, -f]\n  env: {A: from-env}\n  envFiles: [./a.env]\n  networkMode: host\n  mounts: ['data:/d:ro', '/anon', {type: tmpfs, target: /t, size: 1Mi}, './site:/www']\n  resources: {memory: 64Mi, cpus: 0.5}\n  stopSignal: INT\n  user: app\n",
     );
-    const spec = toCreateSpec(o, { stack: "s", specHash: "h", envFiles: { "/base/a.env": [{ name: "A", value: "from-file" }, { name: "B", value: "b" }] } });
+    const spec = toCreateSpec(o, { stack: "s", specHash: "h", network: { networkMode: "host" }, envFiles: { "/base/a.env": [{ name: "A", value: "from-file" }, { name: "B", value: "b" }] } });
     expect(spec).toEqual({
       name: "web",
       image: "docker.io/library/busybox:latest",
@@ -37,10 +37,9 @@ describe("toCreateSpec", () => {
     expect(anonymousVolumeName("web", "/anon")).toMatch(/^web-anon-[a-f0-9]{12}$/);
   });
 
-  it("gives an isolated network by default, and says what is not supported yet", () => {
+  it("carries the network fields networking prepared (none without)", () => {
     expect(toCreateSpec(obj(""), { stack: "s", specHash: "h", envFiles: {} }).networkMode).toBe("none");
-    expect(() => toCreateSpec(obj("  ports: ['8080:80']\n"), { stack: "s", specHash: "h", envFiles: {} })).toThrow(/publishing ports needs bridge networks/);
-    expect(() => toCreateSpec(obj("  networks: [front]\n"), { stack: "s", specHash: "h", envFiles: {} })).toThrow(/bridge networks are not supported yet/);
-    expect(() => toCreateSpec(obj("  networkMode: 'container:db'\n"), { stack: "s", specHash: "h", envFiles: {} })).toThrow(/networkMode container:db is not supported yet/);
+    const network = { networkMode: "bridge" as const, dns: { nameservers: ["10.89.0.1"], search: [], options: ["ndots:0"] }, hosts: [{ address: "10.89.0.2", names: ["web"] }] };
+    expect(toCreateSpec(obj(""), { stack: "s", specHash: "h", envFiles: {}, network })).toMatchObject(network);
   });
 });

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { notImplemented } from "../../../lib/errors.js";
 import type { ContainerCreateSpec, MountSpec } from "../../../runtime/types.js";
 import { LABELS } from "../../labels.js";
 import { objectKey, type ContainerObject } from "../../manifests/model.js";
@@ -9,32 +8,15 @@ export function anonymousVolumeName(container: string, target: string): string {
   return `${container.slice(0, 40)}-anon-${createHash("sha256").update(target).digest("hex").slice(0, 12)}`;
 }
 
-/** The network mode the runtime can give this container now (host or none). */
-export function runtimeNetworkMode(obj: ContainerObject): "host" | "none" {
-  const s = obj.spec;
-  const mode = s.networkMode;
-  if (mode === "host" || mode === "none") return mode;
-  if (mode === undefined && s.networks.length === 0) {
-    if (s.ports.length) {
-      throw notImplemented(
-        `create container ${obj.metadata.name}: publishing ports needs bridge networks, which berth does not have yet; use networkMode: host and bind the port inside the container`,
-      );
-    }
-    return "none";
-  }
-  throw notImplemented(
-    `create container ${obj.metadata.name}: ${mode && mode !== "bridge" ? `networkMode ${mode}` : "bridge networks"} ${mode?.startsWith("container:") ? "is" : "are"} not supported yet; use networkMode: host or none`,
-  );
-}
-
 /**
  * The runtime's create spec of a desired container (pure). `envFiles` holds the parsed
  * variables of each of the spec's env files, by path; variables of `env` win over them,
- * later entries over earlier ones. The labels carry ownership and the spec hash.
+ * later entries over earlier ones. The labels carry ownership and the spec hash. `network`:
+ * the network fields networking.ts prepared (default: none).
  */
 export function toCreateSpec(
   obj: ContainerObject,
-  ctx: { stack: string; specHash: string; envFiles: Record<string, { name: string; value: string }[]> },
+  ctx: { stack: string; specHash: string; envFiles: Record<string, { name: string; value: string }[]>; network?: Pick<ContainerCreateSpec, "networkMode" | "dns" | "hosts"> },
 ): ContainerCreateSpec {
   const s = obj.spec;
   const name = obj.metadata.name;
@@ -63,7 +45,9 @@ export function toCreateSpec(
     labels: { ...obj.metadata.labels, [LABELS.stack]: ctx.stack, [LABELS.object]: objectKey(obj), [LABELS.specHash]: ctx.specHash },
     env,
     mounts,
-    networkMode: runtimeNetworkMode(obj),
+    networkMode: ctx.network?.networkMode ?? "none",
+    ...(ctx.network?.dns ? { dns: ctx.network.dns } : {}),
+    ...(ctx.network?.hosts ? { hosts: ctx.network.hosts } : {}),
     resources: { ...s.resources },
     stopGracePeriodMs: s.stopGracePeriodMs,
     readOnlyRootfs: s.readOnlyRootfs,

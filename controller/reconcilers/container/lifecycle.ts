@@ -15,6 +15,7 @@ import type { ContainerObject } from "../../manifests/model.js";
 import { emptyRestartRecord } from "../../store/status-records.js";
 import type { ReconcilerDeps } from "../context.js";
 import { anonymousVolumeName, toCreateSpec } from "./container-spec.js";
+import type { ContainerNetworking } from "./networking.js";
 import type { Action } from "./types.js";
 
 /** What the actions of one reconcile act on. */
@@ -32,6 +33,7 @@ export class ContainerLifecycle {
   constructor(
     private readonly deps: ReconcilerDeps,
     private readonly monitors: MonitorManager,
+    private readonly networking: ContainerNetworking,
   ) {}
 
   /** Performs `a` on `observed` (the container as last seen) and returns the container as it is after. */
@@ -62,7 +64,16 @@ export class ContainerLifecycle {
 
   private async create(t: ActionTarget, why: string): Promise<ContainerState> {
     await this.ensureVolumes(t.obj, t.stack);
-    const created = await this.deps.runtime.containers.create(toCreateSpec(t.obj, { stack: t.stack, specHash: t.specHash, envFiles: t.envFiles }));
+    const network = await this.networking.prepare(t.obj, t.stack);
+    const created = await this.deps.runtime.containers.create(toCreateSpec(t.obj, { stack: t.stack, specHash: t.specHash, envFiles: t.envFiles, network }));
+    try {
+      await this.networking.attach(t.obj, t.stack, created);
+      await this.networking.syncPorts(t.obj, t.stack);
+    } catch (err) {
+      // Not left half-wired: the next reconcile creates it again, from the start.
+      await this.deps.runtime.containers.remove(created.id, { force: true }).catch(() => {});
+      throw err;
+    }
     this.deps.status.update(t.key, "Container", (s) => {
       s.restart = emptyRestartRecord();
       delete s.health;
@@ -91,6 +102,8 @@ export class ContainerLifecycle {
       }
       delete s.restart.lastStop;
     });
+    // What a reboot or a crash took from its network is made again before it runs.
+    await this.networking.attach(t.obj, t.stack, observed);
     const started = await this.deps.runtime.containers.start(observed.id);
     this.deps.status.update(t.key, "Container", (s) => {
       delete s.nextRestartAtMs;

@@ -23,6 +23,7 @@ import type { StoredObject } from "../../store/types.js";
 import type { ReconcilerDeps } from "../context.js";
 import { UserIntents } from "./intents.js";
 import { ContainerLifecycle } from "./lifecycle.js";
+import { ContainerNetworking } from "./networking.js";
 import { effectiveCheckOf, findImage, imageAvailability, inspectContainer, readEnvFiles } from "./observe.js";
 import { planContainer } from "./plan.js";
 import { specHash } from "./spec-hash.js";
@@ -42,6 +43,7 @@ export class ContainerReconciler implements Reconciler {
   readonly monitors: MonitorManager;
   readonly intents: UserIntents;
   private readonly lifecycle: ContainerLifecycle;
+  private readonly networking: ContainerNetworking;
   private readonly observed = new Map<string, ContainerState>();
   /** Deleted from the desired state; their runtime container is not gone yet. */
   private readonly terminating = new Map<string, StoredObject>();
@@ -59,7 +61,8 @@ export class ContainerReconciler implements Reconciler {
       onError: () => {},
     });
     this.intents = new UserIntents(deps.status, deps.clock);
-    this.lifecycle = new ContainerLifecycle(deps, this.monitors);
+    this.networking = new ContainerNetworking(deps);
+    this.lifecycle = new ContainerLifecycle(deps, this.monitors, this.networking);
   }
 
   async reconcile(key: string, { signal, log }: ReconcileContext): Promise<ReconcileResult> {
@@ -72,7 +75,11 @@ export class ContainerReconciler implements Reconciler {
     const obj = stored.object as ContainerObject;
     const image = await findImage(d.runtime.images, obj.spec.image);
     const env = await readEnvFiles(obj);
-    const hash = image ? specHash({ spec: obj.spec, imageDigest: image.digest, labels: obj.metadata.labels, envFileDigests: env.digests }) : undefined;
+    // Sharing a container's network: its id is part of the hash (recreated with it).
+    const shared = await this.networking.sharedTarget(obj, stored.stack).catch(() => undefined);
+    const hash = image
+      ? specHash({ spec: obj.spec, imageDigest: image.digest, labels: obj.metadata.labels, envFileDigests: env.digests, ...(shared ? { sharedNetworkOf: shared.id } : {}) })
+      : undefined;
     const eff = effectiveCheckOf(obj, d.indexes);
     const st = d.status.get(key, "Container");
     const health = this.monitors.health(key, observed)?.status;
@@ -105,6 +112,8 @@ export class ContainerReconciler implements Reconciler {
       this.intents.settle(key, intent);
     }
 
+    // Ports are applied in place (no recreate): published again when they differ.
+    if (observed) await this.networking.record(key, obj, stored.stack, await this.networking.syncPorts(obj, stored.stack));
     if (observed) this.observed.set(key, observed);
     else this.observed.delete(key);
     await this.syncMonitor(key, obj, observed, eff.check);
@@ -140,6 +149,8 @@ export class ContainerReconciler implements Reconciler {
         d.events.record("Normal", "Removed", key, a.reason);
       }
     }
+    const stack = this.terminating.get(key)?.stack ?? observed?.labels[LABELS.stack];
+    await this.networking.release(nameOfKey(key), stack);
     this.observed.delete(key);
     this.terminating.delete(key);
     d.status.delete(key);

@@ -7,9 +7,10 @@
  * Included (what `ContainerRuntime.create` and the network setup consume): the image
  * reference and its resolved digest (a moved tag recreates), command, args, env, env files
  * (paths, plus content digests when the caller supplies them), workingDir, user, hostname,
- * ports, mounts, networks, networkMode, resources, stopSignal, stopGracePeriodMs (the
- * runtime records both at create), readOnlyRootfs, capAdd, capDrop, privileged, and the
- * object's user labels (they become container labels).
+ * mounts, networks, networkMode (and the id of the container whose network it shares: a
+ * sharer is recreated with it), resources, stopSignal, stopGracePeriodMs (the runtime
+ * records both at create), readOnlyRootfs, capAdd, capDrop, privileged, and the object's
+ * user labels (they become container labels).
  *
  * Excluded, applied live by the controller:
  * - restartPolicy (name, maxRetries, backoff): a controller decision after exits (Docker
@@ -19,6 +20,10 @@
  *   (see `healthcheckHash`). Docker recreates here only because its healthcheck lives in
  *   the container config.
  * - dependsOn: start ordering only (compose drops it from its hash too).
+ * - ports: re-programmed in place by the network driver (DNAT rules and held host ports),
+ *   where Docker and Podman must recreate (moby#2045). Version 2 moved them out; it also
+ *   made every container without networkMode join its stack's network, so the one
+ *   recreate on upgrade is the one that change needs anyway.
  *
  * `SPEC_HASH_FIELDS` lists the choice for every ContainerSpec field; adding a field to
  * ContainerSpec fails to compile until it is classified there.
@@ -28,7 +33,7 @@ import { canonicalJson } from "../../../lib/canonical-json.js";
 import type { ContainerSpec, Healthcheck, HealthCheckSpec } from "../../manifests/model.js";
 
 /** Bumped when the hashed representation changes (every container is then recreated once). */
-export const SPEC_HASH_VERSION = 1;
+export const SPEC_HASH_VERSION = 2;
 
 export const SPEC_HASH_FIELDS: Record<keyof ContainerSpec, "hash" | "live"> = {
   image: "hash",
@@ -39,7 +44,7 @@ export const SPEC_HASH_FIELDS: Record<keyof ContainerSpec, "hash" | "live"> = {
   workingDir: "hash",
   user: "hash",
   hostname: "hash",
-  ports: "hash",
+  ports: "live",
   mounts: "hash",
   networks: "hash",
   networkMode: "hash",
@@ -65,6 +70,8 @@ export interface SpecHashInput {
   labels?: Record<string, string>;
   /** sha256 of each env file's content, by path, when the reconciler has read them. */
   envFileDigests?: Record<string, string>;
+  /** `networkMode: container:<name>`: the id of that container. */
+  sharedNetworkOf?: string;
 }
 
 /** 64 hex characters; equal inputs (whatever their key order) give equal hashes. */
@@ -80,6 +87,7 @@ export function specHash(input: SpecHashInput): string {
       imageDigest: input.imageDigest,
       labels: input.labels ?? {},
       envFileDigests: input.envFileDigests ?? {},
+      ...(input.sharedNetworkOf ? { sharedNetworkOf: input.sharedNetworkOf } : {}),
     }),
   );
 }

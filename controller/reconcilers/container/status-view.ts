@@ -98,6 +98,11 @@ export function containerStatusView(input: ContainerViewInput): ContainerStatusV
   set("containerId", obs?.id);
   set("imageDigest", obs?.imageDigest);
   set("specHash", obs?.labels[LABELS.specHash]);
+  if (obs && st.net) {
+    set("networkMode", st.net.mode);
+    if (st.net.attachments.length) set("networks", st.net.attachments.map((a) => ({ ...a, aliases: [...a.aliases] })));
+    if (st.net.ports.length) set("ports", st.net.ports.map((p) => ({ ...p })));
+  }
   const log = health?.log ?? st.health?.log;
   if (input.hasCheck && log) {
     set(
