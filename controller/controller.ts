@@ -127,6 +127,11 @@ export class Controller {
   static async open(init: { runtime: ControllerRuntime; stateDir: string; clock: Clock; logger: Logger; options?: Partial<ControllerOptions> }): Promise<Controller> {
     const desired = await DesiredStore.open(init.stateDir);
     const status = await StatusStore.open(init.stateDir);
+    // Addresses and ports of containers removed while no daemon ran (or reserved by a create
+    // a crash cut short) go back to the pools, before any reconcile reserves new ones.
+    const live = (await init.runtime.containers.list()).map((c) => c.name);
+    const released = await init.runtime.networks.releaseExcept(live);
+    if (released.length) init.logger.info({ containers: released }, "released the network addresses and ports of containers that are gone");
     return new Controller(init.runtime, desired, status, init.clock, init.logger, { ...defaultControllerOptions(), ...init.options });
   }
 

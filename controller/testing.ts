@@ -20,6 +20,7 @@ export function containerSpec(over: Partial<ContainerSpec> = {}): ContainerSpec 
     env: [{ name: "A", value: "1" }],
     envFiles: [],
     ports: [],
+    publishAll: false,
     mounts: [],
     networks: [],
     restartPolicy: { name: "no", maxRetries: 0, backoff: { ...DEFAULTS.restartBackoff } },

@@ -437,10 +437,11 @@ export interface NetworkDriver {
   attachments(container?: string): Promise<AttachmentState[]>;
   /**
    * Replaces the container's published ports (at once, in place: no restart). Ports go to its
-   * address on its first non-internal network. A host port in use: Conflict, and the
-   * previous mappings stay.
+   * address on `network` (reserved or attached; default: its first attached network that is
+   * not internal) — so ports can be published before the container is created. A host port
+   * in use: Conflict, and the previous mappings stay.
    */
-  publish(container: string, ports: PortMappingSpec[]): Promise<PublishedPort[]>;
+  publish(container: string, ports: PortMappingSpec[], network?: string): Promise<PublishedPort[]>;
   /** What is published, and what was asked for (compare to decide whether to publish again). */
   published(container: string): Promise<{ requested: PortMappingSpec[]; published: PublishedPort[] }>;
   /** Disconnects the container from every network, releases its addresses, unpublishes its ports. */

@@ -164,6 +164,26 @@ export const HealthResultView = Type.Object(
   closed,
 );
 
+export const PublishedPortView = Type.Object(
+  {
+    protocol: Type.Union([Type.Literal("tcp"), Type.Literal("udp")]),
+    hostIP: Type.String(),
+    hostPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+    containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  },
+  closed,
+);
+
+export const NetworkAttachmentView = Type.Object(
+  {
+    network: Type.String(),
+    address: Type.String({ description: "IPv4 address with prefix length, e.g. 172.18.0.2/16." }),
+    gateway: Type.String(),
+    aliases: Type.Array(Type.String()),
+  },
+  closed,
+);
+
 export const ContainerStatusView = Type.Object(
   {
     phase: ContainerPhase,
@@ -182,6 +202,9 @@ export const ContainerStatusView = Type.Object(
     imageDigest: Type.Optional(Type.String()),
     specHash: Type.Optional(Type.String()),
     healthResults: Type.Optional(Type.Array(HealthResultView, { description: "The last 5 probe results, newest last." })),
+    networks: Type.Optional(Type.Array(NetworkAttachmentView, { description: "The bridge networks it is attached to, with its address on each." })),
+    ports: Type.Optional(Type.Array(PublishedPortView, { description: "Its published ports as programmed (random host ports resolved)." })),
+    networkMode: Type.Optional(Type.String({ description: "host, none, bridge or container:<name>." })),
     observedGeneration: commonStatus.observedGeneration,
   },
   closed,
@@ -205,7 +228,18 @@ export const VolumeStatusView = Type.Object(
   closed,
 );
 
-export const NetworkStatusView = Type.Object(readyStatus, closed);
+export const NetworkStatusView = Type.Object(
+  {
+    ...readyStatus,
+    subnet: Type.Optional(Type.String({ description: "The network's subnet (CIDR)." })),
+    gateway: Type.Optional(Type.String({ description: "The bridge's address: containers' default route and resolver." })),
+    bridge: Type.Optional(Type.String({ description: "The Linux bridge on the host." })),
+    internal: Type.Optional(Type.Boolean()),
+    containers: Type.Optional(Type.Array(Type.String(), { description: "Names of the containers attached." })),
+  },
+  closed,
+);
+
 
 export const HealthCheckStatusView = Type.Object(
   { ...readyStatus, matched: Type.Optional(Type.Array(Type.String(), { description: "Names of the containers the target selects." })) },

@@ -173,7 +173,8 @@ export const ContainerSpec = Type.Object(
         description: "Hostname. Default: the container name.",
       }),
     ),
-    ports: Type.Optional(Type.Array(PortSpec, { description: "Published ports." })),
+    ports: Type.Optional(Type.Array(PortSpec, { description: "Published ports. Changing them re-programs the host's rules without recreating the container." })),
+    publishAll: Type.Optional(Type.Boolean({ description: "Publish every port the image EXPOSEs on a free host port (Docker's -P)." })),
     mounts: Type.Optional(Type.Array(MountSpec, { description: "Volume, bind and tmpfs mounts." })),
     networks: Type.Optional(Networks),
     networkMode: Type.Optional(

@@ -5,7 +5,7 @@
  * recorded as intents and carried out by the container reconciler; the image store is plain
  * delegation (it serializes its own mutations, and Image objects reconcile through it too).
  */
-import { notFound } from "../../lib/errors.js";
+import { failedPrecondition, notFound } from "../../lib/errors.js";
 import type { ImageRecord, ImageRuntimeConfig } from "../../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../../schemas/kinds.js";
 import { objectKey, type AnyObject } from "../manifests/model.js";
@@ -111,6 +111,12 @@ export class ControllerService implements ControllerApi {
   async delete(kind: Kind, name: string): Promise<ChangeEntry> {
     const d = this.deps;
     const key = keyOf(kind, name);
+    if (kind === "Network" && d.desired.get(key)) {
+      const users = d.indexes.containersOnNetwork(name);
+      if (users.length) {
+        throw failedPrecondition(`delete network ${name}: it is in use by ${users.join(", ")}; delete ${users.length === 1 ? "it" : "them"} first (or delete the whole manifest: containers go before networks)`, { object: { kind, name } });
+      }
+    }
     this.containers.markTerminating(d.desired.get(key));
     const e = await d.desired.delete(key);
     if (!e) throw notFound(`delete ${KIND_NAMES[kind].singular} ${name}: not found`, { object: { kind, name } });

@@ -114,6 +114,8 @@ export interface ContainerSpec {
   user?: string;
   hostname?: string;
   ports: PortMapping[];
+  /** Every port the image EXPOSEs, on free host ports (Docker's -P). */
+  publishAll: boolean;
   mounts: Mount[];
   networks: { name: string; aliases: string[] }[];
   networkMode?: string;

@@ -18,6 +18,7 @@ describe("Container normalization", () => {
       env: [],
       envFiles: [],
       ports: [],
+      publishAll: false,
       mounts: [],
       networks: [],
       restartPolicy: { name: "no", maxRetries: 0, backoff: { initialMs: 100, maxMs: 60_000, resetAfterMs: 10_000 } },

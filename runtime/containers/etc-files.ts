@@ -35,8 +35,9 @@ export function hostsContent(spec: EtcSpec, hostname: string, hostHosts: string 
     "ff02::2\tip6-allrouters",
   ];
   const own = spec.networkMode === "bridge" ? (spec.hosts ?? []).filter((h) => h.names.length) : [];
-  if (own.length) for (const h of own) lines.push(`${h.address}\t${h.names.join(" ")}`);
-  else lines.push(`127.0.1.1\t${hostname}`);
+  // The hostname resolves to the container's first address (as Docker writes it).
+  for (const [i, h] of own.entries()) lines.push(`${h.address}\t${(i === 0 && !h.names.includes(hostname) ? [hostname, ...h.names] : h.names).join(" ")}`);
+  if (!own.length) lines.push(`127.0.1.1\t${hostname}`);
   lines.push("");
   return lines.join("\n");
 }

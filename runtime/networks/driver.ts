@@ -259,14 +259,14 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
     return out.sort((a, b) => a.container.localeCompare(b.container) || a.ifname.localeCompare(b.ifname));
   }
 
-  publish(container: string, ports: PortMappingSpec[]): Promise<PublishedPort[]> {
+  publish(container: string, ports: PortMappingSpec[], network?: string): Promise<PublishedPort[]> {
     return this.serial(async () => {
       for (const p of ports) checkMapping(p);
       if (ports.length === 0) {
         await this.unpublishLocked(container);
         return [];
       }
-      const target = this.publishTarget(container);
+      const target = network !== undefined ? this.reservedOn(network, container) : this.publishTarget(container);
       if (!target) throw failedPrecondition(`publish ports of container ${container}: it is not on a network that reaches the host (bridge, not internal)`);
       const before = this.doc.ports[container];
       const published: PublishedPort[] = [];
@@ -424,6 +424,12 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       gateway: alloc.gateway,
       names: [...a.names],
     };
+  }
+
+  /** The container's address on `network` (reserved or attached), unless the network is internal. */
+  private reservedOn(network: string, container: string): { network: string; address: string } | undefined {
+    const address = this.ipam.get(network)?.addresses[container];
+    return address && this.doc.networks[network] && !this.doc.networks[network]!.internal ? { network, address } : undefined;
   }
 
   /** The attachment published ports forward to: the first (by interface) on a network that is not internal. */

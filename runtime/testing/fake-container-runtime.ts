@@ -81,7 +81,7 @@ import { FakeHost, type FakeExecHandler, type FakeStartHandler, type FakeStopBeh
  * - `wipeHost()`: a reboot — closes this instance, every process is gone, and the returned
  *   new instance reports containers that were running as exited 255 with REBOOT_REASON;
  * - `usesImage(digest)`: whether a container was created from the image (FakeImageStore's
- *   `inUse`).
+ *   `inUse`); `specOf(name)`: its create spec.
  */
 
 export type { FakeExecHandler, FakeExecReply, FakeProcess, FakeStartHandler, FakeStopBehavior } from "./fake-host.js";
@@ -192,6 +192,11 @@ export class FakeContainerRuntime implements ContainerRuntime {
   onExecStream(handler: FakeExecStreamHandler | undefined): void {
     if (handler) execStreamHandlers.set(this.host, handler);
     else execStreamHandlers.delete(this.host);
+  }
+
+  /** The create spec of a container (as the runtime recorded it). */
+  specOf(idOrName: string): ContainerCreateSpec {
+    return structuredClone(this.host.mustFind(idOrName, "inspect").rec.spec);
   }
 
   /** True while a container (in any state) created from image `digest` exists. */

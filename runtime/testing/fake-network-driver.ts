@@ -88,15 +88,15 @@ export class FakeNetworkDriver implements NetworkDriver {
     return out.sort((a, b) => a.container.localeCompare(b.container) || a.ifname.localeCompare(b.ifname));
   }
 
-  async publish(container: string, ports: PortMappingSpec[]): Promise<PublishedPort[]> {
+  async publish(container: string, ports: PortMappingSpec[], network?: string): Promise<PublishedPort[]> {
     this.calls.publish++;
     if (ports.length === 0) {
       this.ports.delete(container);
       return [];
     }
     const target = [...this.networks]
-      .filter(([, n]) => n.attachments.has(container) && !n.spec.internal)
-      .map(([net, n]) => ({ net, ifname: n.attachments.get(container)!.ifname }))
+      .filter(([net, n]) => (network !== undefined ? net === network && n.addresses.has(container) : n.attachments.has(container)) && !n.spec.internal)
+      .map(([net, n]) => ({ net, ifname: n.attachments.get(container)?.ifname ?? "" }))
       .sort((a, b) => a.ifname.localeCompare(b.ifname))[0];
     if (!target) throw failedPrecondition(`publish ports of container ${container}: it is not on a network that reaches the host (bridge, not internal)`);
     const before = this.ports.get(container);

@@ -46,7 +46,9 @@ export function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p
   if (s.networkMode && s.networkMode !== "bridge" && networks.length) {
     p.add(specPath("networkMode"), `networkMode ${s.networkMode} cannot be combined with networks`, "remove one of them");
   }
-  if (s.networkMode === "host" && ports.length) {
+  if (s.networkMode && s.networkMode !== "bridge" && (ports.length || s.publishAll)) {
+    p.add(specPath(ports.length ? "ports" : "publishAll"), `ports cannot be published with networkMode ${s.networkMode}: ${s.networkMode === "host" ? "the container already uses the host's ports" : s.networkMode === "none" ? "the container has no network" : "the container uses another's network, which publishes the ports"}`, ports.length ? "remove ports" : "remove publishAll");
+  } else if (s.networkMode === "host" && ports.length) {
     p.add(specPath("ports"), "ports cannot be published with networkMode host: the container already uses the host's ports", "remove ports");
   }
 
@@ -106,6 +108,7 @@ export function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p
     resources,
     stopGracePeriodMs: durationMs(s.stopGracePeriod, DEFAULTS.stopGracePeriodMs),
     readOnlyRootfs: s.readOnlyRootfs ?? false,
+    publishAll: s.publishAll ?? false,
     capAdd,
     capDrop,
     privileged: s.privileged ?? false,

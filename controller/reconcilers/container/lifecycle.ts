@@ -26,6 +26,8 @@ export interface ActionTarget {
   /** The spec hash to label a created container with. */
   specHash: string;
   envFiles: Record<string, { name: string; value: string }[]>;
+  /** The image's EXPOSEd ports (publishAll). */
+  exposed?: Record<string, unknown>;
   signal: AbortSignal;
 }
 
@@ -65,15 +67,10 @@ export class ContainerLifecycle {
   private async create(t: ActionTarget, why: string): Promise<ContainerState> {
     await this.ensureVolumes(t.obj, t.stack);
     const network = await this.networking.prepare(t.obj, t.stack);
+    // Published before the create (to the address just reserved): a host port in use fails
+    // here, before anything exists, and is retried with backoff. Attached at start.
+    await this.networking.syncPorts(t.obj, t.stack, t.exposed);
     const created = await this.deps.runtime.containers.create(toCreateSpec(t.obj, { stack: t.stack, specHash: t.specHash, envFiles: t.envFiles, network }));
-    try {
-      await this.networking.attach(t.obj, t.stack, created);
-      await this.networking.syncPorts(t.obj, t.stack);
-    } catch (err) {
-      // Not left half-wired: the next reconcile creates it again, from the start.
-      await this.deps.runtime.containers.remove(created.id, { force: true }).catch(() => {});
-      throw err;
-    }
     this.deps.status.update(t.key, "Container", (s) => {
       s.restart = emptyRestartRecord();
       delete s.health;

@@ -9,7 +9,7 @@
  *   /etc/hosts can name it — and its resolv.conf points at its networks' resolvers. A shared
  *   container must be running. Otherwise FailedPrecondition: a waiting status, retried, and
  *   re-planned when the network or that container changes (indexes.ts).
- * - `attach`, after a create and before every start: veths, addresses, routes (idempotent:
+ * - `attach`, before every start: veths, addresses, routes (idempotent:
  *   repairs what a reboot or a crash took; cheap when nothing is missing).
  * - `syncPorts`: publishes the desired ports when they differ from what is published — in
  *   place, without recreating the container (ports are not in the spec hash).
@@ -39,15 +39,29 @@ export function networkPlanOf(obj: ContainerObject, stack: string): NetworkPlan 
 /** Label on a stack's default network (made by berth, removed with its last container). */
 export const DEFAULT_NETWORK_LABEL = "berth.dev/default-network";
 
-/** The published-port requests of a spec (ranges are expanded by the manifest loader). */
-export function portRequestsOf(obj: ContainerObject): PortMappingSpec[] {
-  return obj.spec.ports.map((p) => {
+/**
+ * The published-port requests of a spec (ranges are expanded by the manifest loader), then
+ * with `publishAll` every port the image EXPOSEs that no entry publishes, on a free host port.
+ */
+export function portRequestsOf(obj: ContainerObject, exposed: Record<string, unknown> = {}): PortMappingSpec[] {
+  const explicit = obj.spec.ports.map((p) => {
     if (p.protocol === "sctp") throw notImplemented(`publish ${p.containerPort}/sctp of container ${obj.metadata.name}: sctp ports are not supported (tcp and udp are)`);
     if (p.hostIP?.includes(":")) {
       throw notImplemented(`publish [${p.hostIP}]:${p.hostPort ?? ""}:${p.containerPort} of container ${obj.metadata.name}: IPv6 host addresses are not supported yet (berth networks are IPv4); use 127.0.0.1 or no hostIP`);
     }
     return portRequestOf(p);
   });
+  if (!obj.spec.publishAll) return explicit;
+  const out = [...explicit];
+  for (const key of Object.keys(exposed).sort()) {
+    const m = /^([0-9]{1,5})(?:\/(tcp|udp|sctp))?$/.exec(key);
+    const port = Number(m?.[1]);
+    const protocol = m?.[2] ?? "tcp";
+    if (!m || protocol === "sctp" || !(port >= 1 && port <= 65535)) continue;
+    if (out.some((r) => r.containerPort === port && r.protocol === protocol)) continue;
+    out.push({ protocol: protocol as "tcp" | "udp", hostPort: 0, containerPort: port });
+  }
+  return out;
 }
 
 function portRequestOf(p: ContainerObject["spec"]["ports"][number]): PortMappingSpec {
@@ -118,11 +132,22 @@ export class ContainerNetworking {
   }
 
   /** Publishes the desired ports if they differ from what is published; returns what is. */
-  async syncPorts(obj: ContainerObject, stack: string): Promise<PublishedPort[]> {
-    const want = networkPlanOf(obj, stack).mode === "bridge" ? portRequestsOf(obj) : [];
+  async syncPorts(obj: ContainerObject, stack: string, exposed?: Record<string, unknown>): Promise<PublishedPort[]> {
+    const plan = networkPlanOf(obj, stack);
+    const want = plan.mode === "bridge" ? portRequestsOf(obj, exposed) : [];
     const have = await this.deps.runtime.networks.published(obj.metadata.name);
     if (JSON.stringify(have.requested) === JSON.stringify(want)) return have.published;
-    const published = await this.deps.runtime.networks.publish(obj.metadata.name, want);
+    let target: string | undefined;
+    if (plan.mode === "bridge" && want.length) {
+      for (const n of plan.networks) {
+        if (!(await this.deps.runtime.networks.inspect(n.name)).internal) {
+          target = n.name;
+          break;
+        }
+      }
+      if (!target) throw failedPrecondition(`publish ports of container ${obj.metadata.name}: every network it joins is internal (no route from the host)`);
+    }
+    const published = await this.deps.runtime.networks.publish(obj.metadata.name, want, target);
     if (have.requested.length || want.length) {
       const text = published.map((p) => `${p.hostIP === "0.0.0.0" ? "" : `${p.hostIP}:`}${p.hostPort}->${p.containerPort}/${p.protocol}`).join(", ");
       this.deps.events.record("Normal", "Published", keyOf("Container", obj.metadata.name), want.length ? `published ${text}` : "unpublished every port");

@@ -96,12 +96,16 @@ export class ContainerReconciler implements Reconciler {
     });
 
     let wait: Extract<Action, { type: "wait" }> | undefined;
-    const target = { key, stack: stored.stack, obj, specHash: hash ?? "", envFiles: env.parsed, signal };
+    const exposed = image?.config.ExposedPorts;
+    const target = { key, stack: stored.stack, obj, specHash: hash ?? "", envFiles: env.parsed, signal, ...(exposed ? { exposed } : {}) };
     for (const a of actions) {
       log.debug({ action: a.type, reason: a.reason }, "action");
       if (a.type === "wait") wait = a;
       observed = await this.lifecycle.perform(a, observed, target);
     }
+    // Ports are applied in place (no recreate): published again when they differ. Before the
+    // intent settles: the API answers a user action with the view this reconcile leaves.
+    if (observed) await this.networking.record(key, obj, stored.stack, await this.networking.syncPorts(obj, stored.stack, exposed));
     if (intent) {
       if (intent.action !== "stop") {
         // The user's start or restart also lifts an earlier user stop where nothing ran yet (an image to wait for).
@@ -112,8 +116,6 @@ export class ContainerReconciler implements Reconciler {
       this.intents.settle(key, intent);
     }
 
-    // Ports are applied in place (no recreate): published again when they differ.
-    if (observed) await this.networking.record(key, obj, stored.stack, await this.networking.syncPorts(obj, stored.stack));
     if (observed) this.observed.set(key, observed);
     else this.observed.delete(key);
     await this.syncMonitor(key, obj, observed, eff.check);

@@ -45,6 +45,7 @@ export const SPEC_HASH_FIELDS: Record<keyof ContainerSpec, "hash" | "live"> = {
   user: "hash",
   hostname: "hash",
   ports: "live",
+  publishAll: "live",
   mounts: "hash",
   networks: "hash",
   networkMode: "hash",
