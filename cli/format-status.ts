@@ -115,17 +115,25 @@ export function genericStatusText(s: GenericStatusView): { ready: string; status
 
 export type TableFormat = "table" | "wide";
 
+/** Docker's PORTS column: `127.0.0.1:8080->80/tcp, 0.0.0.0:32768->53/udp`. */
+export function portsText(ports: NonNullable<ContainerStatusView["ports"]>): string {
+  return ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(", ");
+}
+
 /** The table of one kind's objects; `prefixKind` names rows `container/web` (listing all kinds). */
 export function formatObjectTable(kind: Kind, views: ObjectView[], now: number, options: { wide?: boolean; prefixKind?: boolean } = {}): string {
   const name = (v: ObjectView) => (options.prefixKind ? objectRef(KIND_NAMES[kind].singular, v.metadata.name) : v.metadata.name);
   const dash = (v: unknown) => (v === undefined || v === null || v === "" ? "-" : String(v));
   if (kind === "Container") {
-    const header = ["NAME", "IMAGE", "STATUS", "RESTARTS", "AGE", ...(options.wide ? ["PID", "STACK", "REASON"] : [])];
+    const header = ["NAME", "IMAGE", "STATUS", "RESTARTS", "AGE", ...(options.wide ? ["PID", "IP", "PORTS", "STACK", "REASON"] : [])];
     const rows = views.map((v) => {
       const s = v.status as ContainerStatusView;
       const image = (v.spec as { image?: unknown } | null)?.image;
       const row = [name(v), dash(image), containerStatusText(s, now), restartsText(s, now), age(v.metadata.createdAt, now)];
-      if (options.wide) row.push(s.phase === "Running" ? dash(s.pid) : "-", dash(v.metadata.stack), dash(s.reason));
+      if (options.wide) {
+        const ip = (s.networks ?? []).map((n) => n.address.split("/")[0]).join(",");
+        row.push(s.phase === "Running" ? dash(s.pid) : "-", dash(ip), dash(portsText(s.ports ?? [])), dash(v.metadata.stack), dash(s.reason));
+      }
       return row;
     });
     return formatTable(header, rows);

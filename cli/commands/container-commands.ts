@@ -1,4 +1,4 @@
-/** `berth logs` and `exec`: a running container's output and commands in it, through the daemon. */
+/** `berth logs`, `exec` and `port`: a running container's output, commands in it and its ports, through the daemon. */
 import type { Command } from "commander";
 import { clientContext, run } from "./registration.js";
 
@@ -58,5 +58,24 @@ Examples:
     .action(async (name: string, command: string[], opts, cmd: Command) => {
       const { runExec } = await import("./exec.js");
       await run(runExec(await clientContext(cmd), name, command, opts));
+    });
+
+  program
+    .command("port")
+    .summary("list a container's published ports")
+    .description("List the published ports of a container as docker port does, or the host address of one container port (random host ports resolved).")
+    .argument("<name>", "container name")
+    .argument("[port]", "a container port, e.g. 80 or 53/udp")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth port web
+  berth port web 80
+  curl http://$(berth port web 80)/`,
+    )
+    .action(async (name: string, port: string | undefined, _opts, cmd: Command) => {
+      const { runPort } = await import("./port.js");
+      await run(runPort(await clientContext(cmd), name, port));
     });
 }

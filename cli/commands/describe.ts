@@ -113,6 +113,13 @@ export function formatDescribe(view: ObjectView, events: EventRecord[], now: num
         16,
       ).map((l) => `  ${l}`),
     );
+    out.push("Networks:");
+    if (s.networkMode && s.networkMode !== "bridge") out.push(`  mode ${s.networkMode}`);
+    else if (!s.networks?.length) out.push("  <none>");
+    else out.push(indent(formatTable(["NETWORK", "ADDRESS", "GATEWAY", "ALIASES"], s.networks.map((n) => [n.network, n.address, n.gateway, n.aliases.join(",") || "-"]))));
+    out.push("Ports:");
+    if (!s.ports?.length) out.push("  <none>");
+    else out.push(...s.ports.map((p) => `  ${p.containerPort}/${p.protocol} -> ${p.hostIP}:${p.hostPort}`));
     out.push("Health:");
     const results = s.healthResults ?? [];
     if (results.length === 0) out.push("  <none>");

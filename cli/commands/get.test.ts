@@ -24,8 +24,22 @@ describe("berth get", () => {
 
   it("filters by label and shows wide columns", async () => {
     expect(await runGet(h.ctx, ["containers"], { selector: "app=web", output: "wide" })).toBe(0);
-    expect(h.stdout.text).toMatch(/PID +STACK +REASON\nweb .* 42 +demo +-\n$/);
+    expect(h.stdout.text).toMatch(/PID +IP +PORTS +STACK +REASON\nweb .* 42 +- +- +demo +-\n$/);
     expect(h.stdout.text).not.toContain("db");
+  });
+
+  it("wide shows a container's addresses and published ports (docker's PORTS)", async () => {
+    const now = Date.now();
+    h.fake.put(
+      containerView(
+        "api",
+        { startedAt: ago(60_000, now), pid: 43, networks: [{ network: "demo-default", address: "172.18.0.3/16", gateway: "172.18.0.1", aliases: [] }], ports: [{ protocol: "tcp", hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80 }] },
+        {},
+        { labels: { app: "api" }, createdAt: ago(60_000, now) },
+      ),
+    );
+    expect(await runGet(h.ctx, ["containers"], { selector: "app=api", output: "wide" })).toBe(0);
+    expect(h.stdout.text).toMatch(/\napi .* 43 +172\.18\.0\.3 +127\.0\.0\.1:8080->80\/tcp +demo +-\n$/);
   });
 
   it("lists every kind in tables separated by a blank line, names prefixed", async () => {
