@@ -87,18 +87,18 @@ describe("object tables", () => {
     );
   });
 
-  it("adds PID STACK REASON with wide", () => {
+  it("adds PID IP PORTS STACK REASON with wide", () => {
     const lines = formatObjectTable("Container", [web, job], NOW, { wide: true }).split("\n");
-    expect(lines[0]).toMatch(/^NAME +IMAGE +STATUS +RESTARTS +AGE +PID +STACK +REASON$/);
-    expect(lines[1]).toMatch(/ 4h +4242 +demo +-$/);
-    expect(lines[2]).toMatch(/ 5s +- +demo +Completed$/);
+    expect(lines[0]).toMatch(/^NAME +IMAGE +STATUS +RESTARTS +AGE +PID +IP +PORTS +STACK +REASON$/);
+    expect(lines[1]).toMatch(/ 4h +4242 +- +- +demo +-$/);
+    expect(lines[2]).toMatch(/ 5s +- +- +- +demo +Completed$/);
   });
 
   it("shows an OOM-killed container as OOMKilled in STATUS and REASON", () => {
     const oom = containerView("hog", { phase: "Failed", exitCode: 137, oomKilled: true, finishedAt: ago(5 * S), reason: "OOMKilled", message: "was OOM-killed" }, {}, { createdAt: ago(M) });
     const lines = formatObjectTable("Container", [oom], NOW, { wide: true }).split("\n");
-    expect(lines[0]).toMatch(/^NAME +IMAGE +STATUS +RESTARTS +AGE +PID +STACK +REASON$/);
-    expect(lines[1]).toMatch(/^hog +docker\.io\/library\/busybox:latest +OOMKilled \(137\) 5 seconds ago +0 +60s +- +demo +OOMKilled$/);
+    expect(lines[0]).toMatch(/^NAME +IMAGE +STATUS +RESTARTS +AGE +PID +IP +PORTS +STACK +REASON$/);
+    expect(lines[1]).toMatch(/^hog +docker\.io\/library\/busybox:latest +OOMKilled \(137\) 5 seconds ago +0 +60s +- +- +- +demo +OOMKilled$/);
   });
 
   it("formats other kinds: NAME READY STATUS AGE (+ STACK)", () => {
