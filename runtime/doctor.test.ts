@@ -55,9 +55,11 @@ describe("doctor checks", () => {
     const probe: DoctorProbe = {
       uid: () => 0,
       kernelRelease: () => "6.1.0",
-      readFile: async (f) => (f === "/proc/filesystems" ? "nodev\toverlay\n" : "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n"),
-      run: async (cmd) => ({ code: 0, stdout: cmd.endsWith("runc") ? "runc version 1.1.12\n" : "conmon version 2.1.10\n", stderr: "" }),
+      readFile: async (f) =>
+        f === "/proc/filesystems" ? "nodev\toverlay\n" : f === "/proc/sys/net/ipv4/ip_forward" ? "0\n" : f.includes("bridge-nf") ? undefined : "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n",
+      run: async (cmd) => ({ code: 0, stdout: cmd.endsWith("runc") ? "runc version 1.1.12\n" : cmd.endsWith("iptables") ? "iptables v1.8.9 (nf_tables)\n" : "conmon version 2.1.10\n", stderr: "" }),
       which: (cmd) => (cmd === "conmon" ? undefined : `/usr/sbin/${cmd}`),
+      firewallRules: async () => [{ table: "nat", lines: ["-A BERTH-DNAT -m comment --comment web -j BERTH-P-0123456789"] }],
     };
     const r = await runDoctor(probe);
     expect(r.ok).toBe(false);
@@ -69,6 +71,18 @@ describe("doctor checks", () => {
       ["runc", "ok"],
       ["conmon", "fail"],
       ["setfattr", "ok"],
+      ["iptables", "ok"],
+      ["ip_forward", "warn"],
+      ["br_netfilter", "ok"],
     ]);
+    expect(r.checks.find((c) => c.name === "ip_forward")?.fix).toMatch(/sysctl -w net.ipv4.ip_forward=1/);
+    expect(r.firewall).toEqual([{ table: "nat", lines: ["-A BERTH-DNAT -m comment --comment web -j BERTH-P-0123456789"] }]);
+  });
+
+  it("networking checks: iptables missing or of an unknown backend warns", async () => {
+    const { checkIptables } = await import("./doctor.js");
+    expect(checkIptables(undefined, undefined)).toMatchObject({ status: "warn", fix: "apt-get install iptables" });
+    expect(checkIptables("/sbin/iptables", "iptables v1.4.21\n").status).toBe("warn");
+    expect(checkIptables("/sbin/iptables", "iptables v1.8.9 (legacy)\n").status).toBe("ok");
   });
 });

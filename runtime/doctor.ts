@@ -17,7 +17,7 @@ import { listQuarantinedRecords, type QuarantinedRecord } from "./containers/qua
 export type CheckStatus = "ok" | "warn" | "fail";
 
 export interface DoctorCheck {
-  name: "root" | "kernel" | "overlayfs" | "cgroups" | "runc" | "conmon" | "setfattr" | "root lock" | "quarantine";
+  name: "root" | "kernel" | "overlayfs" | "cgroups" | "runc" | "conmon" | "setfattr" | "root lock" | "quarantine" | "iptables" | "ip_forward" | "br_netfilter";
   status: CheckStatus;
   detail: string;
   /** What to do about it, when status is not ok. */
@@ -27,6 +27,8 @@ export interface DoctorCheck {
 export interface DoctorReport {
   ok: boolean;
   checks: DoctorCheck[];
+  /** The iptables rules berth owns (its chains and the jumps into them), per table. */
+  firewall?: { table: string; lines: string[] }[];
 }
 
 /** The host, as the doctor sees it (injected for tests). */
@@ -42,6 +44,8 @@ export interface DoctorProbe {
   rootLock?(): Promise<{ root: string; holder: RootLockHolder | undefined }>;
   /** Container records the runtime quarantined (runtime/containers/quarantine.ts); without it the check is left out. */
   quarantinedRecords?(): Promise<QuarantinedRecord[]>;
+  /** berth's iptables rules (runtime/networks/firewall.ts `rules()`); without it they are not shown. */
+  firewallRules?(): Promise<{ table: string; lines: string[] }[]>;
 }
 
 export const MIN_KERNEL = "4.18";
@@ -139,6 +143,10 @@ export function hostProbe(options: { root?: string } = {}): DoctorProbe {
   return {
     rootLock: async () => ({ root, holder: await inspectRootLock(root) }),
     quarantinedRecords: () => listQuarantinedRecords(root),
+    firewallRules: async () => {
+      const { Firewall } = await import("./networks/firewall.js");
+      return new Firewall().rules();
+    },
     uid: () => process.getuid?.() ?? -1,
     kernelRelease: () => os.release(),
     readFile: (file) => readFile(file, "utf8").catch(() => undefined),
@@ -166,6 +174,35 @@ async function versionOf(probe: DoctorProbe, path: string | undefined): Promise<
   if (!path) return undefined;
   const r = await probe.run(path, ["--version"]);
   return r && r.code === 0 ? r.stdout + r.stderr : undefined;
+}
+
+/** Bridge networks program berth's chains with iptables (nf_tables or legacy backend). */
+export function checkIptables(path: string | undefined, versionOutput: string | undefined): DoctorCheck {
+  if (!path) {
+    return { name: "iptables", status: "warn", detail: "iptables not found: bridge networks and published ports cannot be made (host and none networking work)", fix: "apt-get install iptables" };
+  }
+  const backend = /\(([^)]+)\)/.exec(versionOutput ?? "")?.[1];
+  if (backend !== "nf_tables" && backend !== "legacy") {
+    return { name: "iptables", status: "warn", detail: `${path}: unknown backend (${(versionOutput ?? "no version").trim()})`, fix: "install Debian's iptables (nf_tables backend)" };
+  }
+  return { name: "iptables", status: "ok", detail: `${(versionOutput ?? "").trim()} at ${path}` };
+}
+
+/** Forwarding carries bridge networks' traffic out and published ports in. */
+export function checkIpForward(value: string | undefined): DoctorCheck {
+  if (value?.trim() === "1") return { name: "ip_forward", status: "ok", detail: "net.ipv4.ip_forward = 1" };
+  return {
+    name: "ip_forward",
+    status: "warn",
+    detail: `net.ipv4.ip_forward = ${value?.trim() ?? "unknown"}: containers cannot reach beyond the host and remote clients cannot reach published ports (berth turns it on when it makes a bridge network)`,
+    fix: "sysctl -w net.ipv4.ip_forward=1 (and net.ipv4.ip_forward=1 in /etc/sysctl.conf)",
+  };
+}
+
+/** With br_netfilter loaded, bridged frames pass iptables' FORWARD: berth accepts its own bridges' traffic explicitly. */
+export function checkBrNetfilter(value: string | undefined): DoctorCheck {
+  if (value === undefined) return { name: "br_netfilter", status: "ok", detail: "not loaded: traffic inside a bridge network is not filtered by iptables" };
+  return { name: "br_netfilter", status: "ok", detail: `loaded (bridge-nf-call-iptables = ${value.trim()}): berth's FORWARD accepts keep its bridges working under a DROP policy` };
 }
 
 /** setfattr marks opaque directories of image layers (trusted.overlay.opaque). */
@@ -216,11 +253,15 @@ export function checkQuarantine(entries: QuarantinedRecord[]): DoctorCheck {
 export async function runDoctor(probe: DoctorProbe = hostProbe()): Promise<DoctorReport> {
   const runc = probe.which("runc");
   const conmon = probe.which("conmon");
-  const [filesystems, mounts, runcVersion, conmonVersion] = await Promise.all([
+  const iptables = probe.which("iptables");
+  const [filesystems, mounts, runcVersion, conmonVersion, iptablesVersion, ipForward, brNetfilter] = await Promise.all([
     probe.readFile("/proc/filesystems"),
     probe.readFile("/proc/self/mounts"),
     versionOf(probe, runc),
     versionOf(probe, conmon),
+    versionOf(probe, iptables),
+    probe.readFile("/proc/sys/net/ipv4/ip_forward"),
+    probe.readFile("/proc/sys/net/bridge/bridge-nf-call-iptables"),
   ]);
   const checks = [
     checkRoot(probe.uid()),
@@ -230,11 +271,16 @@ export async function runDoctor(probe: DoctorProbe = hostProbe()): Promise<Docto
     checkRunc(runc, runcVersion),
     checkConmon(conmon, conmonVersion),
     checkSetfattr(probe.which("setfattr")),
+    checkIptables(iptables, iptablesVersion),
+    checkIpForward(ipForward),
+    checkBrNetfilter(brNetfilter),
   ];
   if (probe.rootLock) {
     const { root, holder } = await probe.rootLock();
     checks.push(checkRootLock(root, holder));
   }
   if (probe.quarantinedRecords) checks.push(checkQuarantine(await probe.quarantinedRecords()));
-  return { ok: checks.every((c) => c.status !== "fail"), checks };
+  const report: DoctorReport = { ok: checks.every((c) => c.status !== "fail"), checks };
+  if (probe.firewallRules && iptables && probe.uid() === 0) report.firewall = await probe.firewallRules().catch(() => undefined) ?? [];
+  return report;
 }

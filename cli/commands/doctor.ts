@@ -11,8 +11,12 @@ export async function runDoctorCommand(opts: { output: "text" | "json"; root?: s
   const c = paint(process.stdout);
   const mark = { ok: c.green("ok  "), warn: c.yellow("warn"), fail: c.red("FAIL") };
   for (const check of report.checks) {
-    process.stdout.write(`${mark[check.status]}  ${check.name.padEnd(9)} ${check.detail}\n`);
-    if (check.fix) process.stdout.write(`      ${"".padEnd(9)} fix: ${check.fix}\n`);
+    process.stdout.write(`${mark[check.status]}  ${check.name.padEnd(12)} ${check.detail}\n`);
+    if (check.fix) process.stdout.write(`      ${"".padEnd(12)} fix: ${check.fix}\n`);
+  }
+  if (report.firewall) {
+    const lines = report.firewall.flatMap((t) => t.lines.map((l) => `  ${t.table.padEnd(6)} ${l}`));
+    process.stdout.write(`\nFirewall rules berth owns (iptables; add your own to the USER chain, evaluated first):\n${lines.length ? lines.join("\n") : "  <none>"}\n`);
   }
   process.stdout.write(report.ok ? "\nThis host can run berth containers.\n" : "\nThis host cannot run berth containers yet: see the fixes above.\n");
   return report.ok ? 0 : 1;

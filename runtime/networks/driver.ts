@@ -19,6 +19,7 @@
  * - Every mutation runs in one queue: concurrent calls see each other's results.
  */
 import { createHash } from "node:crypto";
+import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { conflict, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
 import { isValidName } from "../../lib/names.js";
@@ -132,12 +133,25 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
 
   private async bringUp(name: string, bridge: string): Promise<void> {
     const alloc = this.ipam.get(name)!;
+    if (!this.doc.networks[name]?.internal) await this.ensureForwarding();
     await ensureBridge(bridge, gatewayCidr(alloc.subnet, alloc.gateway));
     if (this.resolver) {
       await this.resolver.listen(alloc.gateway).catch((err) =>
         this.opts.log?.warn({ network: name, address: alloc.gateway, err: String(err) }, "the network's resolver could not listen; its containers resolve no names"),
       );
     }
+  }
+
+  /**
+   * A network that reaches out needs the host to forward IPv4 (as Docker turns it on). The
+   * FORWARD policy is never touched; berth's own accepts carry its bridges' traffic.
+   */
+  private async ensureForwarding(): Promise<void> {
+    const file = "/proc/sys/net/ipv4/ip_forward";
+    const now = await fs.readFile(file, "utf8").catch(() => undefined);
+    if (now === undefined || now.trim() !== "0") return;
+    await fs.writeFile(file, "1\n");
+    this.opts.log?.warn({ sysctl: "net.ipv4.ip_forward" }, "turned IPv4 forwarding on: bridge networks route through the host (the FORWARD policy is left as it is)");
   }
 
   create(spec: NetworkCreateSpec): Promise<NetworkState> {
