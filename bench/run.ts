@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchCliStartup } from "./cli-startup.js";
 import { benchController } from "./controller/index.js";
+import { benchNetwork } from "./network/index.js";
 import { benchRuntime } from "./runtime/index.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -14,6 +15,7 @@ const benches: Record<string, () => unknown | Promise<unknown>> = {
   "cli-startup": () => benchCliStartup(),
   runtime: () => benchRuntime(),
   controller: () => benchController(),
+  network: () => benchNetwork(),
 };
 
 const wanted = process.argv.slice(2);
