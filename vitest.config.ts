@@ -29,7 +29,8 @@ export default defineConfig({
           include: ["test/integration/**/*.test.ts"],
           environment: "node",
           // Its daemons' iptables chains apart from the e2e project's, which may run alongside.
-          env: { BERTH_FIREWALL_PREFIX: "BTI" },
+          // No test's DNS query is forwarded off the host (tests that forward start their own upstream).
+          env: { BERTH_FIREWALL_PREFIX: "BTI", BERTH_DNS_UPSTREAMS: "none" },
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // Real containers, mounts and cgroups: one file at a time keeps the host sane.
@@ -42,7 +43,7 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
-          env: { BERTH_FIREWALL_PREFIX: "BTE" },
+          env: { BERTH_FIREWALL_PREFIX: "BTE", BERTH_DNS_UPSTREAMS: "none" },
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: "forks",

@@ -142,7 +142,9 @@ export class ReconcileLoop {
       if (terminal) {
         log.warn({ err: err instanceof Error ? err.message : String(err) }, "reconcile failed; waiting for a change");
       } else {
-        log.error({ err }, "reconcile failed; will retry");
+        // A wait the object's status names (a network or volume not ready yet) is no error.
+        if (isBerthError(err, "FailedPrecondition")) log.info({ err: err.message }, "waiting; will retry");
+        else log.error({ err }, "reconcile failed; will retry");
         this.queue.addRateLimited(key);
       }
     }

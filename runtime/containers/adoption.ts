@@ -1,3 +1,5 @@
+import { hasOwnNetns } from "./etc-files.js";
+import { ensureNetns, netnsNameOf } from "./netns.js";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../../lib/atomic-file.js";
@@ -99,6 +101,11 @@ export async function openRuntimeState(ctx: RuntimeContext): Promise<void> {
   }
   for (const rec of records) {
     await ctx.lock.run(rec.id, () => settleLocked(ctx, rec.id, hostRebooted));
+    // A namespace a crash kept from being made at create, or a reboot took (the tmpfs /run):
+    // made again now, so the network driver can attach it before the container starts.
+    if (hasOwnNetns(rec.spec)) {
+      await ensureNetns(netnsNameOf(rec.id)).catch((err: unknown) => ctx.log.warn({ container: rec.id, err }, "making the container's network namespace failed; retried at its start"));
+    }
   }
   if (recorded !== ctx.bootId) await writeFileAtomic(bootRecordFile(ctx), `${ctx.bootId}\n`, { mode: 0o600 });
 }

@@ -33,11 +33,10 @@ function check(name: string): void {
 
 export async function ensureNetns(name: string): Promise<string> {
   const p = netnsPathOf(name);
-  if (!existsSync(p)) {
-    await runCommand("ip", ["netns", "add", name], { timeoutMs: 10_000 }).catch((err) => {
-      if (!existsSync(p)) throw err; // made meanwhile is fine
-    });
-  }
+  if (existsSync(p)) return p; // lo is up: set when it was made (and again by every attach)
+  await runCommand("ip", ["netns", "add", name], { timeoutMs: 10_000 }).catch((err) => {
+    if (!existsSync(p)) throw err; // made meanwhile is fine
+  });
   await runCommand("ip", ["-n", name, "link", "set", "dev", "lo", "up"], { timeoutMs: 10_000 });
   return p;
 }

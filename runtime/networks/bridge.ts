@@ -15,6 +15,7 @@
  * - Names are checked (Linux interface names: at most 15 characters of [A-Za-z0-9_.-]),
  *   addresses parsed (cidr.ts) before anything runs: InvalidArgument.
  */
+import { createHash } from "node:crypto";
 import { invalidArgument, isBerthError } from "../../lib/errors.js";
 import { runCommand } from "../snapshots/run-command.js";
 import { formatIPv4, parseCidr, parseIPv4 } from "./cidr.js";
@@ -63,7 +64,10 @@ export async function ensureBridge(name: string, gateway: string): Promise<void>
   checkIfname(name, "bridge");
   checkAddress(gateway, "bridge gateway");
   if (!(await linkExists(name))) {
-    await ip(["link", "add", "name", name, "type", "bridge"]).catch(async (err) => {
+    // A fixed address: a bridge otherwise takes the lowest of its ports' addresses and changes
+    // it as containers come and go, and its containers' ARP caches would then send traffic for
+    // the gateway (their resolver, their way out) to an address that is gone.
+    await ip(["link", "add", "name", name, "address", bridgeMac(name), "type", "bridge"]).catch(async (err) => {
       if (!(await linkExists(name))) throw err; // created meanwhile is fine
     });
   }
@@ -71,6 +75,12 @@ export async function ensureBridge(name: string, gateway: string): Promise<void>
   const has = (addrs[0]?.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === gateway);
   if (!has) await ip(["addr", "add", gateway, "dev", name]);
   await ip(["link", "set", "dev", name, "up"]);
+}
+
+/** A locally administered unicast MAC derived from the bridge's name: `02:` + 5 bytes of sha256. */
+export function bridgeMac(name: string): string {
+  const h = createHash("sha256").update(name).digest();
+  return ["02", ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, "0"))].join(":");
 }
 
 export async function removeBridge(name: string): Promise<void> {

@@ -27,6 +27,7 @@ import type { AttachmentState, AttachSpec, NetworkCreateSpec, NetworkDriver, Net
 import { attach, detach, ensureBridge, gatewayCidr, linkMaster, removeBridge } from "./bridge.js";
 import { parseCidr, parseIPv4 } from "./cidr.js";
 import { hostBlocks } from "./host-blocks.js";
+import { withHostNetworkLock } from "./host-lock.js";
 import { Ipam, type AddressPool } from "./ipam.js";
 import { holdPort, type HeldPort } from "./port-holder.js";
 import { readDriverDoc, writeDriverDoc, type DriverDoc } from "./state.js";
@@ -115,7 +116,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       const alloc = this.ipam.get(name);
       if (!alloc) {
         // The address file was lost: allocate the network again (its containers reconnect).
-        await this.ipam.allocateNetwork(name);
+        await withHostNetworkLock(() => this.ipam.allocateNetwork(name));
       }
       await this.bringUp(name, meta.bridge);
     }
@@ -161,14 +162,21 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       if (existing && existing.internal !== spec.internal) {
         throw conflict(`create network ${spec.name}: it exists as ${existing.internal ? "internal" : "not internal"}; remove it to change that`);
       }
-      await this.ipam.allocateNetwork(spec.name, { ...(spec.subnet ? { subnet: spec.subnet } : {}), ...(spec.gateway ? { gateway: spec.gateway } : {}) });
-      if (!existing) {
-        this.doc = { ...this.doc, networks: { ...this.doc.networks, [spec.name]: { bridge: `bb${hex12(path.resolve(this.opts.root), spec.name)}`, internal: spec.internal, labels: { ...spec.labels }, createdAt: this.now() } } };
-        await this.save();
-      }
-      const meta = this.doc.networks[spec.name]!;
+      // The subnet is chosen and put on the bridge under the host-wide lock (host-lock.ts).
+      await withHostNetworkLock(async () => {
+        await this.ipam.allocateNetwork(spec.name, { ...(spec.subnet ? { subnet: spec.subnet } : {}), ...(spec.gateway ? { gateway: spec.gateway } : {}) });
+        if (!existing) {
+          this.doc = { ...this.doc, networks: { ...this.doc.networks, [spec.name]: { bridge: `bb${hex12(path.resolve(this.opts.root), spec.name)}`, internal: spec.internal, labels: { ...spec.labels }, createdAt: this.now() } } };
+          await this.save();
+        }
+        try {
+          await this.bringUp(spec.name, this.doc.networks[spec.name]!.bridge);
+        } catch (err) {
+          if (!existing) await this.dropNetwork(spec.name).catch(() => {});
+          throw err;
+        }
+      });
       try {
-        await this.bringUp(spec.name, meta.bridge);
         await this.opts.firewall.syncNetworks(this.firewallNetworks());
       } catch (err) {
         if (!existing) await this.dropNetwork(spec.name).catch(() => {});

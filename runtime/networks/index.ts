@@ -14,11 +14,23 @@ export interface OpenNetworksOptions {
   firewall?: NetworkDriverOptions["firewall"];
 }
 
+/**
+ * The resolvers names are forwarded to: `BERTH_DNS_UPSTREAMS` ("ip[:port]" list, comma
+ * separated; "none": forward nothing, answer SERVFAIL), else the host's /etc/resolv.conf.
+ * berth's test suites set it, so that no test query leaves the host.
+ */
+export function dnsUpstreamsFromEnv(text = process.env.BERTH_DNS_UPSTREAMS): string[] | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  if (text.trim() === "none") return [];
+  return text.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
 export function openNetworkDriver(o: OpenNetworksOptions): Promise<EmbeddedNetworkDriver> {
+  const upstreams = dnsUpstreamsFromEnv();
   return EmbeddedNetworkDriver.open({
     root: o.root,
     firewall: o.firewall ?? new Firewall(),
-    resolver: (view) => new DnsServer({ view, ...(o.dnsPort !== undefined ? { port: o.dnsPort } : {}), ...(o.log ? { log: o.log } : {}) }),
+    resolver: (view) => new DnsServer({ view, ...(upstreams ? { upstreams } : {}), ...(o.dnsPort !== undefined ? { port: o.dnsPort } : {}), ...(o.log ? { log: o.log } : {}) }),
     ...(o.log ? { log: o.log } : {}),
   });
 }

@@ -68,7 +68,7 @@ export function cliOf(env: DaemonEnv) {
  * `berth get` answers. A daemon that exits first fails with its output.
  */
 export async function startCliDaemon(env: DaemonEnv, timeoutMs = 30_000): Promise<CliProcess> {
-  const daemon = spawnBerth(["--root", env.root, "--run-root", env.runRoot, "daemon", "--log-level", "warn", "--cgroup-parent", env.cgroupParent]);
+  const daemon = spawnBerth(["--root", env.root, "--run-root", env.runRoot, "daemon", "--log-level", process.env.BERTH_TEST_DAEMON_LOG ?? "warn", "--cgroup-parent", env.cgroupParent]);
   let exit: number | NodeJS.Signals | undefined;
   void daemon.exited.then((c) => (exit = c));
   await until(
