@@ -1,8 +1,8 @@
 /**
  * Every runnable example under examples/, as its README tells a user to run it: a real
- * `berth daemon` child process and the built CLI. examples/kinds is validation-only (registry
- * pulls, builds and bridge networks do not exist yet): applying it must leave failures on
- * status, not a broken daemon.
+ * `berth daemon` child process and the built CLI. examples/kinds shows every field: what
+ * berth cannot do yet there (registry pulls, builds) must leave failures on status, not a
+ * broken daemon, and its networks are made for real.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, renameSync, rmSync } from "node:fs";
@@ -68,15 +68,15 @@ describe.skipIf(lacking)("examples", () => {
     expect((await json("ctr", "web")).status).toMatchObject({ phase: "Running", health: "healthy" });
   });
 
-  it("examples/stack: the front starts once the worker is healthy and serves the date it writes on 127.0.0.1:8081", async () => {
+  it("examples/stack: front asks api for the date the worker writes, by name, and serves it on 127.0.0.1:8081", async () => {
     const r = await cli(["apply", "-f", examples("stack"), "--wait", "--timeout", "90s"], { timeoutMs: 120_000 });
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
-    for (const line of ["volume/shared created", "container/worker created", "container/front created", "healthcheck/backend-writes created"]) {
+    for (const line of ["volume/shared created", "container/worker created", "container/api created", "container/front created", "healthcheck/backend-writes created"]) {
       expect(r.stdout).toContain(`${line}\n`);
     }
-    expect(r.stdout).toMatch(/\n4 objects ready in \S+\n$/);
+    expect(r.stdout).toMatch(/\n5 objects ready in \S+\n$/);
     // busybox `date`: `Sun Nov 22 14:12:11 UTC 2026`, written within the last seconds
-    const body = await httpGet(STACK_PORT);
+    const body = await httpGet(STACK_PORT, "/cgi-bin/date");
     expect(body).toMatch(/^\w{3} \w{3} [ \d]\d \d{2}:\d{2}:\d{2} \w+ \d{4}\n$/);
     expect(Math.abs(Date.now() - Date.parse(body.trim()))).toBeLessThan(60_000);
     // the worker has no healthcheck of its own: the HealthCheck object attached by label made it healthy
@@ -94,12 +94,11 @@ describe.skipIf(lacking)("examples", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("network/back created\n");
 
-    const back = await until("network back to report NotImplemented", async () => {
+    const back = await until("network back to be ready", async () => {
       const s = (await json("network", "back")).status;
-      return s.reason ? s : undefined;
+      return s.ready ? s : undefined;
     });
-    expect(back).toMatchObject({ ready: false, reason: "NotImplemented" });
-    expect(back.message).toMatch(/bridge networks are not supported yet/);
+    expect(back).toMatchObject({ ready: true, subnet: "10.89.7.0/24", gateway: "10.89.7.1", internal: true });
     const pulled = await until("image alpine-pulled to report why", async () => {
       const s = (await json("image", "alpine-pulled")).status;
       return s.reason ? s : undefined;
@@ -112,16 +111,16 @@ describe.skipIf(lacking)("examples", () => {
     });
     expect(built).toMatchObject({ ready: false, reason: "NotImplemented" });
     expect(built.message).toMatch(/builds are not supported yet/);
-    const cache = await until("container cache to fail", async () => {
+    // cache runs on the internal network back
+    const cache = await until("container cache to run", async () => {
       const s = (await json("ctr", "cache")).status;
-      return s.phase === "Failed" ? s : undefined;
-    });
-    expect(cache).toMatchObject({ reason: "NotImplemented" });
-    expect(cache.message).toMatch(/bridge networks are not supported yet/);
+      return s.phase === "Running" ? s : undefined;
+    }, 60_000);
+    expect(cache.networks).toEqual([{ network: "back", address: expect.stringMatching(/^10\.89\.7\.\d+\/24$/), gateway: "10.89.7.1", aliases: [] }]);
 
     // still serving the API and the other stacks
     expect(daemon!.child.exitCode).toBeNull();
-    expect((await cli(["get", "net"])).stdout).toMatch(/^back\s+False\s+NotImplemented\s/m);
+    expect((await cli(["get", "net"])).stdout).toMatch(/^back\s+True\s+Ready\s/m);
     expect(await httpGet(WEB_PORT)).toContain("Hello from berth");
     expect((await json("ctr", "front")).status).toMatchObject({ phase: "Running" });
   });
