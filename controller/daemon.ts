@@ -20,6 +20,8 @@ export interface DaemonOptions {
   allowHostBinds?: boolean;
   controller?: Partial<ControllerOptions>;
   cgroupParent?: string;
+  /** Blocks bridge networks' subnets are carved from (`--address-pool`); default Docker's pools. */
+  addressPools?: { base: string; size: number }[];
   /**
    * The group whose members may use the API (`berth daemon --group`, like dockerd's `-G`): the
    * socket is root:group 0660 and the run-root root:group 0710 (traversable, not listable).
@@ -63,6 +65,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     owner: "berth daemon",
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.cgroupParent ? { cgroupParent: o.cgroupParent } : {}),
+    ...(o.addressPools ? { addressPools: o.addressPools } : {}),
   });
   let controller: Controller | undefined;
   let server: ApiServer | undefined;

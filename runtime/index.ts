@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   owner?: string;
   /** Parent cgroup of every container (default `berth`). */
   cgroupParent?: string;
+  /** Blocks bridge networks' subnets are carved from (default Docker's pools). */
+  addressPools?: { base: string; size: number }[];
 }
 
 export function defaultRuntimeOptions(): RuntimeOptions {
@@ -74,7 +76,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(options.clock ? { clock: options.clock } : {}),
       logger: logger.child({ component: "containers" }),
     });
-    const networks = await openNetworkDriver({ root, log: logger.child({ component: "networks" }) }).catch(async (err) => {
+    const networks = await openNetworkDriver({ root, log: logger.child({ component: "networks" }), ...(options.addressPools ? { pools: options.addressPools } : {}) }).catch(async (err) => {
       await containers.close();
       throw err;
     });

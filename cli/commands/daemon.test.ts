@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { UsageError } from "../errors.js";
-import { resolveGroup } from "./daemon.js";
+import { parseAddressPool, resolveGroup } from "./daemon.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "berth-group-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,5 +32,19 @@ describe("resolveGroup", () => {
 
   it("says when the group file cannot be read", async () => {
     await expect(resolveGroup("berth", path.join(dir, "missing"))).rejects.toThrow(/^daemon --group berth: cannot read .*missing: ENOENT/);
+  });
+});
+
+describe("parseAddressPool (--address-pool)", () => {
+  it("takes a block and the size of each network", () => {
+    expect(parseAddressPool("10.90.0.0/16:24")).toEqual({ base: "10.90.0.0/16", size: 24 });
+  });
+  it.each([
+    ["10.90.0.0/16", /expected a block and the prefix length of each network/],
+    ["10.90.0.0/16:12", /must be between \/16 and \/30/],
+    ["10.90.0.1/16:24", /host bits are set/],
+    ["10.90.0.0/16:31", /must be between \/16 and \/30/],
+  ])("refuses %s", (text, message) => {
+    expect(() => parseAddressPool(text)).toThrow(message);
   });
 });

@@ -2,6 +2,7 @@ import pino from "pino";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { startDaemon } from "../../controller/daemon.js";
+import { parseCidr } from "../../runtime/networks/cidr.js";
 import { UsageError } from "../errors.js";
 import type { GlobalOptions } from "../local.js";
 
@@ -36,9 +37,10 @@ export async function resolveGroup(name: string, groupFile = "/etc/group"): Prom
  */
 export async function runDaemon(
   g: GlobalOptions & { socket?: string },
-  opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds?: boolean; cgroupParent?: string; group?: string },
+  opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds?: boolean; cgroupParent?: string; group?: string; addressPool?: string[] },
 ): Promise<number> {
   const group = opts.group === undefined ? undefined : await resolveGroup(opts.group);
+  const addressPools = opts.addressPool?.map(parseAddressPool);
   const logger = pino({ level: opts.logLevel, base: { pid: process.pid } });
   const daemon = await startDaemon({
     root: g.root,
@@ -50,6 +52,7 @@ export async function runDaemon(
     allowHostBinds: !!opts.allowHostBinds,
     ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
     ...(group ? { group } : {}),
+    ...(addressPools ? { addressPools } : {}),
   });
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -63,4 +66,19 @@ export async function runDaemon(
   });
   await daemon.stop();
   return 0;
+}
+
+/** `10.90.0.0/16:24` → a pool of /24s in 10.90.0.0/16 (UsageError otherwise). */
+export function parseAddressPool(text: string): { base: string; size: number } {
+  const m = /^([0-9.]+\/[0-9]{1,2}):([0-9]{1,2})$/.exec(text);
+  if (!m) throw new UsageError(`invalid --address-pool ${JSON.stringify(text)}: expected a block and the prefix length of each network, like 10.90.0.0/16:24`);
+  try {
+    const c = parseCidr(m[1]!);
+    const size = Number(m[2]);
+    if (size < c.prefix || size > 30) throw new UsageError(`invalid --address-pool ${text}: the network size /${size} must be between /${c.prefix} and /30`);
+    return { base: m[1]!, size };
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`invalid --address-pool ${JSON.stringify(text)}: ${(err as Error).message}`);
+  }
 }

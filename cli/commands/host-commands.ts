@@ -55,15 +55,20 @@ Examples:
     .option("--allow-host-binds", "accept bind mounts that expose the host (/, /proc, /sys, /dev, /boot, an engine socket, an ancestor of berth's state) from every apply", false)
     .addOption(new Option("--cgroup-parent <name>", "parent cgroup of every container (default: berth)").env("BERTH_CGROUP_PARENT"))
     .option("--group <name>", "let this group (from /etc/group) use the API socket: root:<name> 0660")
+    .addOption(
+      new Option("--address-pool <base/len:size>", "carve bridge networks' subnets from this block instead of Docker's default pools (repeatable), e.g. 10.90.0.0/16:24")
+        .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+    )
     .addHelpText(
       "after",
       `
 Examples:
   berth daemon
   berth daemon --group berth              members of group berth may run berth commands
+  berth daemon --address-pool 10.90.0.0/16:24   networks get /24s of 10.90.0.0/16
   berth --root /srv/berth --run-root /run/berth-2 daemon --log-level debug`,
     )
-    .action(async (opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds: boolean; cgroupParent?: string; group?: string }, cmd: Command) => {
+    .action(async (opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds: boolean; cgroupParent?: string; group?: string; addressPool?: string[] }, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
       const { runDaemon } = await import("./daemon.js");
       await run(runDaemon({ root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) }, opts));

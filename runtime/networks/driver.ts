@@ -26,6 +26,7 @@ import { isValidName } from "../../lib/names.js";
 import type { AttachmentState, AttachSpec, NetworkCreateSpec, NetworkDriver, NetworkState, PortMappingSpec, PublishedPort } from "../types.js";
 import { attach, detach, ensureBridge, gatewayCidr, linkMaster, removeBridge } from "./bridge.js";
 import { parseCidr, parseIPv4 } from "./cidr.js";
+import type { FirewallNetwork, PortRule } from "./firewall-rules.js";
 import { hostBlocks } from "./host-blocks.js";
 import { withHostNetworkLock } from "./host-lock.js";
 import { Ipam, type AddressPool } from "./ipam.js";
@@ -38,19 +39,7 @@ export interface FirewallPort {
   syncNetworks(networks: FirewallNetwork[]): Promise<void>;
   setPorts(owner: string, network: FirewallNetwork, rules: PortRule[]): Promise<void>;
 }
-export interface FirewallNetwork {
-  name: string;
-  bridge: string;
-  subnet: string;
-  internal: boolean;
-}
-export interface PortRule {
-  protocol: "tcp" | "udp";
-  hostIP?: string;
-  hostPort: number;
-  containerIP: string;
-  containerPort: number;
-}
+export type { FirewallNetwork, PortRule };
 
 /** What the driver needs of the resolver (dns/resolver.ts). */
 export interface ResolverPort {

@@ -12,6 +12,7 @@ export interface OpenNetworksOptions {
   /** Tests: the resolver's port (default 53). */
   dnsPort?: number;
   firewall?: NetworkDriverOptions["firewall"];
+  pools?: NetworkDriverOptions["pools"];
 }
 
 /**
@@ -29,6 +30,7 @@ export function openNetworkDriver(o: OpenNetworksOptions): Promise<EmbeddedNetwo
   const upstreams = dnsUpstreamsFromEnv();
   return EmbeddedNetworkDriver.open({
     root: o.root,
+    ...(o.pools ? { pools: o.pools } : {}),
     firewall: o.firewall ?? new Firewall(),
     resolver: (view) => new DnsServer({ view, ...(upstreams ? { upstreams } : {}), ...(o.dnsPort !== undefined ? { port: o.dnsPort } : {}), ...(o.log ? { log: o.log } : {}) }),
     ...(o.log ? { log: o.log } : {}),
