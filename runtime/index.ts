@@ -3,6 +3,7 @@ import pino from "pino";
 import * as path from "node:path";
 import type { Clock } from "../lib/clock.js";
 import { acquireRootLock, type RootLock } from "../lib/root-lock.js";
+import type { PhaseObserver } from "./containers/options.js";
 import { openContainerRuntime } from "./containers/runtime.js";
 import { openImageRuntime } from "./images/index.js";
 import { openNetworkDriver } from "./networks/index.js";
@@ -24,6 +25,8 @@ export interface RuntimeOptions {
   cgroupParent?: string;
   /** Blocks bridge networks' subnets are carved from (default Docker's pools). */
   addressPools?: { base: string; size: number }[];
+  /** Phase timings of container creates and starts (bench/). */
+  onPhases?: PhaseObserver;
 }
 
 export function defaultRuntimeOptions(): RuntimeOptions {
@@ -75,6 +78,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(options.cgroupParent ? { cgroupParent: options.cgroupParent } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       logger: logger.child({ component: "containers" }),
+      ...(options.onPhases ? { onPhases: options.onPhases } : {}),
     });
     const networks = await openNetworkDriver({ root, log: logger.child({ component: "networks" }), ...(options.addressPools ? { pools: options.addressPools } : {}) }).catch(async (err) => {
       await containers.close();

@@ -18,6 +18,7 @@ export async function berthContender(env: BenchEnv): Promise<Contender> {
   const root = path.join(env.base, "berth-root");
   const runRoot = path.join(env.run, "berth");
   let rt: Runtime | undefined;
+  const samples: Record<string, number>[] = [];
   const close = async () => {
     await rt?.close().catch(() => {});
     const runcRoot = path.join(runRoot, "runc");
@@ -39,7 +40,7 @@ export async function berthContender(env: BenchEnv): Promise<Contender> {
     if (!cgroupParentExisted) await removeCgroupTrees("berth");
   };
   try {
-    rt = await openRuntime({ root, runRoot, owner: "berth bench" });
+    rt = await openRuntime({ root, runRoot, owner: "berth bench", onPhases: (op, p) => samples.push(Object.fromEntries(Object.entries(p).map(([k, v]) => [`${op}: ${k}`, v]))) });
     await rt.images.importRootfs(env.rootfsTgz, IMAGE, { config: { Cmd: ["sh"], Env: [PATH_ENV] } });
   } catch (err) {
     await close();
@@ -67,6 +68,14 @@ export async function berthContender(env: BenchEnv): Promise<Contender> {
       await eachLimited(ids, 4, (id) => withTimeout(containers.remove(id, { force: true }), env.timeoutMs, `remove ${id}`));
     },
     close,
+    phases() {
+      const out: Record<string, number> = {};
+      for (const k of [...new Set(samples.flatMap((s) => Object.keys(s)))]) {
+        const v = samples.map((s) => s[k]).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+        out[k] = Math.round(v[Math.floor(v.length / 2)]! * 10) / 10;
+      }
+      return out;
+    },
   };
 }
 

@@ -103,7 +103,15 @@ export async function benchRuntime(o: RuntimeBenchOptions = defaultRuntimeBenchO
     }
 
     const summary = report(results, unpack, o);
-    return { ...summary, durationS: round((now() - started) / 1000) };
+    // Where berth's start goes, phase by phase (create, then start), medians over every start.
+    const berth = active.find((a) => a.c.phases)?.c.phases?.();
+    if (berth) {
+      const width = Math.max(...Object.keys(berth).map((k) => k.length));
+      console.log(`\nberth create+start by phase (median ms over every container started):`);
+      for (const [k, v] of Object.entries(berth)) console.log(`  ${k.padEnd(width)}  ${v.toFixed(1).padStart(6)}`);
+      console.log(`  ${"sum".padEnd(width)}  ${Object.values(berth).reduce((a, b) => a + b, 0).toFixed(1).padStart(6)}`);
+    }
+    return { ...summary, ...(berth ? { berthPhasesMs: berth } : {}), durationS: round((now() - started) / 1000) };
   } finally {
     for (const c of contenders.reverse()) await c.close().catch(() => {});
     if (tmpfsMounted) await unmountAllUnder(env.run);

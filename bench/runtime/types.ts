@@ -17,6 +17,8 @@ export interface Contender {
   /** Removes the containers (force). Timed separately. */
   removeAll(handles: string[]): Promise<void>;
   close(): Promise<void>;
+  /** Where its create+start time goes: median ms per phase over every timed start (berth only). */
+  phases?(): Record<string, number>;
 }
 
 export interface BenchEnv {

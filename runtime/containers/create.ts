@@ -6,6 +6,7 @@ import { normalizeSignal } from "../../lib/signals.js";
 import type { ContainerCreateSpec, ContainerState, ImageRecord, SnapshotStore } from "../types.js";
 import { validateMounts } from "../volumes/mounts.js";
 import type { RuntimeContext } from "./context.js";
+import { phaseTimer } from "./options.js";
 import { hasOwnNetns } from "./etc-files.js";
 import { ensureNetns, netnsNameOf, removeNetns, sharedContainerId } from "./netns.js";
 import { stateOf, type ContainerRecord } from "./records.js";
@@ -84,6 +85,7 @@ export function checkSpecWithImage(spec: ContainerCreateSpec, image: ImageRecord
 
 export async function createContainer(ctx: RuntimeContext, spec: ContainerCreateSpec): Promise<ContainerState> {
   validateCreateSpec(spec);
+  const t = phaseTimer("create", ctx.opts.onPhases);
   const { images, snapshots, volumes: volumeStore } = ctx.opts;
   if (!images || !snapshots) {
     throw failedPrecondition(`create container ${spec.name}: the runtime has no image or snapshot store`);
@@ -104,13 +106,15 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerCreate
   const cgroupsPath = `/${ctx.opts.cgroupParent}/${id}`;
   // Everything pure about the spec is checked now, before anything is allocated.
   checkSpecWithImage(spec, image.config, id, cgroupsPath, ctx.knownCaps);
-
+  t.mark("image+checks");
   await unpackImage(snapshots, image);
+  t.mark("unpack");
   const volumes = [...new Set(spec.mounts.flatMap((m) => (m.type === "volume" ? [m.source] : [])))];
   try {
     // The name and the writable layer are independent; on failure (e.g. the name was taken
     // meanwhile: AlreadyExists) both are undone below, the name only if it is ours.
     await settleAll([ctx.records.reserveName(spec.name, id), snapshots.prepare(id, image.chainIds)]);
+    t.mark("name+layer");
     for (const v of volumes) {
       if (!volumeStore) throw failedPrecondition(`create container ${spec.name}: volume ${v} needs a volume store`);
       await volumeStore.acquire(v, id);
@@ -130,8 +134,11 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerCreate
       volumes,
     };
     await ctx.records.save(rec);
+    t.mark("record");
     // After the record, so that no namespace outlives a record naming it (remove deletes it).
     if (hasOwnNetns(spec)) await ensureNetns(netnsNameOf(id));
+    t.mark("netns");
+    t.done();
     return stateOf(rec);
   } catch (err) {
     await snapshots.removeContainerLayer(id).catch(() => {});

@@ -30,6 +30,27 @@ export interface ContainerRuntimeOptions {
   clock?: Clock;
   /** Quarantined records, adopted survivors of an emptied run-root. Default: silent. */
   logger?: RuntimeLog;
+  /** Told how long each phase of a create or a start took, ms (bench/: the start breakdown). */
+  onPhases?: PhaseObserver;
+}
+
+export type PhaseObserver = (op: "create" | "start", phases: Record<string, number>) => void;
+
+/** Phase timing: `mark("unpack")` ends the phase named so; `done()` reports them all. */
+export function phaseTimer(op: "create" | "start", observer: PhaseObserver | undefined) {
+  if (!observer) return { mark: (_name: string) => {}, done: () => {} };
+  const phases: Record<string, number> = {};
+  let last = performance.now();
+  return {
+    mark(name: string) {
+      const now = performance.now();
+      phases[name] = (phases[name] ?? 0) + (now - last);
+      last = now;
+    },
+    done() {
+      observer(op, phases);
+    },
+  };
 }
 
 export function defaultContainerRuntimeOptions() {

@@ -5,6 +5,7 @@ import { writeJsonAtomic } from "../../lib/atomic-file.js";
 import { failedPrecondition } from "../../lib/errors.js";
 import { resolveMounts } from "../volumes/mounts.js";
 import { conmonArgs, startConmon } from "./conmon.js";
+import { phaseTimer } from "./options.js";
 import type { RuntimeContext } from "./context.js";
 import { hasOwnNetns, readEtcFiles, writeEtcFiles } from "./etc-files.js";
 import { ensureNetns, netnsNameOf, netnsPathOf, sharedContainerId } from "./netns.js";
@@ -39,6 +40,7 @@ import { resolveUserInRootfs } from "./user.js";
  */
 export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Promise<void> {
   const { id, spec } = rec;
+  const t = phaseTimer("start", ctx.opts.onPhases);
   const snapshots = ctx.opts.snapshots;
   if (!snapshots) throw failedPrecondition(`start container ${spec.name}: the runtime has no snapshot store`);
   const bundle = ctx.bundleDir(id);
@@ -54,9 +56,11 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
     fs.rm(bundle, { recursive: true, force: true }),
   ]);
   await fs.mkdir(path.join(bundle, "persist"), { recursive: true, mode: 0o700 });
+  t.mark("leftovers");
 
   // Independent inputs of the spec, gathered concurrently (start latency is mostly waiting).
   const network = await networkOf(ctx, rec);
+  t.mark("netns");
   const hostname = network.hostname ?? containerHostname(id, spec, os.hostname());
   const [{ rootfs, user }, mounts, etcFiles, hostLimits, swapAccounting] = await settleAll([
     snapshots.mount(id).then(async ({ rootfs }) => {
@@ -73,6 +77,7 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
     readHostLimits(),
     ctx.cgroups.swapAccounting(),
   ]);
+  t.mark("mount+inputs");
   const oci = buildOciSpec({
     id,
     spec,
@@ -91,6 +96,7 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
     ...(network.netns ? { netns: network.netns } : {}),
   });
   await writeJsonAtomic(path.join(bundle, "config.json"), oci, { mode: 0o600 });
+  t.mark("spec");
 
   const conmonPidFile = path.join(bundle, "conmon.pid");
   const started = await startConmon({
@@ -120,9 +126,11 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   });
   // The start times identify the processes (pid reuse); `runc start` execs in the same
   // pid, so they can be read while it runs.
+  t.mark("conmon+create");
   const startTimes = Promise.all([processStartTime(started.pid), processStartTime(started.conmonPid)]);
   try {
     await ctx.runc.start(id);
+    t.mark("runc start");
   } catch (err) {
     await startTimes.catch(() => {});
     await ctx.runc.delete(id).catch(() => {});
@@ -147,6 +155,8 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   // The copy is an aid: a start does not fail for it (adoption then stops rather than adopts).
   const copied = saveRunCopy(ctx, id).catch(() => {});
   await settleAll([ctx.records.save(rec), rotated, copied]);
+  t.mark("records");
+  t.done();
   ctx.hub.publish({ type: "started", id, name: spec.name, pid: started.pid, at: rec.startedAt });
 }
 
