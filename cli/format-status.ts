@@ -117,7 +117,7 @@ export type TableFormat = "table" | "wide";
 
 /** Docker's PORTS column: `127.0.0.1:8080->80/tcp, 0.0.0.0:32768->53/udp`. */
 export function portsText(ports: NonNullable<ContainerStatusView["ports"]>): string {
-  return ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(", ");
+  return ports.map((p) => `${p.hostIP.includes(":") ? `[${p.hostIP}]` : p.hostIP}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(", ");
 }
 
 /** The table of one kind's objects; `prefixKind` names rows `container/web` (listing all kinds). */

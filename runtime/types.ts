@@ -400,7 +400,7 @@ export interface AttachmentState {
 
 export interface PortMappingSpec {
   protocol: "tcp" | "udp";
-  /** IPv4 host address; absent: every address. */
+  /** Host address; absent: every IPv4 address. IPv4 is DNAT; an IPv6 one (`::1`) is proxied by the daemon (berth networks are IPv4). */
   hostIP?: string;
   /** 0: a free port, chosen by the driver. */
   hostPort: number;

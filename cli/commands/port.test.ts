@@ -11,6 +11,7 @@ describe("berth port", () => {
         ports: [
           { protocol: "tcp", hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80 },
           { protocol: "udp", hostIP: "0.0.0.0", hostPort: 32768, containerPort: 53 },
+          { protocol: "tcp", hostIP: "::1", hostPort: 8443, containerPort: 443 },
         ],
       }),
     );
@@ -19,7 +20,7 @@ describe("berth port", () => {
 
   it("lists every published port as docker port does", async () => {
     expect(await runPort(h.ctx, "web", undefined)).toBe(0);
-    expect(h.stdout.text).toBe("80/tcp -> 127.0.0.1:8080\n53/udp -> 0.0.0.0:32768\n");
+    expect(h.stdout.text).toBe("80/tcp -> 127.0.0.1:8080\n53/udp -> 0.0.0.0:32768\n443/tcp -> [::1]:8443\n");
   });
 
   it("prints the host address of one container port, tcp unless said", async () => {

@@ -17,7 +17,7 @@ export async function runPort(ctx: CommandContext, name: string, filter: string 
   const view = await ctx.client.get("Container", name);
   const ports = (view.status as ContainerStatusView).ports ?? [];
   if (!want) {
-    for (const p of ports) ctx.stdout.write(`${p.containerPort}/${p.protocol} -> ${p.hostIP}:${p.hostPort}\n`);
+    for (const p of ports) ctx.stdout.write(`${p.containerPort}/${p.protocol} -> ${hostAddress(p.hostIP, p.hostPort)}\n`);
     return 0;
   }
   const hits = ports.filter((p) => p.containerPort === want.port && p.protocol === want.protocol);
@@ -25,6 +25,11 @@ export async function runPort(ctx: CommandContext, name: string, filter: string 
     ctx.stderr.write(`berth: no public port '${want.port}/${want.protocol}' published for ${name}\n`);
     return 1;
   }
-  for (const p of hits) ctx.stdout.write(`${p.hostIP}:${p.hostPort}\n`);
+  for (const p of hits) ctx.stdout.write(`${hostAddress(p.hostIP, p.hostPort)}\n`);
   return 0;
+}
+
+/** `127.0.0.1:8080`, `[::1]:8080`. */
+export function hostAddress(ip: string, port: number): string {
+  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }

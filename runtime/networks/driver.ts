@@ -20,6 +20,7 @@
  */
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
+import { isIP } from "node:net";
 import * as path from "node:path";
 import { conflict, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
 import { isValidName } from "../../lib/names.js";
@@ -30,7 +31,7 @@ import type { FirewallNetwork, PortRule } from "./firewall-rules.js";
 import { hostBlocks } from "./host-blocks.js";
 import { withHostNetworkLock } from "./host-lock.js";
 import { Ipam, type AddressPool } from "./ipam.js";
-import { holdPort, type HeldPort } from "./port-holder.js";
+import { holdPort, proxyPort, type HeldPort } from "./port-holder.js";
 import { readDriverDoc, writeDriverDoc, type DriverDoc } from "./state.js";
 
 /** What the driver needs of the firewall (firewall.ts). */
@@ -112,12 +113,12 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
     await this.opts.firewall.syncNetworks(this.firewallNetworks());
     for (const [id, p] of Object.entries(this.doc.ports)) {
       for (const port of p.published) {
-        await this.hold(id, port.protocol, port.hostIP, port.hostPort).catch((err) =>
+        await this.hold(id, port).catch((err) =>
           this.opts.log?.warn({ container: id, port, err: String(err) }, "a published host port is taken by another program; its mapping waits for the container's next publish"),
         );
       }
       const net = this.firewallNetworkOf(p.published[0]?.network);
-      if (net) await this.opts.firewall.setPorts(id, net, p.published.map(ruleOf));
+      if (net) await this.opts.firewall.setPorts(id, net, rulesOf(p.published));
     }
   }
 
@@ -288,16 +289,26 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
           // A mapping asked for again keeps its host port (a random one too).
           const i = before?.requested.findIndex((r) => sameRequest(r, req)) ?? -1;
           const kept = i >= 0 ? before!.published[i] : undefined;
+          const v6 = hostIP.includes(":");
           let hostPort = kept && this.held.has(holdKey(container, req.protocol, hostIP, kept.hostPort)) ? kept.hostPort : undefined;
+          if (hostPort !== undefined && v6 && kept!.containerIP !== target.address) {
+            // an IPv6 proxy forwards to the old address: made again (its port is freed first)
+            const k = holdKey(container, req.protocol, hostIP, hostPort);
+            await this.held.get(k)!.release();
+            this.held.delete(k);
+            hostPort = undefined;
+          }
           if (hostPort === undefined) {
-            const h = await holdPort(req.protocol, hostIP, req.hostPort);
+            const h = v6
+              ? await proxyPort(req.protocol, hostIP, req.hostPort || (kept?.hostPort ?? 0), { address: target.address, port: req.containerPort })
+              : await holdPort(req.protocol, hostIP, req.hostPort);
             fresh.push(h);
             this.held.set(holdKey(container, req.protocol, hostIP, h.port), h);
             hostPort = h.port;
           }
           published.push({ protocol: req.protocol, hostIP, hostPort, containerPort: req.containerPort, network: target.network, containerIP: target.address });
         }
-        await this.opts.firewall.setPorts(container, this.firewallNetworkOf(target.network)!, published.map(ruleOf));
+        await this.opts.firewall.setPorts(container, this.firewallNetworkOf(target.network)!, rulesOf(published));
       } catch (err) {
         for (const h of fresh) {
           this.held.delete(holdKey(container, h.protocol, h.hostIP, h.port));
@@ -339,9 +350,11 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
     }
   }
 
-  private async hold(container: string, protocol: "tcp" | "udp", hostIP: string, port: number): Promise<void> {
-    const k = holdKey(container, protocol, hostIP, port);
-    if (!this.held.has(k)) this.held.set(k, await holdPort(protocol, hostIP, port));
+  private async hold(container: string, p: PublishedPort): Promise<void> {
+    const k = holdKey(container, p.protocol, p.hostIP, p.hostPort);
+    if (this.held.has(k)) return;
+    const h = p.hostIP.includes(":") ? await proxyPort(p.protocol, p.hostIP, p.hostPort, { address: p.containerIP, port: p.containerPort }) : await holdPort(p.protocol, p.hostIP, p.hostPort);
+    this.held.set(k, h);
   }
 
   release(container: string): Promise<void> {
@@ -492,6 +505,11 @@ function sameRequest(a: PortMappingSpec, b: PortMappingSpec): boolean {
   return a.protocol === b.protocol && (a.hostIP ?? "0.0.0.0") === (b.hostIP ?? "0.0.0.0") && a.hostPort === b.hostPort && a.containerPort === b.containerPort;
 }
 
+/** The DNAT rules of the IPv4 ports (IPv6 host addresses are proxied: port-holder.ts). */
+function rulesOf(published: PublishedPort[]): PortRule[] {
+  return published.filter((p) => !p.hostIP.includes(":")).map(ruleOf);
+}
+
 function ruleOf(p: PublishedPort): PortRule {
   return { protocol: p.protocol, ...(p.hostIP !== "0.0.0.0" ? { hostIP: p.hostIP } : {}), hostPort: p.hostPort, containerIP: p.containerIP, containerPort: p.containerPort };
 }
@@ -501,5 +519,6 @@ function checkMapping(p: PortMappingSpec): void {
   if (p.protocol !== "tcp" && p.protocol !== "udp") throw invalidArgument(`${where}: protocol must be tcp or udp`);
   if (!Number.isInteger(p.hostPort) || p.hostPort < 0 || p.hostPort > 65535) throw invalidArgument(`${where}: host port must be 0 to 65535`);
   if (!Number.isInteger(p.containerPort) || p.containerPort < 1 || p.containerPort > 65535) throw invalidArgument(`${where}: container port must be 1 to 65535`);
-  if (p.hostIP !== undefined) parseIPv4(p.hostIP);
+  if (p.hostIP !== undefined && !p.hostIP.includes(":")) parseIPv4(p.hostIP);
+  if (p.hostIP !== undefined && p.hostIP.includes(":") && isIP(p.hostIP) !== 6) throw invalidArgument(`${where}: invalid IPv6 host address`);
 }

@@ -179,8 +179,11 @@ describe.skipIf(lacking)("bridge networks against a real daemon", () => {
   });
 
   it("a port published on 127.0.0.1 serves the host but not a namespace routed through it; one on every address serves both", async () => {
-    await apply("pub", ctr("pubweb", ...httpd(path.join(env.base, "site-web")), "ports: ['127.0.0.1:19180:80', '19181:80']"));
+    await apply("pub", ctr("pubweb", ...httpd(path.join(env.base, "site-web")), "ports: ['127.0.0.1:19180:80', '19181:80', '[::1]:19183:80']"));
     expect(await httpGet(19180)).toBe("shop-web\n");
+    // IPv6 loopback: proxied by the daemon to the container's IPv4 address
+    const v6 = await fetch("http://[::1]:19183/", { signal: AbortSignal.timeout(3_000) });
+    expect(await v6.text()).toBe("shop-web\n");
     const local = await fromRemote(`http://${hostSide}:19180/`);
     expect(local.code).not.toBe(0);
     expect((await fromRemote(`http://${hostSide}:19181/`)).stdout).toBe("shop-web\n");
@@ -193,7 +196,7 @@ describe.skipIf(lacking)("bridge networks against a real daemon", () => {
   });
 
   it("UDP publish works; a random host port is reported (berth port, get -o wide) and works", async () => {
-    await apply("udp", ctr("udp", ...sleeper, "ports: ['127.0.0.1:19153:5353/udp', '127.0.0.1::80']"));
+    await apply("udp", ctr("udp", ...sleeper, "ports: ['127.0.0.1:19153:5353/udp', '127.0.0.1::80', '[::1]:19154:5353/udp']"));
     const st = await status("udp");
     const netns = `/run/netns/berth-${st.containerId.slice(0, 16)}`;
     // a UDP echo server in the container's namespace (busybox has none): node, entered with nsenter
@@ -207,13 +210,20 @@ describe.skipIf(lacking)("bridge networks against a real daemon", () => {
       c.send("ping", 19153, "127.0.0.1");
     });
     expect(reply).toBe("echo:ping");
+    const reply6 = await new Promise<string>((resolve, reject) => {
+      const c = dgram.createSocket("udp6");
+      const timer = setTimeout(() => (c.close(), reject(new Error("no UDP reply over ::1 within 3s"))), 3_000);
+      c.on("message", (m) => (clearTimeout(timer), c.close(), resolve(String(m))));
+      c.send("ping6", 19154, "::1");
+    });
+    expect(reply6).toBe("echo:ping6");
     server.kill("SIGKILL");
 
     const random = st.ports!.find((p) => p.containerPort === 80)!;
     expect(random.hostIP).toBe("127.0.0.1");
     expect(random.hostPort).toBeGreaterThanOrEqual(1024);
     expect((await cli(["port", "udp", "80"])).stdout).toBe(`127.0.0.1:${random.hostPort}\n`);
-    expect((await cli(["port", "udp"])).stdout).toBe(`5353/udp -> 127.0.0.1:19153\n80/tcp -> 127.0.0.1:${random.hostPort}\n`);
+    expect((await cli(["port", "udp"])).stdout).toBe(`5353/udp -> 127.0.0.1:19153\n80/tcp -> 127.0.0.1:${random.hostPort}\n5353/udp -> [::1]:19154\n`);
     expect((await cli(["get", "ctr", "udp", "-o", "wide"])).stdout).toContain(`127.0.0.1:19153->5353/udp, 127.0.0.1:${random.hostPort}->80/tcp`);
     // a TCP listener in the namespace answers through the random port
     const tcp = spawn("nsenter", [`--net=${netns}`, "--", process.execPath, "-e", "require('net').createServer(s=>s.end('tcp-ok\\n')).listen(80,()=>console.log('ready'))"], { stdio: ["ignore", "pipe", "inherit"] });
@@ -233,7 +243,7 @@ describe.skipIf(lacking)("bridge networks against a real daemon", () => {
 
   it("changing a port moves it without recreating the container", async () => {
     const id = (await status("pubweb")).containerId;
-    await apply("pub", ctr("pubweb", ...httpd(path.join(env.base, "site-web")), "ports: ['127.0.0.1:19182:80', '19181:80']"));
+    await apply("pub", ctr("pubweb", ...httpd(path.join(env.base, "site-web")), "ports: ['127.0.0.1:19182:80', '19181:80', '[::1]:19183:80']"));
     await until("19182 to serve", async () => ((await portOpen(19182)) ? true : undefined), 10_000, 100);
     expect(await httpGet(19182)).toBe("shop-web\n");
     expect(await portOpen(19180, 500)).toBe(false);

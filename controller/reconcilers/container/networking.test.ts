@@ -21,7 +21,7 @@ describe("networkPlanOf and portRequestsOf", () => {
     expect(a).not.toBe(b);
   });
 
-  it("publishAll adds every EXPOSEd port not published already, on a free host port; sctp and IPv6 host addresses are refused", () => {
+  it("publishAll adds every EXPOSEd port not published already, on a free host port; sctp is refused; an IPv6 host address is kept", () => {
     const obj = containerObject("web", { publishAll: true, ports: [{ containerPort: 80, hostPort: 8080, protocol: "tcp" }] });
     expect(portRequestsOf(obj, { "80/tcp": {}, "53/udp": {}, "9000": {}, "7/sctp": {} })).toEqual([
       { protocol: "tcp", hostPort: 8080, containerPort: 80 },
@@ -29,7 +29,7 @@ describe("networkPlanOf and portRequestsOf", () => {
       { protocol: "tcp", hostPort: 0, containerPort: 9000 },
     ]);
     expect(() => portRequestsOf(containerObject("x", { ports: [{ containerPort: 5, protocol: "sctp" }] }))).toThrow(/sctp ports are not supported/);
-    expect(() => portRequestsOf(containerObject("x", { ports: [{ containerPort: 5, hostIP: "::1", protocol: "tcp" }] }))).toThrow(/IPv6 host addresses are not supported yet/);
+    expect(portRequestsOf(containerObject("x", { ports: [{ containerPort: 5, hostIP: "::1", protocol: "tcp" }] }))).toEqual([{ protocol: "tcp", hostIP: "::1", hostPort: 0, containerPort: 5 }]);
   });
 });
 

@@ -46,9 +46,6 @@ export const DEFAULT_NETWORK_LABEL = "berth.dev/default-network";
 export function portRequestsOf(obj: ContainerObject, exposed: Record<string, unknown> = {}): PortMappingSpec[] {
   const explicit = obj.spec.ports.map((p) => {
     if (p.protocol === "sctp") throw notImplemented(`publish ${p.containerPort}/sctp of container ${obj.metadata.name}: sctp ports are not supported (tcp and udp are)`);
-    if (p.hostIP?.includes(":")) {
-      throw notImplemented(`publish [${p.hostIP}]:${p.hostPort ?? ""}:${p.containerPort} of container ${obj.metadata.name}: IPv6 host addresses are not supported yet (berth networks are IPv4); use 127.0.0.1 or no hostIP`);
-    }
     return portRequestOf(p);
   });
   if (!obj.spec.publishAll) return explicit;
@@ -67,7 +64,7 @@ export function portRequestsOf(obj: ContainerObject, exposed: Record<string, unk
 function portRequestOf(p: ContainerObject["spec"]["ports"][number]): PortMappingSpec {
   return {
     protocol: p.protocol === "udp" ? "udp" : "tcp",
-    ...(p.hostIP && p.hostIP !== "0.0.0.0" ? { hostIP: p.hostIP } : {}),
+    ...(p.hostIP && p.hostIP !== "0.0.0.0" ? { hostIP: p.hostIP.toLowerCase() } : {}),
     hostPort: p.hostPort ?? 0,
     containerPort: p.containerPort,
   };
