@@ -172,23 +172,39 @@ export class RecordStore {
     }
   }
 
-  /** Reserves `name` for `id`; AlreadyExists when taken. */
+  /**
+   * Reserves `name` for `id`; AlreadyExists when taken. The name file appears with its content
+   * or not at all (written to a temp file, then hard-linked into place, which fails if the name
+   * exists): a crash never leaves a name reserved by nobody. A name file without a valid id —
+   * what the previous O_EXCL-then-write reservation could leave after a kill -9 — holds nothing
+   * and is replaced.
+   */
   async reserveName(name: string, id: string): Promise<void> {
     assertValidName(name, "container name");
-    let fh;
-    try {
-      fh = await fs.open(path.join(this.namesDir, name), fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-        throw alreadyExists(`create container ${name}: the name is in use`, { object: { kind: "container", name } });
-      }
-      throw err;
-    }
+    assertValidId(id, "container id");
+    const target = path.join(this.namesDir, name);
+    const tmp = path.join(this.namesDir, `.tmp-${id}-${name}`);
+    const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC, 0o600);
     try {
       await fh.writeFile(id);
       await fh.sync();
     } finally {
       await fh.close();
+    }
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await fs.link(tmp, target);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+          const held = (await fs.readFile(target, "utf8").catch(() => "")).trim();
+          if (attempt > 0 || ID_RE.test(held)) throw alreadyExists(`create container ${name}: the name is in use`, { object: { kind: "container", name } });
+          await fs.rm(target, { force: true }); // a reservation without an id holds nothing
+        }
+      }
+    } finally {
+      await fs.rm(tmp, { force: true });
     }
     await fsyncDir(this.namesDir);
   }

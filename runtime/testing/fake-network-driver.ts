@@ -1,6 +1,6 @@
 /**
  * An in-memory NetworkDriver for controller tests: the semantics of the embedded driver
- * (runtime/networks/driver.ts) without bridges, rules or sockets — subnets 10.89.<n>.0/24
+ * (runtime/networks/driver.ts) without bridges, rules or sockets — subnets 127.89.<n>.0/24 (loopback: a probe of a fake address never leaves the host)
  * in order, addresses in order per network and per container name (the same name gets its
  * address back), host ports checked for clashes, random host ports from 32768 up, and a
  * network with attachments refused on remove. `calls` counts operations, so tests can tell
@@ -152,7 +152,7 @@ export class FakeNetworkDriver implements NetworkDriver {
   }
 
   private subnetOf(n: FakeNetwork): string {
-    return n.spec.subnet ?? `10.89.${n.subnetIndex}.0/24`;
+    return n.spec.subnet ?? `127.89.${n.subnetIndex}.0/24`;
   }
 
   private gatewayOf(n: FakeNetwork): string {

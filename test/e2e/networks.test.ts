@@ -149,6 +149,17 @@ describe.skipIf(lacking)("bridge networks against a real daemon", () => {
     expect(upstreamQueries).toContain("outside.test");
   });
 
+  it("an HTTP healthcheck reaches a server bound only to the container's own address", async () => {
+    await apply(
+      "probe",
+      ctr("bound", "command: [sh, -c, 'exec httpd -f -p $(hostname -i):80 -h /www']", `mounts: ['${path.join(env.base, "site-web")}:/www:ro']`, "healthcheck: {http: {path: /, port: 80}, interval: 1s, startInterval: 200ms, startPeriod: 10s}"),
+    );
+    await untilCli("bound healthy", () => cli(["get", "ctr", "bound", "-o", "json"]), (r) => r.code === 0 && JSON.parse(r.stdout).status.health === "healthy", 30_000);
+    // and it is not listening on its loopback: the probe went to its address
+    expect((await wgetIn("bound", "http://127.0.0.1/")).code).not.toBe(0);
+    expect((await cli(["delete", "-f", path.join(env.base, "probe.yaml")])).code).toBe(0);
+  });
+
   it("a container on another network resolves neither them nor reaches them; aliases resolve on their network", async () => {
     await apply("other", netw("isolated") + ctr("outsider", ...sleeper, "networks: [isolated]") + ctr("db", ...httpd(path.join(env.base, "site-other")), "networks: [{name: isolated, aliases: [database]}]"));
     expect(await bodyFrom("outsider", "http://database/")).toBe("other\n");

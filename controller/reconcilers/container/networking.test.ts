@@ -46,11 +46,11 @@ describe("container networking on the fake runtime", () => {
     expect(net.labels).toMatchObject({ "berth.dev/default-network": "true" });
     const web = await h.status("web");
     expect(web.networkMode).toBe("bridge");
-    expect(web.networks).toEqual([{ network: "shop-default", address: expect.stringMatching(/^10\.89\.0\.\d+\/24$/), gateway: "10.89.0.1", aliases: [] }]);
+    expect(web.networks).toEqual([{ network: "shop-default", address: expect.stringMatching(/^127\.89\.0\.\d+\/24$/), gateway: "127.89.0.1", aliases: [] }]);
     // resolv.conf and hosts of the created container: the gateway's resolver, its own address
     const spec = h.containers.specOf("web");
     expect(spec.networkMode).toBe("bridge");
-    expect(spec.dns).toEqual({ nameservers: ["10.89.0.1"], search: [], options: ["ndots:0"] });
+    expect(spec.dns).toEqual({ nameservers: ["127.89.0.1"], search: [], options: ["ndots:0"] });
     expect(spec.hosts).toEqual([{ address: web.networks![0]!.address.split("/")[0], names: ["web"] }]);
 
     await h.apply(containerYaml("api"), { stack: "shop", prune: true });

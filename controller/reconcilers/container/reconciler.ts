@@ -169,9 +169,7 @@ export class ContainerReconciler implements Reconciler {
             containerId: observed.id,
             startedAt: observed.startedAt!,
             check,
-            // http/tcp probes go to 127.0.0.1 of the container's own network: the host's with
-            // networkMode host, else inside its namespace (entered through its pid).
-            target: { container: observed.id, host: "127.0.0.1", ...(obj.spec.networkMode !== "host" && observed.pid ? { netnsPid: observed.pid } : {}) },
+            target: probeTarget(observed, obj, this.deps.status.get(key, "Container").net),
           }
         : undefined;
     if (await this.monitors.sync(key, run)) {
@@ -272,3 +270,15 @@ export class ContainerReconciler implements Reconciler {
   }
 }
 
+
+/**
+ * Where http/tcp probes go. On a bridge network: the container's own address, from the host
+ * (as the kubelet probes a pod's IP; no process per probe). Otherwise 127.0.0.1 of its
+ * network: the host's with networkMode host, else inside its namespace (entered through its
+ * pid: none, and container:<name>).
+ */
+function probeTarget(observed: ContainerState, obj: ContainerObject, net: { mode: string; attachments: { address: string }[] } | undefined) {
+  const own = net?.mode === "bridge" ? net.attachments[0]?.address.split("/")[0] : undefined;
+  if (own) return { container: observed.id, host: own };
+  return { container: observed.id, host: "127.0.0.1", ...(obj.spec.networkMode !== "host" && observed.pid ? { netnsPid: observed.pid } : {}) };
+}
