@@ -52,3 +52,14 @@ export function assertValidDigest(digest: unknown): asserts digest is string {
     throw invalidArgument(`invalid digest ${JSON.stringify(digest)}: expected sha256:<64 lowercase hex>`);
   }
 }
+
+const DNS_NAME_RE = /^[A-Za-z0-9_]([-A-Za-z0-9_.]{0,252})$/;
+
+/**
+ * A host or domain name as it may appear in /etc/hosts, resolv.conf's `search` or a resolver's
+ * answers (letters, digits, '-', '_', '.', at most 253 characters): no space, newline or other
+ * byte that would change what those files say.
+ */
+export function isDnsName(name: unknown): name is string {
+  return typeof name === "string" && DNS_NAME_RE.test(name);
+}

@@ -1,5 +1,3 @@
-import { hasOwnNetns } from "./etc-files.js";
-import { ensureNetns, netnsNameOf } from "./netns.js";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../../lib/atomic-file.js";
@@ -9,6 +7,7 @@ import { pathExists, type RuntimeContext } from "./context.js";
 import { finalizeLocked } from "./exits.js";
 import { clearLeftovers } from "./leftovers.js";
 import { bootId, isSameProcess, processStartTime } from "./proc.js";
+import { ensureNetns, hasOwnNetns, netnsNameOf } from "./netns.js";
 import { repairRecordLocked } from "./record-repair.js";
 import type { ContainerRecord } from "./records.js";
 import { restoreRunState } from "./run-copy.js";

@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import { alreadyExists, failedPrecondition, invalidArgument } from "../../lib/errors.js";
-import { isValidName } from "../../lib/names.js";
+import { isDnsName, isValidName } from "../../lib/names.js";
 import { normalizeSignal } from "../../lib/signals.js";
 import type { ContainerCreateSpec, ContainerState, ImageRecord, SnapshotStore } from "../types.js";
 import { validateMounts } from "../volumes/mounts.js";
 import type { RuntimeContext } from "./context.js";
 import { phaseTimer } from "./options.js";
-import { hasOwnNetns } from "./etc-files.js";
-import { ensureNetns, netnsNameOf, removeNetns, sharedContainerId } from "./netns.js";
+import { ensureNetns, hasOwnNetns, netnsNameOf, removeNetns, sharedContainerId } from "./netns.js";
 import { stateOf, type ContainerRecord } from "./records.js";
 import { settleAll } from "./settle-all.js";
 import { buildOciSpec } from "./spec-builder.js";
@@ -42,7 +41,6 @@ export function validateCreateSpec(spec: ContainerCreateSpec): void {
   validateNetworkSpec(spec);
 }
 
-const DNS_NAME_RE = /^[A-Za-z0-9_]([-A-Za-z0-9_.]{0,252})$/;
 const ADDRESS_RE = /^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
 const RESOLV_OPTION_RE = /^[a-z][a-z0-9_-]*(:[0-9]+)?$/;
 
@@ -54,11 +52,11 @@ function validateNetworkSpec(spec: ContainerCreateSpec): void {
     throw bad(`invalid network mode ${JSON.stringify(mode)} (expected host, none, bridge or container:<id>)`);
   }
   for (const ns of spec.dns?.nameservers ?? []) if (!ADDRESS_RE.test(ns)) throw bad(`invalid nameserver ${JSON.stringify(ns)}`);
-  for (const d of spec.dns?.search ?? []) if (!DNS_NAME_RE.test(d)) throw bad(`invalid search domain ${JSON.stringify(d)}`);
+  for (const d of spec.dns?.search ?? []) if (!isDnsName(d)) throw bad(`invalid search domain ${JSON.stringify(d)}`);
   for (const o of spec.dns?.options ?? []) if (!RESOLV_OPTION_RE.test(o)) throw bad(`invalid resolver option ${JSON.stringify(o)}`);
   for (const h of spec.hosts ?? []) {
     if (!ADDRESS_RE.test(h.address)) throw bad(`invalid hosts address ${JSON.stringify(h.address)}`);
-    for (const n of h.names) if (!DNS_NAME_RE.test(n)) throw bad(`invalid hosts name ${JSON.stringify(n)}`);
+    for (const n of h.names) if (!isDnsName(n)) throw bad(`invalid hosts name ${JSON.stringify(n)}`);
   }
 }
 

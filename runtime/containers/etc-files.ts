@@ -17,11 +17,6 @@ import type { ContainerCreateSpec, NetworkModeSpec } from "../types.js";
  * - container:<id>: the other container's files (start.ts passes them in as `shared`).
  */
 
-/** True when the container gets a network namespace of its own (made at create). */
-export function hasOwnNetns(spec: Pick<ContainerCreateSpec, "networkMode">): boolean {
-  return spec.networkMode === "none" || spec.networkMode === "bridge";
-}
-
 type EtcSpec = Pick<ContainerCreateSpec, "dns" | "hosts"> & { networkMode: NetworkModeSpec };
 
 export function hostsContent(spec: EtcSpec, hostname: string, hostHosts: string | undefined): string {

@@ -18,6 +18,11 @@ import { runCommand } from "../snapshots/run-command.js";
 const NETNS_DIR = "/run/netns";
 const NAME_RE = /^berth-[0-9a-f]{16}$/;
 
+/** True when the container gets a network namespace of its own (made at create): none and bridge modes. */
+export function hasOwnNetns(spec: { networkMode: string }): boolean {
+  return spec.networkMode === "none" || spec.networkMode === "bridge";
+}
+
 export function netnsNameOf(id: string): string {
   return `berth-${id.slice(0, 16)}`;
 }

@@ -4,8 +4,7 @@ import { writeJsonAtomic, fsyncDir } from "../../lib/atomic-file.js";
 import { alreadyExists, notFound, unavailable } from "../../lib/errors.js";
 import { assertValidId, assertValidName, ID_RE, isValidName } from "../../lib/names.js";
 import type { ContainerCreateSpec, ContainerState, ImageRuntimeConfig } from "../types.js";
-import { hasOwnNetns } from "./etc-files.js";
-import { netnsNameOf, netnsPathOf } from "./netns.js";
+import { hasOwnNetns, netnsNameOf, netnsPathOf } from "./netns.js";
 import { quarantineRecord } from "./quarantine.js";
 import { parseRecord } from "./record-shape.js";
 

@@ -23,7 +23,7 @@ import { promises as fs } from "node:fs";
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { conflict, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
-import { isValidName } from "../../lib/names.js";
+import { isDnsName, isValidName } from "../../lib/names.js";
 import type { AttachmentState, AttachSpec, NetworkCreateSpec, NetworkDriver, NetworkState, PortMappingSpec, PublishedPort } from "../types.js";
 import { attach, detach, ensureBridge, gatewayCidr, linkMaster, removeBridge } from "./bridge.js";
 import { parseCidr, parseIPv4 } from "./cidr.js";
@@ -31,7 +31,7 @@ import type { FirewallNetwork, PortRule } from "./firewall-rules.js";
 import { hostBlocks } from "./host-blocks.js";
 import { withHostNetworkLock } from "./host-lock.js";
 import { Ipam, type AddressPool } from "./ipam.js";
-import { holdPort, proxyPort, type HeldPort } from "./port-holder.js";
+import { holdPublished, type HeldPort } from "./port-holder.js";
 import { readDriverDoc, writeDriverDoc, type DriverDoc } from "./state.js";
 
 /** What the driver needs of the firewall (firewall.ts). */
@@ -152,24 +152,20 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       if (existing && existing.internal !== spec.internal) {
         throw conflict(`create network ${spec.name}: it exists as ${existing.internal ? "internal" : "not internal"}; remove it to change that`);
       }
-      // The subnet is chosen and put on the bridge under the host-wide lock (host-lock.ts).
-      await withHostNetworkLock(async () => {
-        await this.ipam.allocateNetwork(spec.name, { ...(spec.subnet ? { subnet: spec.subnet } : {}), ...(spec.gateway ? { gateway: spec.gateway } : {}) });
-        if (!existing) {
-          this.doc = { ...this.doc, networks: { ...this.doc.networks, [spec.name]: { bridge: `bb${hex12(path.resolve(this.opts.root), spec.name)}`, internal: spec.internal, labels: { ...spec.labels }, createdAt: this.now() } } };
-          await this.save();
-        }
-        try {
-          await this.bringUp(spec.name, this.doc.networks[spec.name]!.bridge);
-        } catch (err) {
-          if (!existing) await this.dropNetwork(spec.name).catch(() => {});
-          throw err;
-        }
-      });
       try {
+        // The subnet is chosen and put on the bridge under the host-wide lock (host-lock.ts).
+        await withHostNetworkLock(async () => {
+          await this.ipam.allocateNetwork(spec.name, { ...(spec.subnet ? { subnet: spec.subnet } : {}), ...(spec.gateway ? { gateway: spec.gateway } : {}) });
+          if (!existing) {
+            this.doc = { ...this.doc, networks: { ...this.doc.networks, [spec.name]: { bridge: `bb${hex12(path.resolve(this.opts.root), spec.name)}`, internal: spec.internal, labels: { ...spec.labels }, createdAt: this.now() } } };
+            await this.save();
+          }
+          await this.bringUp(spec.name, this.doc.networks[spec.name]!.bridge);
+        });
         await this.opts.firewall.syncNetworks(this.firewallNetworks());
       } catch (err) {
-        if (!existing) await this.dropNetwork(spec.name).catch(() => {});
+        // A network this call made is not left half-made (a failed allocation made nothing).
+        if (!existing && this.doc.networks[spec.name]) await this.dropNetwork(spec.name).catch(() => {});
         throw err;
       }
       return this.stateOf(spec.name);
@@ -228,7 +224,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       const meta = this.doc.networks[spec.network];
       if (!meta) throw notFound(`connect to network ${spec.network}: no such network`, { object: { kind: "network", name: spec.network } });
       if (!isValidName(spec.container)) throw invalidArgument(`connect to network ${spec.network}: invalid container name ${JSON.stringify(spec.container)}`);
-      for (const n of spec.names) if (!/^[A-Za-z0-9_]([-A-Za-z0-9_.]{0,252})$/.test(n)) throw invalidArgument(`connect to network ${spec.network}: invalid DNS name ${JSON.stringify(n)}`);
+      for (const n of spec.names) if (!isDnsName(n)) throw invalidArgument(`connect to network ${spec.network}: invalid DNS name ${JSON.stringify(n)}`);
       const alloc = this.ipam.get(spec.network)!;
       const address = await this.ipam.allocateAddress(spec.network, spec.container);
       const hostIfname = `bv${hex12(path.resolve(this.opts.root), spec.container, spec.network)}`;
@@ -299,9 +295,8 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
             hostPort = undefined;
           }
           if (hostPort === undefined) {
-            const h = v6
-              ? await proxyPort(req.protocol, hostIP, req.hostPort || (kept?.hostPort ?? 0), { address: target.address, port: req.containerPort })
-              : await holdPort(req.protocol, hostIP, req.hostPort);
+            // a proxy made again (above) comes back on its port
+            const h = await holdPublished(req.protocol, hostIP, v6 ? req.hostPort || (kept?.hostPort ?? 0) : req.hostPort, { address: target.address, port: req.containerPort });
             fresh.push(h);
             this.held.set(holdKey(container, req.protocol, hostIP, h.port), h);
             hostPort = h.port;
@@ -353,15 +348,16 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
   private async hold(container: string, p: PublishedPort): Promise<void> {
     const k = holdKey(container, p.protocol, p.hostIP, p.hostPort);
     if (this.held.has(k)) return;
-    const h = p.hostIP.includes(":") ? await proxyPort(p.protocol, p.hostIP, p.hostPort, { address: p.containerIP, port: p.containerPort }) : await holdPort(p.protocol, p.hostIP, p.hostPort);
-    this.held.set(k, h);
+    this.held.set(k, await holdPublished(p.protocol, p.hostIP, p.hostPort, { address: p.containerIP, port: p.containerPort }));
   }
 
   release(container: string): Promise<void> {
-    return this.serial(async () => {
-      await this.unpublishLocked(container);
-      for (const net of Object.keys(this.doc.networks)) await this.disconnectLocked(net, container);
-    });
+    return this.serial(() => this.releaseLocked(container));
+  }
+
+  private async releaseLocked(container: string): Promise<void> {
+    await this.unpublishLocked(container);
+    for (const net of Object.keys(this.doc.networks)) await this.disconnectLocked(net, container);
   }
 
   releaseExcept(live: string[]): Promise<string[]> {
@@ -372,10 +368,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       // Addresses reserved for a create that never happened (or a crash before its attachment).
       for (const alloc of this.ipam.list()) for (const owner of Object.keys(alloc.addresses)) if (!keep.has(owner)) gone.add(owner);
       for (const id of Object.keys(this.doc.ports)) if (!keep.has(id)) gone.add(id);
-      for (const id of gone) {
-        await this.unpublishLocked(id);
-        for (const net of Object.keys(this.doc.networks)) await this.disconnectLocked(net, id);
-      }
+      for (const id of gone) await this.releaseLocked(id);
       return [...gone].sort();
     });
   }

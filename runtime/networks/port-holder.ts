@@ -19,42 +19,21 @@ export interface HeldPort {
 }
 
 export async function holdPort(protocol: "tcp" | "udp", hostIP: string, port: number): Promise<HeldPort> {
-  const what = `${hostIP === "0.0.0.0" ? "" : `${hostIP}:`}${port || "a free port"}/${protocol}`;
-  const failed = (err: NodeJS.ErrnoException) =>
-    err.code === "EADDRINUSE"
-      ? conflict(`publish ${what}: the port is already in use on the host`)
-      : err.code === "EADDRNOTAVAIL"
-        ? conflict(`publish ${what}: ${hostIP} is not an address of this host`)
-        : conflict(`publish ${what}: ${err.message}`);
   if (protocol === "tcp") {
     const server = net.createServer((s) => s.destroy());
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (err) => reject(failed(err)));
-      server.listen({ host: hostIP, port, exclusive: true, backlog: 1 }, () => resolve());
-    });
-    server.on("error", () => {});
-    server.unref();
-    return {
-      protocol,
-      hostIP,
-      port: (server.address() as net.AddressInfo).port,
-      release: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    };
+    return heldServer(server, { host: hostIP, port, exclusive: true, backlog: 1 }, protocol, () => {});
   }
   const socket = dgram.createSocket({ type: "udp4" });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", (err) => reject(failed(err)));
-    socket.bind({ address: hostIP, port, exclusive: true }, () => resolve());
-  });
-  socket.on("error", () => {});
   socket.on("message", () => {});
-  socket.unref();
-  return {
-    protocol,
-    hostIP,
-    port: socket.address().port,
-    release: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-  };
+  return heldSocket(socket, hostIP, port, () => {});
+}
+
+/**
+ * What holds a published port: for an IPv4 host address a bound socket (DNAT carries the
+ * traffic), for an IPv6 one a proxy to `target`.
+ */
+export function holdPublished(protocol: "tcp" | "udp", hostIP: string, port: number, target: { address: string; port: number }): Promise<HeldPort> {
+  return hostIP.includes(":") ? proxyPort(protocol, hostIP, port, target) : holdPort(protocol, hostIP, port);
 }
 
 /**
@@ -62,7 +41,8 @@ export async function holdPort(protocol: "tcp" | "udp", hostIP: string, port: nu
  * no DNAT rule can carry it; a proxy in the daemon does, as docker-proxy does for IPv6. TCP
  * connections are piped to the container's address; UDP datagrams are relayed per client
  * (one upstream socket each, closed after `udpIdleMs` of silence, at most `maxUdpFlows`).
- * The listener holds the port like `holdPort`. `retarget` points it at a new address.
+ * The listener holds the port like `holdPort`. A new target means a new proxy (the driver
+ * releases the old one first).
  */
 export async function proxyPort(
   protocol: "tcp" | "udp",
@@ -71,9 +51,6 @@ export async function proxyPort(
   target: { address: string; port: number },
   o: { udpIdleMs?: number; maxUdpFlows?: number } = {},
 ): Promise<HeldPort> {
-  const what = `[${hostIP}]:${port || "a free port"}/${protocol}`;
-  const failed = (err: NodeJS.ErrnoException) =>
-    conflict(err.code === "EADDRINUSE" ? `publish ${what}: the port is already in use on the host` : err.code === "EADDRNOTAVAIL" ? `publish ${what}: ${hostIP} is not an address of this host` : `publish ${what}: ${err.message}`);
   if (protocol === "tcp") {
     const open = new Set<net.Socket>();
     const server = net.createServer((client) => {
@@ -90,22 +67,9 @@ export async function proxyPort(
       client.pipe(upstream);
       upstream.pipe(client);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (err) => reject(failed(err)));
-      server.listen({ host: hostIP, port, exclusive: true, ipv6Only: true }, () => resolve());
+    return heldServer(server, { host: hostIP, port, exclusive: true, ipv6Only: true }, protocol, () => {
+      for (const s of open) s.destroy();
     });
-    server.on("error", () => {});
-    server.unref();
-    return {
-      protocol,
-      hostIP,
-      port: (server.address() as net.AddressInfo).port,
-      release: () =>
-        new Promise<void>((resolve) => {
-          for (const s of open) s.destroy();
-          server.close(() => resolve());
-        }),
-    };
   }
   const idleMs = o.udpIdleMs ?? 60_000;
   const maxFlows = o.maxUdpFlows ?? 256;
@@ -136,19 +100,55 @@ export async function proxyPort(
     f.timer.refresh();
     f.up.send(msg, target.port, target.address);
   });
+  return heldSocket(socket, hostIP, port, () => {
+    for (const k of [...flows.keys()]) drop(k);
+  });
+}
+
+/** Conflict naming the port: taken, not an address of this host, or the system's reason. */
+function publishError(protocol: "tcp" | "udp", hostIP: string, port: number, err: NodeJS.ErrnoException) {
+  const host = hostIP === "0.0.0.0" ? "" : hostIP.includes(":") ? `[${hostIP}]:` : `${hostIP}:`;
+  const what = `publish ${host}${port || "a free port"}/${protocol}`;
+  if (err.code === "EADDRINUSE") return conflict(`${what}: the port is already in use on the host`);
+  if (err.code === "EADDRNOTAVAIL") return conflict(`${what}: ${hostIP} is not an address of this host`);
+  return conflict(`${what}: ${err.message}`);
+}
+
+/** Listens (the port is then held), and the HeldPort that closes it after `onRelease`. */
+async function heldServer(server: net.Server, listen: net.ListenOptions & { host: string; port: number }, protocol: "tcp", onRelease: () => void): Promise<HeldPort> {
   await new Promise<void>((resolve, reject) => {
-    socket.once("error", (err) => reject(failed(err)));
+    server.once("error", (err) => reject(publishError(protocol, listen.host, listen.port, err)));
+    server.listen(listen, () => resolve());
+  });
+  server.on("error", () => {});
+  server.unref();
+  return {
+    protocol,
+    hostIP: listen.host,
+    port: (server.address() as net.AddressInfo).port,
+    release: () =>
+      new Promise<void>((resolve) => {
+        onRelease();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Binds (the port is then held), and the HeldPort that closes it after `onRelease`. */
+async function heldSocket(socket: dgram.Socket, hostIP: string, port: number, onRelease: () => void): Promise<HeldPort> {
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", (err) => reject(publishError("udp", hostIP, port, err)));
     socket.bind({ address: hostIP, port, exclusive: true }, () => resolve());
   });
   socket.on("error", () => {});
   socket.unref();
   return {
-    protocol,
+    protocol: "udp",
     hostIP,
     port: socket.address().port,
     release: () =>
       new Promise<void>((resolve) => {
-        for (const k of [...flows.keys()]) drop(k);
+        onRelease();
         socket.close(() => resolve());
       }),
   };

@@ -13,7 +13,7 @@ import { PREFIX } from "../../runtime/networks/firewall-rules.js";
  * project run one at a time). A test that removes its root without removing everything
  * through berth cleans with `cleanNetworksOfRoot`; `netLeftovers` says what is left.
  */
-async function containerIds(root: string): Promise<string[]> {
+export async function containerIds(root: string): Promise<string[]> {
   const dir = path.join(root, "containers");
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   return names.filter((n) => /^[0-9a-f]{64}$/.test(n));
@@ -21,7 +21,12 @@ async function containerIds(root: string): Promise<string[]> {
 
 /** The namespaces of the root's containers that exist on the host. */
 export async function netnsOfRoot(root: string): Promise<string[]> {
-  return (await containerIds(root)).map(netnsNameOf).filter((n) => existsSync(`/run/netns/${n}`));
+  return netnsOfIds(await containerIds(root));
+}
+
+/** The namespaces of these containers that exist on the host. */
+export function netnsOfIds(ids: string[]): string[] {
+  return ids.map(netnsNameOf).filter((n) => existsSync(`/run/netns/${n}`));
 }
 
 async function bridgesOfRoot(root: string): Promise<string[]> {

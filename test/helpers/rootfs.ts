@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, promises as fs } from "node:fs";
+import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { conflict, failedPrecondition, notFound, notImplemented } from "../../lib/errors.js";
 import { assertValidDigest, assertValidId } from "../../lib/names.js";
@@ -12,8 +12,7 @@ import { randomBytes } from "node:crypto";
 import { openContainerRuntime, type ConmonRuncRuntime, type ContainerRuntimeOptions } from "../../runtime/containers/runtime.js";
 import { openVolumeStore } from "../../runtime/volumes/volume-store.js";
 import type { LocalVolumeStore } from "../../runtime/volumes/types.js";
-import { netnsNameOf } from "../../runtime/containers/netns.js";
-import { cleanNetworksOfRoot } from "./net-cleanup.js";
+import { cleanNetworksOfRoot, containerIds, netnsOfIds } from "./net-cleanup.js";
 
 /**
  * Test doubles for the image store and the overlay snapshot store, real enough to run
@@ -284,9 +283,9 @@ export async function containerTestEnv(): Promise<ContainerTestEnv> {
  * cgroups): an afterEach asserts `{ runc: [], mounts: [], cgroups: [] }`.
  */
 export async function cleanupAndLeftovers(env: ContainerTestEnv): Promise<{ runc: string[]; mounts: string[]; cgroups: string[] }> {
-  const ids = await fs.readdir(path.join(env.root, "containers")).catch(() => [] as string[]);
+  const ids = await containerIds(env.root); // read before the cleanup removes the root
   await env.cleanup();
-  const netns = ids.filter((n) => /^[0-9a-f]{64}$/.test(n)).map(netnsNameOf).filter((n) => existsSync(`/run/netns/${n}`));
+  const netns = netnsOfIds(ids);
   // A namespace left is a leftover like a mount: reported under mounts, with its path.
   return { runc: await runcIds(env.runRoot), mounts: [...(await mountsUnder(env.base)), ...netns.map((n) => `/run/netns/${n}`)], cgroups: await cgroupDirsOf(env.cgroupParent) };
 }
