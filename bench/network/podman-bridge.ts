@@ -6,31 +6,16 @@
  * NETAVARK chain that did not exist before this starter was made, and the jumps to them.
  */
 import { promises as fs } from "node:fs";
-import * as path from "node:path";
-import { hostPathsGuard, pidsMentioning, removeCgroupTrees, runProcess, unmountAllUnder } from "../../test/helpers/dockerd.js";
+import { runProcess } from "../../test/helpers/dockerd.js";
 import { which } from "../../test/helpers/host.js";
-import { IMAGE, must, PATH_ENV } from "../runtime/helpers.js";
+import { IMAGE, PATH_ENV } from "../runtime/helpers.js";
+import { privatePodman } from "../runtime/podman.js";
 import type { NetEnv } from "./env.js";
 import { SUBNETS } from "./options.js";
 import type { Starter } from "./start.js";
 
-const PODMAN_HOST_PATHS = [
-  "/var/lib/containers/cache/blob-info-cache-v1.boltdb",
-  "/var/lib/containers/cache",
-  "/var/lib/containers",
-  "/run/containers/networks",
-  "/run/containers",
-  "/run/libpod",
-  "/etc/cni/net.d/cni.lock",
-  "/etc/containers/networks/netavark.lock",
-  "/etc/containers/networks",
-];
 const TABLES = ["filter", "nat", "mangle", "raw"];
 
-function hardLimit(text: string, name: string): number | undefined {
-  const m = new RegExp(`^${name}\\s{2,}\\S+\\s+(\\S+)`, "m").exec(text);
-  return m && m[1] !== "unlimited" ? Number(m[1]) : undefined;
-}
 
 /** `iptables -S` words, double quotes honoured (comments). */
 function words(line: string): string[] {
@@ -78,56 +63,21 @@ export async function removeNewChains(re: RegExp, before: Set<string>): Promise<
 }
 
 export async function podmanBridgeStarter(env: NetEnv, basePort: number): Promise<Starter> {
-  const podman = which("podman");
-  if (!podman) throw new Error("podman is not installed");
   if (!which("netavark") && !(await fs.stat("/usr/lib/podman/netavark").catch(() => undefined))) throw new Error("podman's netavark is not installed (its bridge networks need it)");
-  const dir = path.join(env.base, "podman");
-  const runDir = path.join(env.run, "podman");
-  const cgroupParent = `${env.cgroupPrefix}-podman`;
-  const restoreHost = hostPathsGuard(PODMAN_HOST_PATHS);
   const chainsBefore = await chainsMatching(/^NETAVARK/);
-  for (const d of ["root", "net"]) await fs.mkdir(path.join(dir, d), { recursive: true });
-  for (const d of ["run", "tmp"]) await fs.mkdir(path.join(runDir, d), { recursive: true });
-  const global = [
-    "--root", path.join(dir, "root"),
-    "--runroot", path.join(runDir, "run"),
-    "--tmpdir", path.join(runDir, "tmp"),
-    "--network-config-dir", path.join(dir, "net"),
-    "--network-backend", "netavark",
-    "--storage-driver", "overlay",
-    "--cgroup-manager", "cgroupfs",
-    "--events-backend", "file",
-    "--runtime", which("runc") ?? "/usr/sbin/runc",
-    "--conmon", which("conmon") ?? "/usr/bin/conmon",
-    "--log-level", "error",
-  ];
-  const penv = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: dir };
-  const pm = (args: string[], timeoutMs = env.timeoutMs) => must(podman, [...global, ...args], timeoutMs, penv);
-  const limits = await fs.readFile("/proc/self/limits", "utf8");
-  const nofile = hardLimit(limits, "Max open files") ?? 1024;
-  const nproc = Math.min(hardLimit(limits, "Max processes") ?? 32768, 32768);
+  const p = await privatePodman(env, { netavark: true });
+  const pm = p.pm;
   const net = "btbpnet";
   let bridge = "";
-  const runArgs = ["run", "-d", "--network", net, "--cgroup-parent", `/${cgroupParent}`, "--ulimit", `nofile=${nofile}:${nofile}`, "--ulimit", `nproc=${nproc}:${nproc}`];
-  const close = async () => {
-    await runProcess(podman, [...global, "rm", "-a", "-f", "-t", "0"], { timeoutMs: 120_000, env: penv });
-    await runProcess(podman, [...global, "network", "rm", "-f", net], { timeoutMs: 60_000, env: penv });
-    await runProcess(podman, [...global, "unmount", "-a"], { timeoutMs: env.timeoutMs, env: penv });
-    for (const p of [...(await pidsMentioning(dir)), ...(await pidsMentioning(runDir))]) {
-      try {
-        process.kill(p, "SIGKILL");
-      } catch {}
-    }
-    await unmountAllUnder(dir);
-    await unmountAllUnder(runDir);
-    await removeCgroupTrees(cgroupParent);
-    await removeCgroupTrees("libpod_parent");
-    if (bridge && /^[A-Za-z0-9_.-]{1,15}$/.test(bridge) && (await runProcess("ip", ["link", "show", bridge], { timeoutMs: 10_000 })).code === 0) {
-      await runProcess("ip", ["link", "del", bridge], { timeoutMs: 10_000 });
-    }
-    await removeNewChains(/^NETAVARK/, chainsBefore);
-    await restoreHost();
-  };
+  const runArgs = [...p.runArgs, "--network", net];
+  const close = () =>
+    p.close(async () => {
+      await p.runQuiet(["network", "rm", "-f", net], 60_000);
+      if (bridge && /^[A-Za-z0-9_.-]{1,15}$/.test(bridge) && (await runProcess("ip", ["link", "show", bridge], { timeoutMs: 10_000 })).code === 0) {
+        await runProcess("ip", ["link", "del", bridge], { timeoutMs: 10_000 });
+      }
+      await removeNewChains(/^NETAVARK/, chainsBefore);
+    });
   try {
     const version = (await pm(["--version"])).trim();
     await pm(["import", "--change", 'CMD ["sh"]', "--change", `ENV ${PATH_ENV}`, env.rootfsTar, IMAGE]);
