@@ -63,7 +63,12 @@ describe.skipIf(lacking)("bridge networks against a real daemon", () => {
     const f = path.join(env.base, `${stack}.yaml`);
     writeFileSync(f, text);
     const r = await cli(["apply", "--stack", stack, "-f", f, "--wait", "--timeout", "60s", ...(o.prune ? ["--prune"] : [])], { timeoutMs: 90_000 });
-    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    if (r.code !== 0) {
+      // what the failed containers said, and the daemon's view of them, go into the failure
+      const failed = [...`${r.stdout}${r.stderr}`.matchAll(/container\/([a-z0-9-]+) failed/g)].map((m) => m[1]!);
+      const said = await Promise.all(failed.map(async (n) => `--- logs ${n}:\n${await cli(["logs", n]).then((l) => (l.stdout + l.stderr).slice(-2000))}\n--- describe ${n}:\n${(await cli(["describe", "ctr", n])).stdout.slice(-3000)}`));
+      expect.fail(`apply of ${stack} exited ${r.code}:\n${r.stdout}${r.stderr}\n${said.join("\n")}`);
+    }
     return f;
   };
   const status = async (name: string) => {
@@ -297,9 +302,10 @@ describe.skipIf(lacking)("bridge networks against a real daemon", () => {
       expect(r.code, r.stderr).toBe(0);
     }
     await untilCli("every container gone", () => cli(["get", "ctr"]), (r) => r.stdout === "", 60_000);
-    await until("the networks to go", async () => ((await netLeftovers(env.root)).length === 0 ? true : undefined), 30_000, 250);
+    // a network's bridge goes before its address range is released: both are awaited
+    const ipamNetworks = () => Object.keys((JSON.parse(readFileSync(path.join(env.root, "networks", "ipam.json"), "utf8")) as { networks: Record<string, unknown> }).networks);
+    await until("the networks to go", async () => ((await netLeftovers(env.root)).length === 0 && ipamNetworks().length === 0 ? true : undefined), 30_000, 250);
     expect(await netLeftovers(env.root)).toEqual([]);
-    const ipam = JSON.parse(readFileSync(path.join(env.root, "networks", "ipam.json"), "utf8")) as { networks: Record<string, unknown> };
-    expect(ipam.networks).toEqual({});
+    expect(ipamNetworks()).toEqual([]);
   });
 });
