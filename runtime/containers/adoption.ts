@@ -7,7 +7,7 @@ import { pathExists, type RuntimeContext } from "./context.js";
 import { finalizeLocked } from "./exits.js";
 import { clearLeftovers } from "./leftovers.js";
 import { bootId, isSameProcess, processStartTime } from "./proc.js";
-import { ensureNetns, hasOwnNetns, netnsNameOf } from "./netns.js";
+import { bindNetnsOf, ensureNetns, hasOwnNetns, netnsBound, netnsMadeAtCreate, netnsNameOf, netnsPathOf } from "./netns.js";
 import { repairRecordLocked } from "./record-repair.js";
 import type { ContainerRecord } from "./records.js";
 import { restoreRunState } from "./run-copy.js";
@@ -100,13 +100,27 @@ export async function openRuntimeState(ctx: RuntimeContext): Promise<void> {
   }
   for (const rec of records) {
     await ctx.lock.run(rec.id, () => settleLocked(ctx, rec.id, hostRebooted));
-    // A namespace a crash kept from being made at create, or a reboot took (the tmpfs /run):
-    // made again now, so the network driver can attach it before the container starts.
     if (hasOwnNetns(rec.spec)) {
-      await ensureNetns(netnsNameOf(rec.id)).catch((err: unknown) => ctx.log.warn({ container: rec.id, err }, "making the container's network namespace failed; retried at its start"));
+      await restoreNetns(ctx, rec.id).catch((err: unknown) => ctx.log.warn({ container: rec.id, err }, "making the container's network namespace failed; retried at its start"));
     }
   }
   if (recorded !== ctx.bootId) await writeFileAtomic(bootRecordFile(ctx), `${ctx.bootId}\n`, { mode: 0o600 });
+}
+
+/**
+ * The namespace of a container whose path lost it: a crash cut its making short (at create,
+ * or between a none container's first `runc create` and its binding), or a reboot emptied the
+ * tmpfs /run. A running container's is bound from its process — a new one would not be the
+ * one it runs in; a bridge container's is made again now, so the network driver can attach
+ * it before the container starts; a none container's waits for its next run.
+ */
+async function restoreNetns(ctx: RuntimeContext, id: string): Promise<void> {
+  const name = netnsNameOf(id);
+  if (netnsBound(netnsPathOf(name))) return;
+  const rec = await ctx.records.load(id);
+  if (!rec) return;
+  if (rec.status === "running" && rec.pid) await bindNetnsOf(name, rec.pid);
+  else if (netnsMadeAtCreate(rec.spec)) await ensureNetns(name);
 }
 
 /**

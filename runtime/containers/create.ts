@@ -7,7 +7,7 @@ import type { ContainerCreateSpec, ContainerState, ImageRecord, SnapshotStore } 
 import { validateMounts } from "../volumes/mounts.js";
 import type { RuntimeContext } from "./context.js";
 import { phaseTimer } from "./options.js";
-import { ensureNetns, hasOwnNetns, netnsNameOf, removeNetns, sharedContainerId } from "./netns.js";
+import { ensureNetns, netnsMadeAtCreate, netnsNameOf, removeNetns, sharedContainerId } from "./netns.js";
 import { stateOf, type ContainerRecord } from "./records.js";
 import { settleAll } from "./settle-all.js";
 import { buildOciSpec } from "./spec-builder.js";
@@ -134,7 +134,9 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerCreate
     await ctx.records.save(rec);
     t.mark("record");
     // After the record, so that no namespace outlives a record naming it (remove deletes it).
-    if (hasOwnNetns(spec)) await ensureNetns(netnsNameOf(id));
+    // Bridge only: the network driver attaches it before the first run; none's is made by
+    // that run (netns.ts).
+    if (netnsMadeAtCreate(spec)) await ensureNetns(netnsNameOf(id));
     t.mark("netns");
     t.done();
     return stateOf(rec);

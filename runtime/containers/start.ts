@@ -1,14 +1,14 @@
-import { existsSync, promises as fs } from "node:fs";
+import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeJsonAtomic } from "../../lib/atomic-file.js";
-import { failedPrecondition } from "../../lib/errors.js";
+import { failedPrecondition, internal } from "../../lib/errors.js";
 import { resolveMounts } from "../volumes/mounts.js";
 import { conmonArgs, startConmon } from "./conmon.js";
 import { phaseTimer } from "./options.js";
 import type { RuntimeContext } from "./context.js";
 import { readEtcFiles, writeEtcFiles } from "./etc-files.js";
-import { ensureNetns, hasOwnNetns, netnsNameOf, netnsPathOf, sharedContainerId } from "./netns.js";
+import { bindHeldNetns, bindNetnsOf, ensureNetns, holdNetnsOf, hasOwnNetns, netnsBound, netnsMadeAtCreate, netnsNameOf, netnsPathOf, sharedContainerId } from "./netns.js";
 import { containerRlimits, readHostLimits } from "./host-limits.js";
 import { keepRotated } from "./k8s-log.js";
 import { clearLeftovers } from "./leftovers.js";
@@ -128,14 +128,21 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   // pid, so they can be read while it runs.
   t.mark("conmon+create");
   const startTimes = Promise.all([processStartTime(started.pid), processStartTime(started.conmonPid)]);
+  // A none container's first run made its namespace: held now (its init waits for `runc
+  // start`, so it is there), bound to its path while runc starts it.
+  const held = network.bindAfterCreate ? await holdNetnsOf(started.pid).catch(() => undefined) : undefined;
+  const bound = network.bindAfterCreate ? (held ? bindHeldNetns(network.bindAfterCreate, held) : Promise.reject(internal(`start container ${spec.name}: its network namespace is gone`))) : undefined;
   try {
-    await ctx.runc.start(id);
+    await settleAll([ctx.runc.start(id), ...(bound ? [bound] : [])]);
     t.mark("runc start");
   } catch (err) {
     await startTimes.catch(() => {});
+    await bound?.catch(() => {});
     await ctx.runc.delete(id).catch(() => {});
     await ctx.cgroups.remove(rec.cgroupsPath);
     throw err;
+  } finally {
+    await held?.close();
   }
   const [pidStartTime, conmonStartTime] = await startTimes;
   const rotated = keepRotated(ctx.logPath(id)).catch(() => {});
@@ -165,9 +172,14 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
  * of the container it shares — with that one's hostname, hosts and resolv.conf — or the
  * host's. Sharing a container that was never started, or was removed: FailedPrecondition.
  */
-async function networkOf(ctx: RuntimeContext, rec: ContainerRecord): Promise<{ netns?: string; hostname?: string; shared?: { hosts: string; resolvConf: string } }> {
+async function networkOf(ctx: RuntimeContext, rec: ContainerRecord): Promise<{ netns?: string; bindAfterCreate?: string; hostname?: string; shared?: { hosts: string; resolvConf: string } }> {
   if (rec.spec.networkMode === "host") return { netns: "host" };
-  if (hasOwnNetns(rec.spec)) return { netns: await ensureNetns(netnsNameOf(rec.id)) };
+  if (hasOwnNetns(rec.spec)) {
+    const name = netnsNameOf(rec.id);
+    if (netnsBound(netnsPathOf(name))) return { netns: netnsPathOf(name) };
+    // bridge: made before the run (the driver attaches it at its start, after this); none: by the run
+    return netnsMadeAtCreate(rec.spec) ? { netns: await ensureNetns(name) } : { bindAfterCreate: name };
+  }
   let target = rec;
   for (let depth = 0; depth < 8; depth++) {
     const next = sharedContainerId(target.spec);
@@ -181,8 +193,10 @@ async function networkOf(ctx: RuntimeContext, rec: ContainerRecord): Promise<{ n
   if (!hasOwnNetns(target.spec)) throw failedPrecondition(`start container ${name}: too many containers in a chain of shared networks`);
   const netns = netnsPathOf(netnsNameOf(target.id));
   const files = await readEtcFiles(path.join(ctx.bundleDir(target.id), "etc"));
-  if (target.status !== "running" || !files || !existsSync(netns)) {
+  if (target.status !== "running" || !target.pid || !files) {
     throw failedPrecondition(`start container ${name}: container ${target.spec.name}, whose network it shares, is not running`);
   }
+  // Running but unbound: a crash came between its first run and the binding (netns.ts).
+  if (!netnsBound(netns)) await bindNetnsOf(netnsNameOf(target.id), target.pid);
   return { netns, hostname: (await fs.readFile(path.join(ctx.bundleDir(target.id), "etc", "hostname"), "utf8")).trim(), shared: files };
 }
