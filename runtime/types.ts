@@ -104,9 +104,33 @@ export interface ImageStore {
   ): Promise<ImageRecord>;
   /** Writes an archive `docker load` accepts (docker-archive with OCI index + layout). */
   save(refs: string[], outFile: string): Promise<void>;
+  /**
+   * A new image: `base` plus one layer or history entry per step (images/image-commit.ts),
+   * tagged `reference` when given. Stores that cannot make images leave it out.
+   */
+  commit?(input: ImageCommitInput, reference?: string): Promise<ImageRecord>;
+}
+
+/** One step of a new image: a writable layer's entries to pack, a layer blob already stored, or neither (config only). */
+export interface ImageCommitStep {
+  createdBy: string;
+  comment?: string;
+  layer?: Descriptor & { diffId: string };
+  upper?: { dir: string; entries: UpperEntry[] };
+}
+
+export interface ImageCommitInput {
+  /** Reference or digest of the base image; none for scratch. */
+  base?: string;
+  steps: ImageCommitStep[];
+  /** The new image's runtime config, whole. */
+  config: ImageRuntimeConfig;
+  author?: string;
 }
 
 // ---------------------------------------------------------------------------- snapshots
+
+import type { UpperEntry } from "./snapshots/layer-diff.js";
 
 export interface RootfsMount {
   /** The overlay (or bind, for a single read-only layer) mount point to hand to runc. */
@@ -130,6 +154,10 @@ export interface SnapshotStore {
   removeContainerLayer(id: string): Promise<void>;
   /** Deletes unpacked layers not in `keep`, and not under any container layer. */
   gc(keep: Set<string>): Promise<number>;
+  /** The writable directory of container `id`'s layer (stores that can show changes). */
+  upperDir?(id: string): Promise<string>;
+  /** Runs `fn` over a read-only view of the image of `chainIds` (stores that can show changes). */
+  withImageView?<T>(chainIds: string[], fn: (root: string) => Promise<T>): Promise<T>;
 }
 
 // ---------------------------------------------------------------------------- volumes
@@ -314,6 +342,23 @@ export interface StopOptions {
   signal?: AbortSignal;
 }
 
+/** One line of `docker diff`: A(dded), C(hanged) or D(eleted), the path with a leading `/`. */
+export interface LayerChange {
+  kind: "A" | "C" | "D";
+  path: string;
+}
+
+export interface ContainerCommitOptions {
+  /** Tag of the new image; none leaves it untagged (found by its digest). */
+  reference?: string;
+  /** The new image's runtime config, whole; default the container's image's. */
+  config?: ImageRuntimeConfig;
+  comment?: string;
+  author?: string;
+  /** History's CREATED BY; default the container's command. */
+  createdBy?: string;
+}
+
 export interface ContainerRuntime {
   /** Creates (does not start). AlreadyExists when the name is taken. */
   create(spec: ContainerCreateSpec): Promise<ContainerState>;
@@ -340,6 +385,10 @@ export interface ContainerRuntime {
    */
   execStream(idOrName: string, options: ExecStreamOptions): Promise<ExecStream>;
   logs(idOrName: string, options?: LogOptions): AsyncIterable<LogLine>;
+  /** The container's changes to its image, as `docker diff` lists them (runtimes that can read its layer). */
+  changes?(idOrName: string): Promise<LayerChange[]>;
+  /** A new image of the container's image plus its writable layer (runtimes that can read its layer). */
+  commit?(idOrName: string, options: ContainerCommitOptions): Promise<ImageRecord>;
   /** Exit/start/remove facts as they happen, including exits observed after adoption. */
   events(signal?: AbortSignal): AsyncIterable<RuntimeEvent>;
   /** Stops watching (leaves containers running). */

@@ -1,6 +1,9 @@
 import { promises as fs } from "node:fs";
 import { conflict, failedPrecondition, isBerthError } from "../../lib/errors.js";
 import type {
+  ContainerCommitOptions,
+  ImageRecord,
+  LayerChange,
   ContainerCreateSpec,
   ContainerRuntime,
   ContainerState,
@@ -20,6 +23,7 @@ import { execInContainer, execStreamInContainer } from "./exec.js";
 import { readLogs } from "./k8s-log.js";
 import { clearLeftovers } from "./leftovers.js";
 import { allRecords, currentRecord, resolveId } from "./lookup.js";
+import { commitContainer, containerChanges } from "./changes.js";
 import type { ContainerRuntimeOptions } from "./options.js";
 import { netnsNameOf, removeNetns } from "./netns.js";
 import { stateOf } from "./records.js";
@@ -178,6 +182,21 @@ export class ConmonRuncRuntime implements ContainerRuntime {
         }
       },
     });
+  }
+
+  /** `docker diff` of the container (changes.ts). */
+  async changes(idOrName: string): Promise<LayerChange[]> {
+    this.ctx.assertOpen();
+    const id = await resolveId(this.ctx, idOrName, "diff");
+    return containerChanges(this.ctx, await currentRecord(this.ctx, id));
+  }
+
+  /** `docker commit` of the container (changes.ts); under its lock, so it is not removed meanwhile. */
+  async commit(idOrName: string, options: ContainerCommitOptions = {}): Promise<ImageRecord> {
+    const ctx = this.ctx;
+    ctx.assertOpen();
+    const id = await resolveId(ctx, idOrName, "commit");
+    return ctx.lock.run(id, async () => commitContainer(ctx, await currentRecord(ctx, id), options));
   }
 
   events(signal?: AbortSignal): AsyncIterable<RuntimeEvent> {

@@ -12,6 +12,8 @@ import { resolveStoredImage, tagKeyOf } from "./image-lookup.js";
 import { ImageRecordFiles, referencedBlobs, referencesTo, toImageRecord } from "./image-records.js";
 import { normalizeTaggedReference } from "../../lib/reference.js";
 import type { ImageCandidate, StoredImage } from "./types.js";
+import type { CommitStep, LayerBlob } from "./image-commit.js";
+import type { UpperEntry } from "../snapshots/layer-diff.js";
 
 export interface ImageStoreOptions {
   /** State root; records live under `<root>/images/`. */
@@ -328,6 +330,43 @@ export class FsImageStore implements ImageStore {
       return [{ image, references: [ref] }];
     });
     this.log.info({ image: record!.digest, ref }, "rootfs imported");
+    return record!;
+  }
+
+  /**
+   * A new image: `base` (a reference or digest; none for scratch) plus `steps`, each a
+   * layer — the entries of a writable layer to pack (`upper`), or a layer blob already in the
+   * content store (`layer`, e.g. from the build cache) — or only a history entry; `config`
+   * is the new runtime config, whole. Tagged `reference` when given (else dangling, found
+   * by its digest). See image-commit.ts.
+   */
+  async commit(
+    input: {
+      base?: string;
+      steps: (Omit<CommitStep, "layer"> & { layer?: LayerBlob; upper?: { dir: string; entries: UpperEntry[] } })[];
+      config: ImageRuntimeConfig;
+      author?: string;
+    },
+    reference?: string,
+  ): Promise<ImageRecord> {
+    const ref = reference === undefined ? undefined : normalizeTaggedReference(reference);
+    const base = input.base === undefined ? undefined : await this.resolve(input.base, await this.files.readRefs());
+    const [record] = await this.withPins(async (pin) => {
+      const { commitImage, ingestUpperLayer } = await import("./image-commit.js");
+      if (base) for (const d of [base.digest, base.configDigest, ...base.layers.map((l) => l.digest)]) pin(d);
+      const steps: CommitStep[] = [];
+      for (const s of input.steps) {
+        const layer = s.upper ? await ingestUpperLayer({ content: this.opts.content, onIngest: pin }, s.upper.dir, s.upper.entries) : s.layer;
+        if (layer) pin(layer.digest);
+        steps.push({ createdBy: s.createdBy, ...(s.comment ? { comment: s.comment } : {}), ...(layer ? { layer } : {}) });
+      }
+      const image = await commitImage(
+        { content: this.opts.content, logger: this.log, now: () => new Date(this.clock.now()), maxConfigBytes: this.opts.maxConfigBytes, onIngest: pin },
+        { ...(base ? { base } : {}), steps, config: input.config, ...(input.author ? { author: input.author } : {}) },
+      );
+      return [{ image, references: ref ? [ref] : [] }];
+    });
+    this.log.info({ image: record!.digest, ref }, "image committed");
     return record!;
   }
 

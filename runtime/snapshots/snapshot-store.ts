@@ -110,6 +110,8 @@ export class FsSnapshotStore implements SnapshotStore {
     await fs.chmod(this.emptyDir, 0o755);
     for (const name of await fs.readdir(this.tmpDir)) {
       this.log.info({ dir: name }, "removing stale snapshot temp dir");
+      // an image view a crash left mounted (withImageView) is unmounted first: it is read-only
+      await unmountAll(path.join(this.tmpDir, name), { lazy: true });
       await fs.rm(path.join(this.tmpDir, name), { recursive: true, force: true });
     }
     for (const name of await fs.readdir(this.linksDir)) {
@@ -294,6 +296,38 @@ export class FsSnapshotStore implements SnapshotStore {
       for (const sub of ["upper", "work", "rootfs"]) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o755 });
       return this.mountLocked(id);
     });
+  }
+
+  /** The writable (upper) directory of container `id`'s layer; NotFound when not prepared. */
+  async upperDir(id: string): Promise<string> {
+    const dir = this.containerDir(id);
+    if (!(await this.containerMeta(id))) throw notFound(`find container layer ${id}: not prepared`, { object: { kind: "container", name: id } });
+    return path.join(dir, "upper");
+  }
+
+  /**
+   * Runs `fn` over a read-only view of the image made of `chainIds` (base first): the
+   * layers as one overlay with no upper (the kernel resolves whiteouts and opaque
+   * directories), a single layer as it is, none as an empty directory. Unmounted after.
+   */
+  async withImageView<T>(chainIds: string[], fn: (root: string) => Promise<T>): Promise<T> {
+    if (chainIds.length === 0) return fn(this.emptyDir);
+    const dirs: string[] = [];
+    for (const c of chainIds) dirs.push(await this.layerPath(c));
+    if (dirs.length === 1) return fn(dirs[0]!);
+    const target = path.join(this.tmpDir, `view-${randomBytes(8).toString("hex")}`);
+    await fs.mkdir(target, { mode: 0o700 });
+    try {
+      // lowerdir only: a read-only overlay (paths from layerPath hold no ',' or ':')
+      await runCommand("mount", ["-t", "overlay", "overlay", "-o", `ro,lowerdir=${[...dirs].reverse().join(":")}`, target]);
+      try {
+        return await fn(target);
+      } finally {
+        await unmountAll(target, { lazy: true });
+      }
+    } finally {
+      await fs.rmdir(target).catch(() => {});
+    }
   }
 
   /** Mounts a prepared container layer (again); no-op when mounted. NotFound when not prepared. */

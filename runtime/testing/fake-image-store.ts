@@ -95,7 +95,7 @@ export class FakeImageStore implements ImageStore {
     const seeds = options.layers ?? [ref];
     const layers = seeds.map((seed) => ({ mediaType: MediaType.ociLayer, digest: sha256Digest(`fake-layer-blob:${seed}`), size: options.size ?? 1024 }));
     const diffIds = seeds.map((seed) => sha256Digest(`fake-layer:${seed}`));
-    const stored = this.commit(this.build(layers, diffIds, parseRuntimeConfig(config, `add image ${reference}`), undefined), [ref]);
+    const stored = this.store(this.build(layers, diffIds, parseRuntimeConfig(config, `add image ${reference}`), undefined), [ref]);
     return this.toRecord(stored);
   }
 
@@ -182,7 +182,7 @@ export class FakeImageStore implements ImageStore {
       throw invalidArgument(`load images from ${source}: not an archive FakeImageStore.save wrote (the fake reads no other format)`);
     }
     options.signal?.throwIfAborted();
-    return archive.images.map((item) => this.toRecord(this.commit(item, item.references.map((r) => normalizeTaggedReference(r)))));
+    return archive.images.map((item) => this.toRecord(this.store(item, item.references.map((r) => normalizeTaggedReference(r)))));
   }
 
   async importRootfs(
@@ -204,7 +204,7 @@ export class FakeImageStore implements ImageStore {
     if (!looksLikeTar(tar)) throw invalidArgument(`import rootfs: not a tar archive`);
     const layer: Descriptor = { mediaType: gzipped ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: sha256Digest(bytes), size: bytes.length };
     const stored = this.build([layer], [sha256Digest(tar)], config, new Date(this.clock.now()).toISOString());
-    return this.toRecord(this.commit(stored, [ref]));
+    return this.toRecord(this.store(stored, [ref]));
   }
 
   async save(refs: string[], outFile: string): Promise<void> {
@@ -254,7 +254,7 @@ export class FakeImageStore implements ImageStore {
   }
 
   /** Stores the image (once) and points `references` at it; refs move like the real store's. */
-  private commit(built: Built, references: string[]): Stored {
+  private store(built: Built, references: string[]): Stored {
     let s = this.images.get(built.image.digest);
     if (!s) {
       s = { ...structuredClone(built.image), addedAt: this.clock.now() };
