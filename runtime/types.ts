@@ -59,6 +59,21 @@ export interface ImageRuntimeConfig {
   StopSignal?: string;
   ExposedPorts?: Record<string, object>;
   Volumes?: Record<string, object>;
+  /** HEALTHCHECK: Test is `["NONE"]`, `["CMD", ...]` or `["CMD-SHELL", cmd]`; durations in nanoseconds (Docker's). */
+  Healthcheck?: ImageHealthcheck;
+  /** ONBUILD triggers: Dockerfile instructions run by a build FROM this image. */
+  OnBuild?: string[] | null;
+  /** SHELL: the shell of shell-form RUN, CMD and ENTRYPOINT (default `["/bin/sh", "-c"]`). */
+  Shell?: string[];
+}
+
+export interface ImageHealthcheck {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
 export interface ImageRecord {
@@ -226,6 +241,8 @@ export interface ContainerCreateSpec {
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
+  /** Sets no_new_privs: setuid programs and file capabilities grant nothing (the builder's RUN steps). */
+  noNewPrivileges?: boolean;
 }
 
 export type ContainerStatus = "created" | "running" | "exited" | "unknown";

@@ -133,6 +133,7 @@ const createSpec = object(
     stopGracePeriodMs: int,
     dns: object({ nameservers: strings, search: strings, options: strings }),
     hosts: arrayOf(object({ address: str, names: strings })),
+    noNewPrivileges: bool,
   },
 );
 
@@ -148,6 +149,9 @@ const imageConfig = object(
     StopSignal: str,
     ExposedPorts: mapOf(is("an object", isObject)),
     Volumes: mapOf(is("an object", isObject)),
+    Healthcheck: object({}, { Test: strings, Interval: int, Timeout: int, StartPeriod: int, StartInterval: int, Retries: int }),
+    OnBuild: nullable(strings),
+    Shell: strings,
   },
 );
 

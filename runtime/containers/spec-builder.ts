@@ -242,7 +242,7 @@ export function buildOciSpec(input: SpecInput): OciSpec {
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       rlimits: input.rlimits,
       // Docker's default: setuid programs in the image work (no-new-privileges is opt-in there).
-      noNewPrivileges: false,
+      noNewPrivileges: spec.noNewPrivileges === true,
     },
     root: { path: input.rootfs, readonly: spec.readOnlyRootfs },
     hostname,

@@ -174,7 +174,39 @@ export function parseRuntimeConfig(v: unknown, what: string): ImageRuntimeConfig
   if (ports) c.ExposedPorts = ports;
   const vols = objectMap(v.Volumes, what, "Volumes");
   if (vols) c.Volumes = vols;
+  const onBuild = stringArray(v.OnBuild, what, "OnBuild", true);
+  if (onBuild !== undefined) c.OnBuild = onBuild;
+  const shell = stringArray(v.Shell, what, "Shell", false);
+  if (shell) {
+    if (shell.length === 0) throw fail(what, "Shell must not be empty");
+    c.Shell = shell;
+  }
+  const hc = healthcheckOf(v.Healthcheck, what);
+  if (hc) c.Healthcheck = hc;
   return c;
+}
+
+const MAX_DURATION_NS = 2 ** 53 - 1;
+
+/** Docker's HEALTHCHECK in an image config: Test forms NONE, CMD, CMD-SHELL; durations in ns. */
+function healthcheckOf(v: unknown, what: string): ImageRuntimeConfig["Healthcheck"] {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw fail(what, "Healthcheck must be an object");
+  const out: NonNullable<ImageRuntimeConfig["Healthcheck"]> = {};
+  const test = stringArray(v.Test, what, "Healthcheck.Test", true);
+  if (test) {
+    const kind = test[0];
+    const ok = (kind === "NONE" && test.length === 1) || (kind === "CMD" && test.length > 1) || (kind === "CMD-SHELL" && test.length === 2);
+    if (!ok && test.length > 0) throw fail(what, `Healthcheck.Test must be ["NONE"], ["CMD", ...] or ["CMD-SHELL", command], got ${JSON.stringify(test).slice(0, 200)}`);
+    if (test.length > 0) out.Test = test;
+  }
+  for (const f of ["Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"] as const) {
+    const x = v[f];
+    if (x === undefined || x === null || x === 0) continue;
+    if (typeof x !== "number" || !Number.isInteger(x) || x < 0 || x > MAX_DURATION_NS) throw fail(what, `Healthcheck.${f} must be a non-negative integer`);
+    out[f] = x;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 export function parseImageConfig(doc: unknown, what: string): ParsedConfig {
