@@ -6,7 +6,7 @@
  * InvalidArgument, FailedPrecondition, Conflict, Unavailable, ...).
  */
 
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 // ---------------------------------------------------------------------------- content
 
@@ -124,6 +124,24 @@ export interface ImageStore {
    * tagged `reference` when given. Stores that cannot make images leave it out.
    */
   commit?(input: ImageCommitInput, reference?: string): Promise<ImageRecord>;
+  /**
+   * `docker history`: the entries of the image's config `history`, newest first (as Docker's
+   * API gives them), each non-empty one paired with its layer (in order, base first). NotFound
+   * as `get`. Stores that cannot read configs leave it out.
+   */
+  history?(refOrDigest: string): Promise<ImageHistoryEntry[]>;
+}
+
+/** One entry of an image's history (its config's `history`), as `docker history` shows it. */
+export interface ImageHistoryEntry {
+  /** RFC 3339, as the config has it. */
+  created?: string;
+  createdBy?: string;
+  comment?: string;
+  /** The step made no layer (ENV, CMD, ...): `size` is 0. */
+  emptyLayer: boolean;
+  /** Bytes of the entry's layer: uncompressed when known (unpacked, or an uncompressed blob), else the compressed blob's. */
+  size: number;
 }
 
 /** One step of a new image: a writable layer's entries to pack, a layer blob already stored, or neither (config only). */
@@ -374,6 +392,8 @@ export interface ContainerCommitOptions {
   author?: string;
   /** History's CREATED BY; default the container's command. */
   createdBy?: string;
+  /** History entries without a layer to come before the container's (the builder's config-only steps). */
+  pendingHistory?: { createdBy: string; comment?: string }[];
 }
 
 export interface ContainerRuntime {
@@ -406,6 +426,14 @@ export interface ContainerRuntime {
   changes?(idOrName: string): Promise<LayerChange[]>;
   /** A new image of the container's image plus its writable layer (runtimes that can read its layer). */
   commit?(idOrName: string, options: ContainerCommitOptions): Promise<ImageRecord>;
+  /**
+   * `docker export`: a tar of the container's whole filesystem (the merged view of its image
+   * and writable layer; not its volumes or other mounts) to `out` — a stream, which is ended
+   * (destroyed on failure), or a file path, written whole or not at all. The container's
+   * lookup and its layer's mount and scan happen before anything is written, so their errors
+   * (NotFound, FailedPrecondition) leave `out` untouched. Runtimes that can mount the layer.
+   */
+  export?(idOrName: string, out: Writable | string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Exit/start/remove facts as they happen, including exits observed after adoption. */
   events(signal?: AbortSignal): AsyncIterable<RuntimeEvent>;
   /** Stops watching (leaves containers running). */

@@ -61,7 +61,7 @@ export function commitContainer(ctx: RuntimeContext, rec: ContainerRecord, optio
     return commit(
       {
         base: rec.imageDigest,
-        steps: [{ createdBy: options.createdBy ?? (command.join(" ") || "berth commit"), ...(options.comment ? { comment: options.comment } : {}), upper: { dir: upper, entries } }],
+        steps: [...(options.pendingHistory ?? []), { createdBy: options.createdBy ?? (command.join(" ") || "berth commit"), ...(options.comment ? { comment: options.comment } : {}), upper: { dir: upper, entries } }],
         config: options.config ?? rec.imageConfig,
         ...(options.author ? { author: options.author } : {}),
       },

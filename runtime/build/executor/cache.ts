@@ -1,0 +1,120 @@
+/**
+ * The build cache: which image a build step made from which inputs, for berth's own builds
+ * only (an image pulled or loaded is never a cache candidate: CVE-2024-24557 was a builder
+ * that took one for a hit). File: `<root>/build/cache.json`, written atomically; a corrupt
+ * file is moved aside and the cache starts empty (a cache is never worth a failed build).
+ *
+ * Keys chain: `chainKey(prev, step)` hashes the previous key with everything that decides a
+ * step's result — the instruction fully expanded, its flags, the build args and ENV in
+ * effect, and for COPY/ADD the content digest of its sources (modes and owners yes, mtimes
+ * and absolute paths no). Every instruction is in the chain, the config-only ones too, so
+ * a HEALTHCHECK, ONBUILD or LABEL change reaches every later key. The chain starts at the
+ * base image's manifest digest (`scratch` for none).
+ *
+ * A miss is explained (`explainMiss`): the entries recorded with the same previous key say
+ * whether this step was never built after it, or what of its inputs differs.
+ */
+import { createHash } from "node:crypto";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { readJsonIfExists, writeJsonAtomic } from "../../../lib/atomic-file.js";
+
+/** What decides a step's result. */
+export interface StepInputs {
+  /** The instruction as it runs: keyword, flags and arguments after expansion. */
+  instruction: string;
+  /** Build args in effect and the config's Env, `k=v`, sorted. */
+  env: string[];
+  /** COPY/ADD: content digest of the sources. */
+  sources?: string;
+}
+
+interface Entry extends StepInputs {
+  prev: string;
+  image: string;
+  at: string;
+}
+
+interface CacheFile {
+  version: 1;
+  entries: Record<string, Entry>;
+}
+
+export function chainKey(prev: string, step: StepInputs): string {
+  const h = createHash("sha256");
+  h.update(JSON.stringify([prev, step.instruction, step.env, step.sources ?? null]));
+  return `sha256:${h.digest("hex")}`;
+}
+
+/** The first key of a stage's chain. */
+export function baseKey(baseDigest: string | undefined): string {
+  return chainKey("", { instruction: `FROM ${baseDigest ?? "scratch"}`, env: [] });
+}
+
+const MAX_ENTRIES = 10_000;
+
+export class BuildCache {
+  private readonly file: string;
+  private doc: CacheFile = { version: 1, entries: {} };
+
+  private constructor(root: string) {
+    this.file = path.join(root, "build", "cache.json");
+  }
+
+  static async open(root: string): Promise<BuildCache> {
+    const c = new BuildCache(root);
+    await fs.mkdir(path.dirname(c.file), { recursive: true, mode: 0o700 });
+    try {
+      const doc = await readJsonIfExists<CacheFile>(c.file);
+      if (doc && doc.version === 1 && typeof doc.entries === "object" && doc.entries !== null) c.doc = doc;
+      else if (doc) throw new Error("not a version 1 cache file");
+    } catch {
+      await fs.rename(c.file, `${c.file}.corrupt-${Date.now()}`).catch(() => {});
+    }
+    return c;
+  }
+
+  /** The image recorded for `key`, if any (the caller checks it still exists). */
+  get(key: string): string | undefined {
+    return this.doc.entries[key]?.image;
+  }
+
+  async put(key: string, prev: string, inputs: StepInputs, image: string, at: Date): Promise<void> {
+    const entries = { ...this.doc.entries, [key]: { prev, image, at: at.toISOString(), ...inputs } };
+    const keys = Object.keys(entries);
+    if (keys.length > MAX_ENTRIES) {
+      // the oldest go first
+      for (const k of keys.sort((a, b) => entries[a]!.at.localeCompare(entries[b]!.at)).slice(0, keys.length - MAX_ENTRIES)) delete entries[k];
+    }
+    this.doc = { version: 1, entries };
+    await writeJsonAtomic(this.file, this.doc, { mode: 0o600 });
+  }
+
+  async forget(key: string): Promise<void> {
+    if (!this.doc.entries[key]) return;
+    const { [key]: _gone, ...entries } = this.doc.entries;
+    this.doc = { version: 1, entries };
+    await writeJsonAtomic(this.file, this.doc, { mode: 0o600 });
+  }
+
+  /** Image digests the cache refers to (the image store keeps them). */
+  images(): Set<string> {
+    return new Set(Object.values(this.doc.entries).map((e) => e.image));
+  }
+
+  /** Why `inputs` after `prev` has no entry, in a few words. */
+  explainMiss(prev: string, inputs: StepInputs): string {
+    const after = Object.values(this.doc.entries).filter((e) => e.prev === prev);
+    if (after.length === 0) return "no earlier build of this step on the same base and previous steps";
+    const same = after.find((e) => e.instruction === inputs.instruction);
+    if (!same) return "the instruction differs from the earlier builds";
+    if (JSON.stringify(same.env) !== JSON.stringify(inputs.env)) {
+      const a = new Set(same.env);
+      const b = new Set(inputs.env);
+      const changed = [...new Set([...same.env.filter((x) => !b.has(x)), ...inputs.env.filter((x) => !a.has(x))].map((kv) => kv.split("=")[0]!))];
+      return `build args or ENV changed: ${changed.join(", ")}`;
+    }
+    if (same.sources !== inputs.sources) return "the source files changed";
+    return "its cached image was removed";
+  }
+}
