@@ -320,6 +320,21 @@ export const ImageRuntimeConfig = Type.Object(
     StopSignal: Type.Optional(Type.String()),
     ExposedPorts: Type.Optional(SetOf()),
     Volumes: Type.Optional(SetOf()),
+    Healthcheck: Type.Optional(
+      Type.Object(
+        {
+          Test: Type.Optional(Type.Array(Type.String())),
+          Interval: Type.Optional(Type.Integer()),
+          Timeout: Type.Optional(Type.Integer()),
+          StartPeriod: Type.Optional(Type.Integer()),
+          StartInterval: Type.Optional(Type.Integer()),
+          Retries: Type.Optional(Type.Integer()),
+        },
+        closed,
+      ),
+    ),
+    OnBuild: Type.Optional(Argv()),
+    Shell: Type.Optional(Type.Array(Type.String())),
   },
   closed,
 );
