@@ -1,4 +1,5 @@
 import { promises as fs } from "node:fs";
+import type { Writable } from "node:stream";
 import { conflict, failedPrecondition, isBerthError } from "../../lib/errors.js";
 import type {
   ContainerCommitOptions,
@@ -24,6 +25,7 @@ import { readLogs } from "./k8s-log.js";
 import { clearLeftovers } from "./leftovers.js";
 import { allRecords, currentRecord, resolveId } from "./lookup.js";
 import { commitContainer, containerChanges } from "./changes.js";
+import { exportContainerLocked } from "./export.js";
 import type { ContainerRuntimeOptions } from "./options.js";
 import { netnsNameOf, removeNetns } from "./netns.js";
 import { stateOf } from "./records.js";
@@ -191,12 +193,25 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     return containerChanges(this.ctx, await currentRecord(this.ctx, id));
   }
 
-  /** `docker commit` of the container (changes.ts); under its lock, so it is not removed meanwhile. */
+  /**
+   * `docker commit` of the container (changes.ts); under its lock, so it is not removed
+   * meanwhile. (An exit is settled before the lock is taken: currentRecord takes it then.)
+   */
   async commit(idOrName: string, options: ContainerCommitOptions = {}): Promise<ImageRecord> {
     const ctx = this.ctx;
     ctx.assertOpen();
     const id = await resolveId(ctx, idOrName, "commit");
-    return ctx.lock.run(id, async () => commitContainer(ctx, await currentRecord(ctx, id), options));
+    await currentRecord(ctx, id);
+    return ctx.lock.run(id, async () => commitContainer(ctx, await ctx.records.mustLoad(id), options));
+  }
+
+  /** `docker export` of the container (export.ts), under its lock like commit. */
+  async export(idOrName: string, out: Writable | string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const ctx = this.ctx;
+    ctx.assertOpen();
+    const id = await resolveId(ctx, idOrName, "export");
+    await currentRecord(ctx, id);
+    return ctx.lock.run(id, async () => exportContainerLocked(ctx, await ctx.records.mustLoad(id), out, options.signal));
   }
 
   events(signal?: AbortSignal): AsyncIterable<RuntimeEvent> {

@@ -5,7 +5,7 @@ import { conflict, invalidArgument, notFound } from "../../lib/errors.js";
 import { AsyncLock } from "../content/async-lock.js";
 import type { FsContentStore } from "../content/content-store.js";
 import type { FsSnapshotStore } from "../snapshots/snapshot-store.js";
-import type { ImageRecord, ImageRuntimeConfig, ImageStore } from "../types.js";
+import type { ImageHistoryEntry, ImageRecord, ImageRuntimeConfig, ImageStore } from "../types.js";
 // The archive, import and save code (tar-stream, gzip) loads on first use: an idle daemon needs none of it.
 import { defaultArchiveLimits, type ArchiveLimits } from "./archive-limits.js";
 import { resolveStoredImage, tagKeyOf } from "./image-lookup.js";
@@ -386,5 +386,17 @@ export class FsImageStore implements ImageStore {
     }
     const { writeImageArchive } = await import("./image-save.js");
     await writeImageArchive(this.opts.content, [...items.values()], outFile);
+  }
+
+  /**
+   * `docker history` (image-history.ts): newest first; a layer's size is its unpacked size
+   * when the snapshot store has it unpacked, else its blob's. NotFound as `get`. Lock-free.
+   */
+  async history(refOrDigest: string): Promise<ImageHistoryEntry[]> {
+    const s = await this.resolve(refOrDigest, await this.files.readRefs());
+    const config = await this.opts.content.readBytes(s.configDigest, this.opts.maxConfigBytes);
+    const snapshots = this.opts.snapshots;
+    const { imageHistory } = await import("./image-history.js");
+    return imageHistory(s, config, async (chainId) => (snapshots && (await snapshots.has(chainId)) ? (await snapshots.layerMeta(chainId).catch(() => undefined))?.size : undefined));
   }
 }
