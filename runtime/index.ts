@@ -7,6 +7,8 @@ import type { PhaseObserver } from "./containers/options.js";
 import { openContainerRuntime } from "./containers/runtime.js";
 import { openImageRuntime } from "./images/index.js";
 import { openNetworkDriver } from "./networks/index.js";
+import { openRegistryImages, type RegistryImagesOptions } from "./registry/registry-images.js";
+import type { RegistryService } from "./registry/types.js";
 import type { ContainerRuntime, ImageStore, NetworkDriver, VolumeStore } from "./types.js";
 import { openVolumeStore } from "./volumes/volume-store.js";
 
@@ -27,6 +29,11 @@ export interface RuntimeOptions {
   addressPools?: { base: string; size: number }[];
   /** Phase timings of container creates and starts (bench/). */
   onPhases?: PhaseObserver;
+  /**
+   * Registry pull/push: the daemon settings file (mirrors, insecure registries), the Docker
+   * client config and berth's credentials file, limits (runtime/registry/registry-images.ts).
+   */
+  registry?: Partial<Omit<RegistryImagesOptions, "root" | "content" | "images" | "snapshots" | "clock" | "logger">>;
 }
 
 export function defaultRuntimeOptions(): RuntimeOptions {
@@ -47,6 +54,8 @@ export interface Runtime {
   images: ImageStore;
   volumes: VolumeStore;
   networks: NetworkDriver;
+  /** Pull from and push to registries, login/logout (runtime/registry/types.ts). */
+  registry: RegistryService;
   /** Persistent state dir of this runtime (the controller keeps its own state below it). */
   root: string;
   /** Per-boot state dir. */
@@ -67,6 +76,15 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const lock: RootLock = await acquireRootLock(root, options.owner ?? "berth");
   try {
     const image = await openImageRuntime({ root, logger, ...(options.clock ? { clock: options.clock } : {}) });
+    const registry = await openRegistryImages({
+      ...(options.registry ?? {}),
+      root,
+      content: image.content,
+      images: image.images,
+      snapshots: image.snapshots,
+      logger: logger.child({ component: "registry" }),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     const volumes = await openVolumeStore({ root });
     const containers = await openContainerRuntime({
       root,
@@ -89,6 +107,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       volumes,
       containers,
       networks,
+      registry,
       root,
       runRoot,
       async close() {

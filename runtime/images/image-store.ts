@@ -241,7 +241,10 @@ export class FsImageStore implements ImageStore {
    * references), then deletes the blobs it committed that no image references. On failure it
    * deletes those blobs too, so a failed load leaves nothing behind.
    */
-  private async withPins(produce: (pin: (d: string) => void) => Promise<ImageCandidate[]>): Promise<ImageRecord[]> {
+  private async withPins(
+    produce: (pin: (d: string) => void) => Promise<ImageCandidate[]>,
+    options: { keepBlobsOnFailure?: boolean } = {},
+  ): Promise<ImageRecord[]> {
     const pinned = new Set<string>();
     const pin = (d: string) => {
       if (pinned.has(d)) return;
@@ -271,11 +274,45 @@ export class FsImageStore implements ImageStore {
         return out;
       } finally {
         for (const d of pinned) this.unpin(d);
-        const keep = referencedBlobs(await this.files.readAll());
-        for (const d of pinned) if (!keep.has(d) && !this.pins.has(d)) await this.opts.content.delete(d);
+        if (!(failure && options.keepBlobsOnFailure)) {
+          const keep = referencedBlobs(await this.files.readAll());
+          for (const d of pinned) if (!keep.has(d) && !this.pins.has(d)) await this.opts.content.delete(d);
+        }
         if (failure) throw failure;
       }
     });
+  }
+
+  /**
+   * Commits images whose blobs a producer put into the content store itself (a registry
+   * pull, runtime/registry): `produce` pins every blob it relies on before it checks or
+   * ingests it (so a concurrent prune or remove cannot take it), and returns the candidates
+   * (checkManifest's records) with their normalized tagged references; records are written
+   * first, then references, as for load. On failure no record or reference is written; with
+   * `keepBlobsOnFailure` the verified blobs stay in the content store (unreferenced until a
+   * retry uses them, or prune reclaims them), otherwise they are deleted as after a failed load.
+   */
+  async commitProduced(
+    produce: (pin: (digest: string) => void) => Promise<ImageCandidate[]>,
+    options: { keepBlobsOnFailure?: boolean } = {},
+  ): Promise<ImageRecord[]> {
+    return this.withPins(produce, options);
+  }
+
+  /**
+   * What a push needs of a stored image: its record, the manifest's media type and the
+   * manifest bytes exactly as stored (their digest is the record's). NotFound as `get`.
+   */
+  async pushSource(input: string): Promise<{ image: ImageRecord; manifestMediaType: string; manifest: Buffer }> {
+    const refs = await this.files.readRefs();
+    const s = await this.resolve(input, refs);
+    const manifest = await this.opts.content.readBytes(s.digest, this.opts.maxManifestBytes);
+    return { image: toImageRecord(s, refs), manifestMediaType: s.manifestMediaType, manifest };
+  }
+
+  /** Limits a producer of commitProduced checks against (the store's own caps). */
+  get limits(): Pick<ImageStoreOptions, "maxBlobBytes" | "maxManifestBytes" | "maxConfigBytes"> {
+    return { maxBlobBytes: this.opts.maxBlobBytes, maxManifestBytes: this.opts.maxManifestBytes, maxConfigBytes: this.opts.maxConfigBytes };
   }
 
   async load(source: string, options: { signal?: AbortSignal } = {}): Promise<ImageRecord[]> {
