@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
  * with the reason — except under CI=true, where CI installs everything and a missing
  * feature is a failure.
  */
-export type HostFeature = "root" | "runc" | "conmon" | "overlay" | "busybox" | "cgroups" | "docker" | "iptables" | "conntrack";
+export type HostFeature = "root" | "runc" | "conmon" | "overlay" | "busybox" | "cgroups" | "docker" | "iptables" | "conntrack" | "docker-registry";
 
 /** True when the ELF file has no PT_INTERP program header (needs no dynamic loader). */
 export function isStaticElf(file: string): boolean {
@@ -49,6 +49,9 @@ export function missingFeature(feature: HostFeature): string | undefined {
       return which("iptables") && which("iptables-restore") ? undefined : "needs iptables (apt-get install iptables)";
     case "conntrack":
       return which("conntrack") ? undefined : "needs conntrack (apt-get install conntrack)";
+    case "docker-registry":
+      // Debian's distribution 2.8 registry (tests start their own on 127.0.0.1, see test/helpers/registry.ts).
+      return which("docker-registry") ? undefined : "needs docker-registry (apt-get install docker-registry)";
     case "docker":
       // The Docker engine itself (a private one is started per test file), not just a CLI.
       return which("dockerd") ? undefined : "needs dockerd (apt-get install docker.io)";
