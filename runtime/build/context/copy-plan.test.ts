@@ -137,6 +137,7 @@ const table: Row[] = [
   ["relative dest joins WORKDIR", ["a.txt"], "rel/", "/app", ["dir /app/rel (parent)", "file /app/rel/a.txt <- a.txt"]],
   ["dest . is WORKDIR", ["a.txt"], ".", "/app", ["file /app/a.txt <- a.txt"]],
   ["several → . is allowed (BuildKit)", ["a.txt", "b.txt"], ".", "/app", ["file /app/a.txt <- a.txt", "file /app/b.txt <- b.txt"]],
+  ["an empty dest is WORKDIR", ["a.txt", "b.txt"], "", "/app", ["file /app/a.txt <- a.txt", "file /app/b.txt <- b.txt"]],
   ["relative dest without / onto a new path", ["a.txt"], "renamed.txt", "/app", ["file /app/renamed.txt <- a.txt"]],
   ["missing parents are created", ["a.txt"], "/p/q/r", "/", ["dir /p (parent)", "dir /p/q (parent)", "file /p/q/r <- a.txt"]],
   ["a symlink source is followed, named as written", ["lnk"], "/x/", "/", ["dir /x (parent)", "file /x/lnk <- a.txt"]],

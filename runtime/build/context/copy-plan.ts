@@ -21,7 +21,7 @@ import type { SourceRoot } from "./walk.js";
  *   NotFound naming it (Docker: "no source files were specified"), a plain source that does
  *   not exist too, a malformed pattern InvalidArgument.
  * - More than one source after expansion requires a destination that is a directory by
- *   its spelling: ending in `/`, or `.` (BuildKit; the classic builder wanted the `/`).
+ *   its spelling: ending in `/`, or `.` or empty (BuildKit; the classic builder wanted the `/`).
  *   Else InvalidArgument "When using COPY with more than one source file, the destination
  *   must be a directory and end with a /". A glob that matches one file does not.
  * - A relative destination is joined to WORKDIR.
@@ -159,7 +159,7 @@ export async function planCopy(instr: CopyInstruction, inputs: CopyPlanInputs): 
   const expanded: Expanded[] = [];
   for (const src of instr.sources) expanded.push(...(await expandSource(inputs, cmd, src)));
 
-  const destIsDirBySpelling = instr.dest === "." || instr.dest.endsWith("/");
+  const destIsDirBySpelling = instr.dest === "." || instr.dest === "" || instr.dest.endsWith("/");
   if (expanded.length > 1 && !destIsDirBySpelling) {
     throw invalidArgument(`When using ${cmd} with more than one source file, the destination must be a directory and end with a /`, {
       object: { kind: "buildDestination", name: instr.dest },

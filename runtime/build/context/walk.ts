@@ -21,7 +21,9 @@ import type { IgnoreMatcher, SourceEntry, SourceEntryType, SourceScope } from ".
  *   with O_NOFOLLOW|O_DIRECTORY, opens the last component with O_NOFOLLOW, and checks on the
  *   descriptor (fstat) that it is the same object (type, dev and inode) that was resolved.
  *   A file or directory swapped for a symlink or another object in between is a
- *   FailedPrecondition error; nothing outside the root is ever opened.
+ *   FailedPrecondition error; nothing outside the root is ever opened. (resolve's lstat of
+ *   a path being swapped concurrently may describe an object outside, but only as
+ *   metadata: every read, listing and walk goes through the descriptor walk.)
  *
  * Symlink policy (Docker's): a source argument naming a symlink is followed; a symlink met
  * while walking a directory is returned as a symlink and never followed. Sockets are skipped
