@@ -109,7 +109,7 @@ export class FakeRegistry {
     this.requests.push({ method: req.method!, url: req.url!, headers: req.headers });
     const url = new URL(req.url!, this.origin);
     const body = await readBody(req);
-    if (url.pathname === "/token") return this.token(req, url, res);
+    if (url.pathname === "/token") return this.token(req, res);
     if (url.pathname === "/v2/" || url.pathname === "/v2") {
       if (!this.authorized(req)) return this.challenge(res, undefined);
       res.end("{}");
@@ -234,7 +234,7 @@ export class FakeRegistry {
     notFound(res);
   }
 
-  private token(req: http.IncomingMessage, url: URL, res: http.ServerResponse): void {
+  private token(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (this.auth.kind !== "bearer") return notFound(res);
     if (this.auth.username) {
       const want = `Basic ${Buffer.from(`${this.auth.username}:${this.auth.password}`).toString("base64")}`;
@@ -244,7 +244,6 @@ export class FakeRegistry {
         return;
       }
     }
-    void url;
     const t = randomBytes(16).toString("hex");
     this.tokens.add(t);
     this.tokensIssued++;
