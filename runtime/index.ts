@@ -5,11 +5,13 @@ import type { Clock } from "../lib/clock.js";
 import { acquireRootLock, type RootLock } from "../lib/root-lock.js";
 import type { PhaseObserver } from "./containers/options.js";
 import { openContainerRuntime } from "./containers/runtime.js";
+import type { BuildRequest } from "./build/executor/builder.js";
 import { openImageRuntime } from "./images/index.js";
+import { hostPlatform } from "./images/platform.js";
 import { openNetworkDriver } from "./networks/index.js";
 import { openRegistryImages, type RegistryImagesOptions } from "./registry/registry-images.js";
 import type { RegistryService } from "./registry/types.js";
-import type { ContainerRuntime, ImageStore, NetworkDriver, VolumeStore } from "./types.js";
+import type { ContainerRuntime, ImageRecord, ImageStore, NetworkDriver, VolumeStore } from "./types.js";
 import { openVolumeStore } from "./volumes/volume-store.js";
 
 export interface RuntimeOptions {
@@ -49,6 +51,10 @@ export function defaultRuntimeOptions(): RuntimeOptions {
  * the fakes of runtime/testing can stand in for the embedded one. Each store's contract,
  * and the conformance suites of runtime/conformance, say what an implementation owes.
  */
+export interface ImageBuilder {
+  build(req: BuildRequest): Promise<ImageRecord>;
+}
+
 export interface Runtime {
   containers: ContainerRuntime;
   images: ImageStore;
@@ -60,6 +66,8 @@ export interface Runtime {
   root: string;
   /** Per-boot state dir. */
   runRoot: string;
+  /** Dockerfile builds (runtime/build/executor/builder.ts); runtimes that cannot build leave it out. */
+  builder?: ImageBuilder;
   /** Stops watching and releases the root lock; containers keep running. */
   close(): Promise<void>;
 }
@@ -102,11 +110,30 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       await containers.close();
       throw err;
     });
+    // The builder (and the Dockerfile parser) loads on the first build: an idle daemon needs none of it.
+    let loaded: Promise<ImageBuilder> | undefined;
+    const builder: ImageBuilder = {
+      async build(req) {
+        loaded ??= import("./build/executor/builder.js").then(
+          ({ Builder }) =>
+            new Builder({
+              runtime: { containers, networks },
+              images: image.images,
+              withImageView: async (img, fn) => image.snapshots.withImageView(img ? await image.ensureUnpacked(img) : [], fn),
+              pull: async (ref, signal) => (await registry.pull(ref, signal ? { signal } : {})).image,
+              root,
+              platform: hostPlatform(),
+            }),
+        );
+        return (await loaded).build(req);
+      },
+    };
     return {
       images: image.images,
       volumes,
       containers,
       networks,
+      builder,
       registry,
       root,
       runRoot,

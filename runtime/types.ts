@@ -150,6 +150,8 @@ export interface ImageCommitStep {
   comment?: string;
   layer?: Descriptor & { diffId: string };
   upper?: { dir: string; entries: UpperEntry[] };
+  /** Writes the step's layer tar into the pack (without finalizing it): the builder's COPY and ADD. */
+  write?: (pack: import("tar-stream").Pack) => Promise<void>;
 }
 
 export interface ImageCommitInput {

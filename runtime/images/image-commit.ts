@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import type { Logger } from "pino";
+import type { Pack } from "tar-stream";
 import { invalidArgument } from "../../lib/errors.js";
 import type { FsContentStore } from "../content/content-store.js";
 import { sha256Digest } from "../content/digest.js";
@@ -59,6 +60,11 @@ export interface CommitInput {
 /** The layer of `entries` (scanned from `upper`) in the content store; undefined when there are none. */
 export async function ingestUpperLayer(ctx: Pick<CommitContext, "content" | "onIngest">, upper: string, entries: UpperEntry[]): Promise<LayerBlob | undefined> {
   if (entries.length === 0) return undefined;
+  return ingestTarLayer(ctx, (pack) => packUpper(upper, entries, pack));
+}
+
+/** A layer whose tar `write` produces (it must not finalize the pack), gzip-compressed into the content store. */
+export async function ingestTarLayer(ctx: Pick<CommitContext, "content" | "onIngest">, write: (pack: Pack) => Promise<void>): Promise<LayerBlob> {
   const tar = (await import("tar-stream")).default;
   const pack = tar.pack();
   const diff = createHash("sha256");
@@ -69,12 +75,15 @@ export async function ingestUpperLayer(ctx: Pick<CommitContext, "content" | "onI
     },
   });
   const gzip = zlib.createGzip({ level: 6 });
-  const packing = packUpper(upper, entries, pack).then(
+  const packing = write(pack).then(
     () => pack.finalize(),
-    (err: unknown) => pack.destroy(err as Error),
+    (err: unknown) => {
+      pack.destroy(err as Error);
+      throw err;
+    },
   );
-  const stored = ctx.content.ingest(pack.pipe(hashing).pipe(gzip), {});
   pack.on("error", (err) => gzip.destroy(err));
+  const stored = ctx.content.ingest(pack.pipe(hashing).pipe(gzip), {});
   const [blob] = await Promise.all([stored, packing]);
   ctx.onIngest(blob.digest);
   return { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size, diffId: `sha256:${diff.digest("hex")}` };

@@ -14,6 +14,7 @@ import { normalizeTaggedReference } from "../../lib/reference.js";
 import type { ImageCandidate, StoredImage } from "./types.js";
 import type { CommitStep, LayerBlob } from "./image-commit.js";
 import type { UpperEntry } from "../snapshots/layer-diff.js";
+import type { Pack } from "tar-stream";
 
 export interface ImageStoreOptions {
   /** State root; records live under `<root>/images/`. */
@@ -380,7 +381,7 @@ export class FsImageStore implements ImageStore {
   async commit(
     input: {
       base?: string;
-      steps: (Omit<CommitStep, "layer"> & { layer?: LayerBlob; upper?: { dir: string; entries: UpperEntry[] } })[];
+      steps: (Omit<CommitStep, "layer"> & { layer?: LayerBlob; upper?: { dir: string; entries: UpperEntry[] }; write?: (pack: Pack) => Promise<void> })[];
       config: ImageRuntimeConfig;
       author?: string;
     },
@@ -389,11 +390,12 @@ export class FsImageStore implements ImageStore {
     const ref = reference === undefined ? undefined : normalizeTaggedReference(reference);
     const base = input.base === undefined ? undefined : await this.resolve(input.base, await this.files.readRefs());
     const [record] = await this.withPins(async (pin) => {
-      const { commitImage, ingestUpperLayer } = await import("./image-commit.js");
+      const { commitImage, ingestTarLayer, ingestUpperLayer } = await import("./image-commit.js");
       if (base) for (const d of [base.digest, base.configDigest, ...base.layers.map((l) => l.digest)]) pin(d);
       const steps: CommitStep[] = [];
       for (const s of input.steps) {
-        const layer = s.upper ? await ingestUpperLayer({ content: this.opts.content, onIngest: pin }, s.upper.dir, s.upper.entries) : s.layer;
+        const ingest = { content: this.opts.content, onIngest: pin };
+        const layer = s.upper ? await ingestUpperLayer(ingest, s.upper.dir, s.upper.entries) : s.write ? await ingestTarLayer(ingest, s.write) : s.layer;
         if (layer) pin(layer.digest);
         steps.push({ createdBy: s.createdBy, ...(s.comment ? { comment: s.comment } : {}), ...(layer ? { layer } : {}) });
       }
