@@ -13,8 +13,10 @@ packages=(runc conmon busybox-static iproute2 util-linux attr iptables conntrack
 commands=(runc conmon busybox ip nsenter setfattr iptables conntrack)
 if [ "${1:-}" = "--tests" ]; then
   # docker.io: the image interop test runs a private dockerd (its own state dir, no iptables).
-  packages+=(docker.io)
-  commands+=(dockerd)
+  # docker-registry: the registry tests start their own (127.0.0.1 only, their own config);
+  # openssl makes the token-auth test's certificate.
+  packages+=(docker.io docker-registry openssl)
+  commands+=(dockerd docker-registry openssl)
 fi
 
 missing=()
