@@ -9,12 +9,24 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import pino from "pino";
 import { ApiClient } from "../controller/api/client.js";
-import type { ApplyRequest, ApplyResponse, ContainerStatusView, EventRecord, ExecRequest, ObjectStatusView, ObjectView } from "../controller/api/protocol.js";
+import type { Writable } from "node:stream";
+import type {
+  ApplyRequest,
+  ApplyResponse,
+  ContainerCommitRequest,
+  ContainerStatusView,
+  EventRecord,
+  ExecRequest,
+  ImageHistory,
+  ImageRecord,
+  ObjectStatusView,
+  ObjectView,
+} from "../controller/api/protocol.js";
 import { ApiServer } from "../controller/api/server.js";
 import type { ControllerApi } from "../controller/api/types.js";
 import { notFound, notImplemented } from "../lib/errors.js";
 import { systemClock, type Clock } from "../lib/clock.js";
-import type { ExecResult, LogLine } from "../runtime/types.js";
+import type { ExecResult, LayerChange, LogLine } from "../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../schemas/kinds.js";
 import type { CommandContext, Output } from "./client.js";
 
@@ -73,6 +85,15 @@ export class FakeController implements ControllerApi {
   logsAsked?: { name: string; follow: boolean; tail?: number; since?: number };
   /** Set while a follow/watch stream waits for more; resolves when the client goes away. */
   streamEnded?: Promise<void>;
+  /** `changes` of any container this fake has (NotFound for others). */
+  changeList: LayerChange[] = [];
+  commits: { name: string; req: ContainerCommitRequest }[] = [];
+  commitResult: ImageRecord = fakeImageRecord();
+  /** The tar `exportContainer` writes; with `exportFailsAfter`, the first that many bytes, then a failure. */
+  exportBytes = Buffer.alloc(0);
+  exportFailsAfter?: number;
+  /** Histories by ref (NotFound for others). */
+  histories = new Map<string, ImageHistory>();
 
   put(view: ObjectView | ((n: number) => ObjectView | undefined), key?: string) {
     const k = key ?? (typeof view === "function" ? undefined : `${view.kind}/${view.metadata.name}`);
@@ -136,7 +157,36 @@ export class FakeController implements ControllerApi {
     return v;
   }
 
-  // The image store is not faked here (the image commands are tested against real stores).
+  private requireContainer(name: string, verb: string) {
+    if (!this.objects.has(`Container/${name}`)) throw notFound(`${verb} container ${name}: not found`, { object: { kind: "Container", name } });
+  }
+  async changes(name: string) {
+    this.requireContainer(name, "diff");
+    return this.changeList;
+  }
+  async commit(name: string, req: ContainerCommitRequest) {
+    this.requireContainer(name, "commit");
+    this.commits.push({ name, req });
+    return this.commitResult;
+  }
+  async exportContainer(name: string, out: Writable) {
+    this.requireContainer(name, "export");
+    if (this.exportFailsAfter === undefined) {
+      await new Promise<void>((resolve, reject) => out.end(this.exportBytes, () => resolve()).once("error", reject));
+      return;
+    }
+    await new Promise<void>((resolve) => out.write(this.exportBytes.subarray(0, this.exportFailsAfter), () => resolve()));
+    const err = new Error("disk read failed");
+    out.destroy(err);
+    throw err;
+  }
+  async imageHistory(ref: string) {
+    const h = this.histories.get(ref);
+    if (!h) throw notFound(`get image ${ref}: not found`);
+    return h;
+  }
+
+  // The rest of the image store is not faked here (the image commands are tested against real stores).
   listImages = () => Promise.reject(notImplemented("list images: fake controller"));
   inspectImages = () => Promise.reject(notImplemented("inspect images: fake controller"));
   loadImages = () => Promise.reject(notImplemented("load images: fake controller"));
@@ -150,6 +200,23 @@ export class FakeController implements ControllerApi {
     this.streamEnded = new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
     return this.streamEnded;
   }
+}
+
+/** An image record as the API returns one (digests made of one repeated hex digit). */
+export function fakeImageRecord(over: Partial<ImageRecord> = {}): ImageRecord {
+  return {
+    references: [],
+    digest: `sha256:${"d".repeat(64)}`,
+    configDigest: `sha256:${"c".repeat(64)}`,
+    layers: [],
+    diffIds: [],
+    chainIds: [],
+    config: {},
+    os: "linux",
+    architecture: "amd64",
+    size: 0,
+    ...over,
+  };
 }
 
 export interface Harness {

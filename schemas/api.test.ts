@@ -36,6 +36,14 @@ const BODIES: Record<keyof typeof API_BODY_SCHEMAS, unknown[]> = {
   ],
   ImageTagRequest: [{ source: "a", target: "b:1" }, { source: "a" }, { source: "a", target: "x".repeat(1025), force: true }],
   ImagePruneRequest: [{}, { all: true }, { all: "yes" }, { dangling: true }],
+  ContainerCommitRequest: [
+    {},
+    { reference: "localhost/web:2", changes: ['CMD ["sh"]', "ENV A=1"], comment: "fixed", author: "me <me@example.com>" },
+    { changes: [""] },
+    { reference: "" },
+    { changes: "CMD sh" },
+    { pause: false },
+  ],
 };
 
 describe("API body schemas", () => {
@@ -46,6 +54,7 @@ describe("API body schemas", () => {
     expect(BODIES.ExecRequest.map((b) => valid("ExecRequest", b))).toEqual([true, false, false, false]);
     expect(BODIES.ImageTagRequest.map((b) => valid("ImageTagRequest", b))).toEqual([true, false, false]);
     expect(BODIES.ImagePruneRequest.map((b) => valid("ImagePruneRequest", b))).toEqual([true, true, false, false]);
+    expect(BODIES.ContainerCommitRequest.map((b) => valid("ContainerCommitRequest", b))).toEqual([true, true, false, false, false, false]);
   });
 
   it("type the status of each kind, with nothing untyped beside it", () => {

@@ -82,8 +82,27 @@ export const ImagePruneRequest = Type.Object(
   { ...closed, $id: `${SCHEMA_BASE}/image-prune-request.json` },
 );
 
+/** Longest `--change` instruction, `-m` comment and `-a` author a commit takes. */
+const COMMIT_CHANGE_MAX_LENGTH = 64 * 1024;
+const COMMIT_MAX_CHANGES = 1000;
+
+export const ContainerCommitRequest = Type.Object(
+  {
+    reference: Type.Optional(ImageRef("`docker commit`'s REPOSITORY[:TAG] for the new image (tag default latest); absent: untagged, found by its ID.")),
+    changes: Type.Optional(
+      Type.Array(NoNul({ minLength: 1, maxLength: COMMIT_CHANGE_MAX_LENGTH }), {
+        maxItems: COMMIT_MAX_CHANGES,
+        description: "Dockerfile instructions applied in order over the container's image config (`--change`): CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.",
+      }),
+    ),
+    comment: Type.Optional(NoNul({ maxLength: COMMIT_CHANGE_MAX_LENGTH, description: "The history entry's comment (`-m`)." })),
+    author: Type.Optional(NoNul({ maxLength: COMMIT_CHANGE_MAX_LENGTH, description: "The image's author (`-a`)." })),
+  },
+  { ...closed, $id: `${SCHEMA_BASE}/container-commit-request.json` },
+);
+
 /** The request bodies the server validates, by the name its validators are exported under. */
-export const API_BODY_SCHEMAS = { ApplyRequest, ExecRequest, ImageTagRequest, ImagePruneRequest } satisfies Record<string, TSchema>;
+export const API_BODY_SCHEMAS = { ApplyRequest, ExecRequest, ImageTagRequest, ImagePruneRequest, ContainerCommitRequest } satisfies Record<string, TSchema>;
 export type ApiBodyName = keyof typeof API_BODY_SCHEMAS;
 
 // ---------------------------------------------------------------------------- responses
@@ -363,6 +382,32 @@ export const ImageRecord = Type.Object(
 );
 
 export const ImageList = Type.Object({ items: Type.Array(ImageRecord) }, closed);
+
+/** One line of `berth diff CONTAINER` (runtime/types.ts LayerChange), Docker's A/C/D. */
+export const LayerChange = Type.Object(
+  { kind: Type.Union([Type.Literal("A"), Type.Literal("C"), Type.Literal("D")]), path: Type.String({ description: "Absolute path in the container." }) },
+  closed,
+);
+export const ContainerChanges = Type.Object({ items: Type.Array(LayerChange, { description: "Sorted by path." }) }, closed);
+
+/** One entry of `berth image history` (runtime/types.ts ImageHistoryEntry). */
+export const ImageHistoryEntry = Type.Object(
+  {
+    created: Type.Optional(Type.String()),
+    createdBy: Type.Optional(Type.String()),
+    comment: Type.Optional(Type.String()),
+    emptyLayer: Type.Boolean({ description: "The step made no layer (size 0)." }),
+    size: Type.Integer({ minimum: 0, description: "The layer's bytes: uncompressed when known, else the compressed blob's." }),
+  },
+  closed,
+);
+export const ImageHistory = Type.Object(
+  {
+    id: Type.String({ description: "The image's ID (its config digest), shown on the newest entry." }),
+    items: Type.Array(ImageHistoryEntry, { description: "Newest first." }),
+  },
+  closed,
+);
 export const ImageLoadResponse = Type.Object({ loaded: Type.Array(ImageRecord) }, closed);
 
 export const ImageRemoveResponse = Type.Object(

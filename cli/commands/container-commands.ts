@@ -1,4 +1,8 @@
-/** `berth logs`, `exec` and `port`: a running container's output, commands in it and its ports, through the daemon. */
+/**
+ * `berth logs`, `exec`, `port`, `commit` and `export`: a running container's output, commands
+ * in it, its ports, and its filesystem as an image or a tar, through the daemon. (`berth diff
+ * CONTAINER` shares `diff` with the manifest diff: manifest-commands.ts.)
+ */
 import type { Command } from "commander";
 import { clientContext, run } from "./registration.js";
 
@@ -58,6 +62,59 @@ Examples:
     .action(async (name: string, command: string[], opts, cmd: Command) => {
       const { runExec } = await import("./exec.js");
       await run(runExec(await clientContext(cmd), name, command, opts));
+    });
+
+  program
+    .command("commit")
+    .summary("create an image from a container's changes")
+    .description(
+      "Create an image from a container, as docker commit: its image's layers plus a layer of what the container changed " +
+        "(berth diff shows it), with the image's config — changed by --change instructions — and a history entry (-m). " +
+        "Prints the new image's ID. The container is not paused: commit a stopped one for an exact copy " +
+        "(a file that changes while it is read fails the commit).",
+    )
+    .argument("<container>", "container name")
+    .argument("[repository[:tag]]", "name of the new image (tag default latest); none leaves it untagged")
+    .option(
+      "-c, --change <instruction>",
+      "apply a Dockerfile instruction to the image config: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR (repeatable)",
+      collect,
+      [] as string[],
+    )
+    .option("-m, --message <message>", "commit message (the history entry's comment)")
+    .option("-a, --author <author>", 'author, e.g. "Jane Doe <jane@example.com>"')
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth commit web localhost/web:fixed
+  berth commit -m 'add curl' -c 'CMD ["/app/run"]' -c 'ENV MODE=prod' web localhost/web:2`,
+    )
+    .action(async (name: string, reference: string | undefined, opts, cmd: Command) => {
+      const { runCommit } = await import("./container-layer.js");
+      await run(runCommit(await clientContext(cmd), name, reference, opts));
+    });
+
+  program
+    .command("export")
+    .summary("write a container's filesystem as a tar")
+    .description(
+      "Write a container's whole filesystem (its image and its changes, not its volumes) as a tar archive, as docker export; " +
+        "berth image import takes it back as a one-layer image.",
+    )
+    .argument("<container>", "container name")
+    .option("-o, --output <file>", "write to this file (default: standard output)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth export web -o web.tar
+  berth export web | tar -t | head
+  berth export web | berth image import - localhost/web-flat:1`,
+    )
+    .action(async (name: string, opts, cmd: Command) => {
+      const { runExport } = await import("./container-layer.js");
+      await run(runExport(await clientContext(cmd), name, opts));
     });
 
   program

@@ -1,4 +1,4 @@
-/** `berth image ls|inspect|load|import|save|tag|rm|prune` over image.ts. */
+/** `berth image ls|inspect|history|load|import|save|tag|rm|prune` over image.ts. */
 import { Option, type Command } from "commander";
 import { globals, run } from "./registration.js";
 
@@ -11,7 +11,7 @@ export function registerImageCommands(program: Command): void {
   };
   const image = program
     .command("image")
-    .summary("manage images: load, import, save, ls, inspect, tag, rm, prune")
+    .summary("manage images: load, import, save, ls, inspect, history, tag, rm, prune")
     .description("Manage images in berth's local store: through the daemon when one runs (--socket), else directly under the root lock.");
   image
     .command("ls")
@@ -30,6 +30,21 @@ export function registerImageCommands(program: Command): void {
     .action(async (names: string[], _opts, cmd: Command) => {
       const { imageInspect } = await import("./image.js");
       await run(imageInspect(imageGlobals(cmd), names));
+    });
+  image
+    .command("history")
+    .summary("show the history of an image")
+    .description(
+      "Show how an image was made, newest step first, as docker history: its ID on the top row (<missing> below: berth keeps no " +
+        "intermediate images), when each step ran, what it ran (cut to 45 characters unless --no-trunc), the size of its layer and its comment.",
+    )
+    .argument("<image>", "reference, digest or ID prefix")
+    .option("--no-trunc", "do not truncate IDs and commands")
+    .option("-q, --quiet", "only show image IDs", false)
+    .addOption(new Option("--format <format>", "output format: table, or json (one object per line)").choices(["table", "json"]).default("table"))
+    .action(async (ref: string, opts: { trunc: boolean; quiet: boolean; format: "table" | "json" }, cmd: Command) => {
+      const { imageHistory } = await import("./image.js");
+      await run(imageHistory(imageGlobals(cmd), ref, { noTrunc: !opts.trunc, quiet: opts.quiet, format: opts.format }));
     });
   image
     .command("load")

@@ -7,11 +7,13 @@ import { invalidArgument } from "../../lib/errors.js";
 import { familiarReference } from "../../lib/reference.js";
 import { formatSize } from "../../lib/units.js";
 import { applyChange } from "../../runtime/images/image-changes.js";
+import { imageHistoryOf } from "../../runtime/images/image-history.js";
 import type { ImageRuntime } from "../../runtime/images/index.js";
 import type { ImageRecord, ImageRuntimeConfig } from "../../runtime/types.js";
 import { socketPath } from "../client.js";
 import { withImages, type GlobalOptions } from "../local.js";
 import { formatTable, humanAgo } from "../table.js";
+import { formatHistory, type HistoryOptions } from "./image-history.js";
 
 /** The global options of `berth image`: it works through the daemon when one runs. */
 export interface ImageGlobals extends GlobalOptions {
@@ -93,6 +95,17 @@ export async function imageInspect(g: ImageGlobals, names: string[]): Promise<nu
     (rt) => Promise.all(names.map((n) => rt.images.get(n))),
   );
   process.stdout.write(JSON.stringify(images, null, 2) + "\n");
+  return 0;
+}
+
+/** `berth image history IMAGE` (image-history.ts has the format). */
+export async function imageHistory(g: ImageGlobals, ref: string, opts: HistoryOptions, nowMs = Date.now()): Promise<number> {
+  const h = await viaDaemonOrLocal(
+    g,
+    (c) => c.imageHistory(ref),
+    (rt) => imageHistoryOf(rt.images, ref),
+  );
+  process.stdout.write(formatHistory(h, opts, nowMs));
   return 0;
 }
 

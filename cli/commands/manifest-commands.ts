@@ -1,10 +1,10 @@
 /**
- * `berth validate`, `apply` and `diff`: the commands that read manifests. Their modules are
+ * `berth validate`, `apply` and `diff`: the commands that read manifests (`diff CONTAINER`,
+ * a container's changes to its image, shares the verb as Docker's). Their modules are
  * imported when the command runs (see main.ts).
  */
 import { Option, type Command } from "commander";
 import { clientContext, filenameHelp, HOST_BINDS_HELP, run } from "./registration.js";
-
 
 export function registerManifestCommands(program: Command): void {
   program
@@ -70,12 +70,15 @@ Examples:
 
   program
     .command("diff")
-    .summary("show what apply would change, as a diff")
+    .summary("show what apply would change (-f), or a container's changes to its image")
     .description(
-      "Show, as unified diffs of their YAML, how the objects stored in the daemon would change if the manifests " +
-        "were applied (a dry-run apply). Exits 0 when nothing would change, 1 when something would, 2 or more on errors.",
+      "With -f: show, as unified diffs of their YAML, how the objects stored in the daemon would change if the manifests " +
+        "were applied (a dry-run apply). Exits 0 when nothing would change, 1 when something would, 2 or more on errors.\n" +
+        "With a container's name instead: list the files and directories it added (A), changed (C) or deleted (D) " +
+        "compared with its image, one per line, as docker diff. Exits 0.",
     )
-    .requiredOption("-f, --filename <path...>", filenameHelp)
+    .argument("[container]", "a container: list its changes to its image (docker diff)")
+    .option("-f, --filename <path...>", filenameHelp)
     .option("-R, --recursive", "process directories recursively", false)
     .option("--stack <name>", "the stack (default: from the first path; required with -f -)")
     .option("--prune", "also show the deletions apply --prune would make", false)
@@ -86,9 +89,17 @@ Examples:
       `
 Examples:
   berth diff -f examples/web/
-  berth diff -f app.yaml --stack shop --prune`,
+  berth diff -f app.yaml --stack shop --prune
+  berth diff web                               A /tmp/cache, C /etc, D /etc/motd, ...`,
     )
-    .action(async (opts, cmd: Command) => {
+    .action(async (container: string | undefined, opts, cmd: Command) => {
+      const manifestOptions = ["recursive", "stack", "prune", "allowPrivileged", "allowHostBinds"].filter((k) => cmd.getOptionValueSource(k) === "cli");
+      const { diffMode } = await import("./container-layer.js");
+      if (diffMode(container, opts.filename, manifestOptions) === "container") {
+        const { runContainerDiff } = await import("./container-layer.js");
+        await run(runContainerDiff(await clientContext(cmd), container!));
+        return;
+      }
       const { runDiff } = await import("./diff.js");
       await run(runDiff(await clientContext(cmd), opts));
     });

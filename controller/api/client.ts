@@ -14,12 +14,15 @@ import {
   type ApplyRequest,
   type ApplyResponse,
   type ChangeEntry,
+  type ContainerChanges,
+  type ContainerCommitRequest,
   type ErrorBody,
   type EventList,
   type EventRecord,
   type ExecExitStatus,
   type ExecRequest,
   type ExecResult,
+  type ImageHistory,
   type ImageList,
   type ImageLoadResponse,
   type ImagePruneResponse,
@@ -245,8 +248,34 @@ export class ApiClient {
    * appears whole or not at all; a stream may have received part of an archive when this
    * throws (a transfer cut short is an error, never a silent short archive).
    */
-  async saveImages(refs: string[], sink: DownloadSink, signal?: AbortSignal): Promise<number> {
-    const res = await this.open("GET", `${IMAGE_STORE_PATH}/save?${query(refs.map((r) => ["ref", r]))}`, undefined, signal);
+  saveImages(refs: string[], sink: DownloadSink, signal?: AbortSignal): Promise<number> {
+    return this.download(`${IMAGE_STORE_PATH}/save?${query(refs.map((r) => ["ref", r]))}`, sink, "save images", signal);
+  }
+
+  /** `docker history` of one image, newest first. */
+  imageHistory = (ref: string) => this.request<ImageHistory>("GET", `${IMAGE_STORE_PATH}/history?${query([["ref", ref]])}`);
+
+  /** `docker diff`: the container's changes to its image, sorted by path. */
+  changes = async (name: string) => (await this.request<ContainerChanges>("GET", `/v1/containers/${encodeURIComponent(name)}/changes`)).items;
+  /** `docker commit`: the new image. */
+  commit = (name: string, req: ContainerCommitRequest) => this.request<ImageRecord>("POST", `/v1/containers/${encodeURIComponent(name)}/commit`, req);
+  /**
+   * `docker export`: downloads the tar of the container's filesystem into `sink` (as
+   * saveImages does: a file whole or not at all; a transfer cut short is an error); returns
+   * its size.
+   */
+  exportContainer(name: string, sink: DownloadSink, signal?: AbortSignal): Promise<number> {
+    return this.download(`/v1/containers/${encodeURIComponent(name)}/export`, sink, `export container ${name}`, signal);
+  }
+
+  /**
+   * GETs `route` and copies the answer's body into `sink`; returns its size. A body shorter
+   * than its content-length, or cut off (a chunked answer whose connection the server
+   * destroyed), is Unavailable; a file sink is written to a temp file beside it and renamed
+   * only when the whole body arrived.
+   */
+  private async download(route: string, sink: DownloadSink, what: string, signal?: AbortSignal): Promise<number> {
+    const res = await this.open("GET", route, undefined, signal);
     if ((res.statusCode ?? 500) >= 400) return this.fail(res);
     const expected = Number(res.headers["content-length"] ?? NaN);
     let n = 0;
@@ -256,11 +285,13 @@ export class ApiClient {
           n += chunk.length;
           await write(chunk);
         }
+        // a chunked answer cut off ends without its last chunk: Node marks it incomplete
+        if (!res.complete) throw new Error("the connection closed before the end");
       } catch (err) {
         if ((err as Error).name === "AbortError") throw err;
-        throw unavailable(`save images: the transfer from ${this.socketPath} broke off after ${n} bytes: ${errorMessage(err)}`, { cause: err });
+        throw unavailable(`${what}: the transfer from ${this.socketPath} broke off after ${n} bytes: ${errorMessage(err)}`, { cause: err });
       }
-      if (Number.isFinite(expected) && n !== expected) throw unavailable(`save images: the transfer ended after ${n} of ${expected} bytes`);
+      if (Number.isFinite(expected) && n !== expected) throw unavailable(`${what}: the transfer ended after ${n} of ${expected} bytes`);
     };
     if ("stream" in sink) {
       const out = sink.stream;

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { notImplemented } from "../../lib/errors.js";
 import { ManualClock } from "../../lib/clock.js";
 import { openContentStore, type FsContentStore } from "../../runtime/content/content-store.js";
+import { imageHistoryOf } from "../../runtime/images/image-history.js";
 import { openImageStore, type FsImageStore } from "../../runtime/images/image-store.js";
 import { buildDockerSaveArchive, buildImage, tarBuffer } from "../../test/helpers/image-fixtures.js";
 import { ApiClient, isNoDaemon } from "./client.js";
@@ -30,6 +31,10 @@ function imageApi(root: string, images: FsImageStore): ControllerApi {
     logs: () => ({ [Symbol.asyncIterator]: () => ({ next: no }) }),
     exec: no,
     act: no,
+    changes: no,
+    commit: no,
+    exportContainer: no,
+    imageHistory: (ref) => imageHistoryOf(images, ref),
     listImages: () => images.list(),
     inspectImages: async (refs) => Promise.all(refs.map((r) => images.get(r))),
     loadImages: (file, signal) => images.load(file, { signal }),
@@ -135,6 +140,15 @@ describe("image store routes, over a unix socket against a real store", () => {
     await client.removeImage("localhost/b:1");
     expect(await client.pruneImages({ all: true })).toEqual({ deletedBlobs: 0, deletedSnapshots: 0, reclaimedBytes: 0 });
     expect(await client.pruneImages()).toMatchObject({ deletedBlobs: 0 });
+  });
+
+  it("reads an image's history from its config: newest first, with the layer's size (the blob's: no snapshot store here)", async () => {
+    const a = await client.importImage(chunks(await rootfs()), "localhost/a:1");
+    expect(await client.imageHistory("localhost/a:1")).toEqual({
+      id: a.configDigest,
+      items: [{ created: a.created, createdBy: "berth import", comment: "imported from a rootfs tarball", emptyLayer: false, size: a.layers[0]!.size }],
+    });
+    await expect(client.imageHistory("localhost/nope")).rejects.toMatchObject({ kind: "NotFound", message: "get image localhost/nope: not found" });
   });
 
   it("loads a docker save archive made elsewhere", async () => {

@@ -4,7 +4,7 @@ import type { Kind } from "../../schemas/kinds.js";
 import type * as runtime from "../../runtime/types.js";
 import type { Diagnostic } from "../manifests/diagnostics.js";
 import type { ManifestText } from "../manifests/load.js";
-import type { ApplyRequest, ApplyResponse, ChangeEntry, ErrorBody, ExecResult, ImageRecord, LogLine, ObjectView } from "./protocol.js";
+import type { ApplyRequest, ApplyResponse, ChangeEntry, ErrorBody, ExecResult, ImageHistoryEntry, ImageRecord, LayerChange, LogLine, ObjectView } from "./protocol.js";
 
 // The wire types are derived from schemas/api.ts; these are the types the two ends hand them
 // to and from. They must stay the same (tsc checks this file; at run time it does nothing).
@@ -13,6 +13,8 @@ describe("wire types and the types either end uses", () => {
     expectTypeOf<ImageRecord>().toEqualTypeOf<runtime.ImageRecord>();
     expectTypeOf<ExecResult>().toEqualTypeOf<runtime.ExecResult>();
     expectTypeOf<LogLine>().toEqualTypeOf<runtime.LogLine>();
+    expectTypeOf<LayerChange>().toEqualTypeOf<runtime.LayerChange>();
+    expectTypeOf<ImageHistoryEntry>().toEqualTypeOf<runtime.ImageHistoryEntry>();
     expectTypeOf<ApplyResponse["diagnostics"][number]>().toEqualTypeOf<Diagnostic>();
     expectTypeOf<ApplyRequest["files"][number]>().toEqualTypeOf<ManifestText>();
     expectTypeOf<ChangeEntry["kind"]>().toEqualTypeOf<Kind>();

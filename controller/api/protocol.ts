@@ -12,11 +12,16 @@
  *   POST   /v1/containers/{name}/exec     ExecRequest → ExecResult (buffered: output capped at 1 MiB, UTF-8)
  *   POST   /v1/containers/{name}/exec?stream=true   the exec stream (below): stdio as bytes, stdin, no cap
  *   POST   /v1/containers/{name}/{stop|start|restart} → ObjectView, once the action is carried out
+ *   GET    /v1/containers/{name}/changes  → ContainerChanges (`docker diff`: A/C/D against its image, sorted by path)
+ *   POST   /v1/containers/{name}/commit   ContainerCommitRequest → ImageRecord (`docker commit`: its image plus its writable layer)
+ *   GET    /v1/containers/{name}/export   → its whole filesystem as a tar (application/x-tar, chunked: a failure
+ *                                           after the answer began cuts the connection, never a short tar that looks whole)
  *
  * The image store (`/v1/images` are the desired Image objects; the store the daemon owns is
  * `/v1/image-store`). Refs are references, digests or ID prefixes, as `berth image` takes them:
  *   GET    /v1/image-store                         → { items: ImageRecord[] }
  *   GET    /v1/image-store/inspect?ref=R[&ref=..]  → ImageRecord[]
+ *   GET    /v1/image-store/history?ref=R           → ImageHistory (`docker history`, newest first)
  *   POST   /v1/image-store/load                    archive as the raw body (application/x-tar) → ImageLoadResponse
  *   POST   /v1/image-store/import?reference=R[&change=C..]  rootfs tarball as the raw body → ImageRecord
  *   GET    /v1/image-store/save?ref=R[&ref=..]     → the archive (application/x-tar, with content-length)
@@ -64,6 +69,7 @@ export type ApplyRequest = Static<typeof S.ApplyRequest>;
 export type ExecRequest = Static<typeof S.ExecRequest>;
 export type ImageTagRequest = Static<typeof S.ImageTagRequest>;
 export type ImagePruneRequest = Static<typeof S.ImagePruneRequest>;
+export type ContainerCommitRequest = Static<typeof S.ContainerCommitRequest>;
 
 // Responses.
 export type ChangeAction = Static<typeof S.ChangeAction>;
@@ -106,5 +112,9 @@ export type ImageList = Static<typeof S.ImageList>;
 export type ImageLoadResponse = Static<typeof S.ImageLoadResponse>;
 export type ImageRemoveResponse = Static<typeof S.ImageRemoveResponse>;
 export type ImagePruneResponse = Static<typeof S.ImagePruneResponse>;
+export type LayerChange = Static<typeof S.LayerChange>;
+export type ContainerChanges = Static<typeof S.ContainerChanges>;
+export type ImageHistoryEntry = Static<typeof S.ImageHistoryEntry>;
+export type ImageHistory = Static<typeof S.ImageHistory>;
 
 export type ErrorBody = Static<typeof S.ErrorBody>;

@@ -70,7 +70,12 @@ function fakeApi() {
       if (name === "slow") await new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
       return view(name);
     },
-    // the image store routes are tested in image-store-routes.test.ts, against a real store
+    // container layers are tested in container-layer-routes.test.ts; the image store routes
+    // in image-store-routes.test.ts, against a real store
+    changes: () => Promise.reject(notImplemented("fake")),
+    commit: () => Promise.reject(notImplemented("fake")),
+    exportContainer: () => Promise.reject(notImplemented("fake")),
+    imageHistory: () => Promise.reject(notImplemented("fake")),
     listImages: () => Promise.reject(notImplemented("fake")),
     inspectImages: () => Promise.reject(notImplemented("fake")),
     loadImages: () => Promise.reject(notImplemented("fake")),

@@ -5,8 +5,12 @@
  * recorded as intents and carried out by the container reconciler; the image store is plain
  * delegation (it serializes its own mutations, and Image objects reconcile through it too).
  */
-import { failedPrecondition, notFound } from "../../lib/errors.js";
-import type { ImageRecord, ImageRuntimeConfig } from "../../runtime/types.js";
+import type { Writable } from "node:stream";
+import { errorMessage, failedPrecondition, invalidArgument, isBerthError, notFound, notImplemented } from "../../lib/errors.js";
+import { normalizeTaggedReference } from "../../lib/reference.js";
+import { applyCommitChanges } from "../../runtime/images/commit-changes.js";
+import { imageHistoryOf } from "../../runtime/images/image-history.js";
+import type { ImageRecord, ImageRuntimeConfig, LayerChange } from "../../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../../schemas/kinds.js";
 import { objectKey, type AnyObject } from "../manifests/model.js";
 import { statusViewOf } from "../reconcilers/condition.js";
@@ -18,9 +22,11 @@ import type {
   ApplyRequest,
   ApplyResponse,
   ChangeEntry,
+  ContainerCommitRequest,
   EventRecord,
   ExecRequest,
   ExecResult,
+  ImageHistory,
   ImagePruneResponse,
   ImageRemoveResponse,
   ObjectView,
@@ -170,6 +176,63 @@ export class ControllerService implements ControllerApi {
     return this.viewOf(this.deps.desired.get(stored.key) ?? stored);
   }
 
+  /** `berth diff CONTAINER`: the runtime's facts about its layer. */
+  async changes(name: string): Promise<LayerChange[]> {
+    this.requireContainer(name, "diff");
+    const rt = this.deps.runtime.containers;
+    if (!rt.changes) throw notImplemented(`diff container ${name}: the runtime cannot read container layers`);
+    return rt.changes(name);
+  }
+
+  /**
+   * `berth commit`: the changes are checked before anything else (a bad one is named, with
+   * why), then applied over the config of the image the container runs — not over its
+   * manifest's command, env or user, which Docker's commit would carry too: a berth
+   * container's run options belong to its manifest, and the image keeps its own.
+   */
+  async commit(name: string, req: ContainerCommitRequest): Promise<ImageRecord> {
+    const what = `commit container ${name}`;
+    const changes = req.changes ?? [];
+    applyCommitChanges({}, changes, what);
+    if (req.reference !== undefined) {
+      try {
+        normalizeTaggedReference(req.reference);
+      } catch (err) {
+        throw invalidArgument(`${what}: ${errorMessage(err)}`, { cause: err });
+      }
+    }
+    this.requireContainer(name, "commit");
+    const rt = this.deps.runtime.containers;
+    if (!rt.commit) throw notImplemented(`${what}: the runtime cannot read container layers`);
+    let config: ImageRuntimeConfig | undefined;
+    if (changes.length > 0) {
+      const state = await rt.inspect(name);
+      const image = await this.deps.runtime.images.get(state.imageDigest).catch((err: unknown) => {
+        if (!isBerthError(err, "NotFound")) throw err;
+        throw failedPrecondition(`${what}: its image ${state.image} (${state.imageDigest}) is no longer in the store, so there is no config to apply the changes to`, { cause: err });
+      });
+      config = applyCommitChanges(image.config, changes, what);
+    }
+    return rt.commit(name, {
+      ...(req.reference !== undefined ? { reference: req.reference } : {}),
+      ...(config ? { config } : {}),
+      ...(req.comment ? { comment: req.comment } : {}),
+      ...(req.author ? { author: req.author } : {}),
+    });
+  }
+
+  /** `berth export`: the runtime writes the tar to `out` itself. */
+  async exportContainer(name: string, out: Writable, signal: AbortSignal): Promise<void> {
+    this.requireContainer(name, "export");
+    const rt = this.deps.runtime.containers;
+    if (!rt.export) throw notImplemented(`export container ${name}: the runtime cannot mount container layers`);
+    await rt.export(name, out, { signal });
+  }
+
+  imageHistory(ref: string): Promise<ImageHistory> {
+    return imageHistoryOf(this.deps.runtime.images, ref);
+  }
+
   listImages(): Promise<ImageRecord[]> {
     return this.deps.runtime.images.list();
   }
@@ -205,9 +268,9 @@ export class ControllerService implements ControllerApi {
     return this.deps.runtime.images.prune(options.all ? { all: true } : { dangling: true });
   }
 
-  private requireContainer(name: string): StoredObject {
+  private requireContainer(name: string, verb = "get"): StoredObject {
     const s = this.deps.desired.get(keyOf("Container", name));
-    if (!s) throw notFound(`get container ${name}: not found`, { object: { kind: "Container", name } });
+    if (!s) throw notFound(`${verb} container ${name}: not found`, { object: { kind: "Container", name } });
     return s;
   }
 

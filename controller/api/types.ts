@@ -1,16 +1,20 @@
+import type { Writable } from "node:stream";
 import type { Kind } from "../../schemas/kinds.js";
 import type { ImageRuntimeConfig } from "../../runtime/types.js";
 import type {
   ApplyRequest,
   ApplyResponse,
   ChangeEntry,
+  ContainerCommitRequest,
   EventRecord,
   ExecExitStatus,
   ExecRequest,
   ExecResult,
+  ImageHistory,
   ImagePruneResponse,
   ImageRecord,
   ImageRemoveResponse,
+  LayerChange,
   LogLine,
   ObjectView,
   VersionInfo,
@@ -52,12 +56,28 @@ export interface ControllerApi {
    * been carried out; `signal` (the client's connection) bounds the wait.
    */
   act(name: string, action: "stop" | "start" | "restart", signal: AbortSignal): Promise<ObjectView>;
+  /** `docker diff`: the container's changes to its image, sorted by path. NotFound for a container no manifest has. */
+  changes(name: string): Promise<LayerChange[]>;
+  /**
+   * `docker commit`: a new image of the container's image plus its writable layer, tagged
+   * `req.reference` when given; `req.changes` are applied over its image's config
+   * (InvalidArgument naming a bad one, before anything is read).
+   */
+  commit(name: string, req: ContainerCommitRequest): Promise<ImageRecord>;
+  /**
+   * `docker export`: the tar of the container's filesystem written to `out`, which is ended
+   * (destroyed on a failure after the first byte). Errors before any byte (NotFound,
+   * FailedPrecondition) leave `out` untouched. `signal` ends it.
+   */
+  exportContainer(name: string, out: Writable, signal: AbortSignal): Promise<void>;
 
   // The image store. The daemon holds the root lock, so while it runs the store is only
   // touched through these. Refs are references, digests or ID prefixes (ImageStore.get).
   listImages(): Promise<ImageRecord[]>;
   /** In the order asked; NotFound for the first ref that matches nothing. */
   inspectImages(refs: string[]): Promise<ImageRecord[]>;
+  /** `docker history` of one image, newest first, with the image's ID. */
+  imageHistory(ref: string): Promise<ImageHistory>;
   /** Loads a `docker save` archive or OCI layout tar the server has staged in `file` (the server removes it). */
   loadImages(file: string, signal: AbortSignal): Promise<ImageRecord[]>;
   /**

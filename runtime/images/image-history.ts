@@ -7,8 +7,8 @@
  * non-empty layers in History section"), and layers no entry describes (a config without
  * history) are shown as entries of their own, newest, with only their size.
  */
-import { invalidArgument } from "../../lib/errors.js";
-import type { ImageHistoryEntry } from "../types.js";
+import { invalidArgument, notImplemented } from "../../lib/errors.js";
+import type { ImageHistoryEntry, ImageStore } from "../types.js";
 import { parseJson } from "./image-json.js";
 import type { StoredImage } from "./types.js";
 
@@ -61,4 +61,11 @@ export async function imageHistory(
   }
   for (; next < image.layers.length; next++) out.push({ emptyLayer: false, size: await sizeOf(next) });
   return out.reverse();
+}
+
+/** `docker history` of `ref` with the image's ID (its config digest), as the API and the CLI's local path give it. */
+export async function imageHistoryOf(store: Pick<ImageStore, "get" | "history">, ref: string): Promise<{ id: string; items: ImageHistoryEntry[] }> {
+  if (!store.history) throw notImplemented(`read history of image ${ref}: the image store cannot read image histories`);
+  const image = await store.get(ref);
+  return { id: image.configDigest, items: await store.history(image.digest) };
 }

@@ -3,11 +3,13 @@ import { BerthError, errorKind, errorMessage, invalidArgument } from "../../../l
 import { parseBody } from "../bodies.js";
 import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, EXEC_STREAM_CONTENT_TYPE, readRequestFrame, STREAM } from "../exec-stream.js";
 import { booleanParam, checkQuery, readJson, sendJson, streamNdjson } from "../http-util.js";
-import type { ErrorBody, ExecExitStatus, ExecStreamId } from "../protocol.js";
+import { TAR_CONTENT_TYPE, type ContainerChanges, type ErrorBody, type ExecExitStatus, type ExecStreamId } from "../protocol.js";
 import type { Route, RouteContext } from "./types.js";
 
 /** Largest exec request body. */
 const MAX_EXEC_BODY = 1024 * 1024;
+/** Largest commit request body (its changes are bounded by the schema; this is above their sum's usual size). */
+const MAX_COMMIT_BODY = 1024 * 1024;
 const ACTIONS = ["stop", "start", "restart"] as const;
 const isAction = (s: string): s is (typeof ACTIONS)[number] => (ACTIONS as readonly string[]).includes(s);
 
@@ -21,15 +23,45 @@ export function execStreamRouteOf(method: string, segments: string[], query: URL
   return method === "POST" && segments.length === 3 && segments[0] === "containers" && segments[2] === "exec" && query.get("stream") === "true" ? "exec" : undefined;
 }
 
-/** What only containers have: `GET …/logs`, `POST …/exec[?stream=true]`, `POST …/{stop|start|restart}` under `/v1/containers/{name}`. */
+/**
+ * What only containers have, under `/v1/containers/{name}`: `GET …/logs`, `POST
+ * …/exec[?stream=true]`, `POST …/{stop|start|restart}`, `GET …/changes`, `POST …/commit`,
+ * `GET …/export`.
+ */
 export const containerRoutes: Route = (ctx) => {
   const [resource, name, sub] = ctx.segments;
   if (resource !== "containers" || !name || !sub) return undefined;
   if (sub === "logs" && ctx.method === "GET") return logs(ctx, name);
   if (sub === "exec" && ctx.method === "POST") return exec(ctx, name);
+  if (sub === "changes" && ctx.method === "GET") return changes(ctx, name);
+  if (sub === "commit" && ctx.method === "POST") return commit(ctx, name);
+  if (sub === "export" && ctx.method === "GET") return exportTar(ctx, name);
   if (isAction(sub) && ctx.method === "POST") return ctx.api.act(name, sub, ctx.signal).then((v) => sendJson(ctx.res, 200, v));
   return undefined;
 };
+
+async function changes({ api, url, res }: RouteContext, name: string) {
+  checkQuery(url.searchParams, [], "diff container");
+  sendJson(res, 200, { items: await api.changes(name) } satisfies ContainerChanges);
+}
+
+async function commit({ api, url, req, res }: RouteContext, name: string) {
+  checkQuery(url.searchParams, [], "commit container");
+  const body = await parseBody("ContainerCommitRequest", await readJson(req, MAX_COMMIT_BODY), `commit container ${name}`);
+  sendJson(res, 200, await api.commit(name, body));
+}
+
+/**
+ * The tar as the runtime writes it, chunked (its length is not known before the end). An
+ * error before its first byte is an ordinary error answer; after it the connection is cut
+ * (the server destroys the response), so a client never takes a short tar for a whole one.
+ */
+async function exportTar({ api, url, res, signal }: RouteContext, name: string) {
+  checkQuery(url.searchParams, [], "export container");
+  res.setHeader("content-type", TAR_CONTENT_TYPE);
+  res.setHeader("cache-control", "no-store");
+  await api.exportContainer(name, res, signal);
+}
 
 /** `?follow=true&tail=N&since=ms`: NDJSON LogLines; with follow, until the client goes away. */
 async function logs({ api, url, res, signal }: RouteContext, name: string) {

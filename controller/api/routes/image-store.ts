@@ -68,6 +68,11 @@ async function imageStore(ctx: RouteContext, op: string | undefined) {
     checkQuery(q, ["ref"], "inspect images");
     return sendJson(res, 200, await api.inspectImages(refsOf(q, "inspect images")));
   }
+  if (op === "history" && method === "GET") {
+    checkQuery(q, ["ref"], "read image history");
+    const [ref] = refsOf(q, "read image history", { single: true });
+    return sendJson(res, 200, await api.imageHistory(ref!));
+  }
   if (op === "load" && method === "POST") return load(ctx);
   if (op === "import" && method === "POST") return importImage(ctx);
   if (op === "save" && method === "GET") return save(ctx);
