@@ -4,6 +4,8 @@
  * that one"). A reconciler never enqueues its own key — it returns `requeueAfterMs`.
  */
 import type { Clock } from "../../lib/clock.js";
+import type { ImageBuilder } from "../../runtime/index.js";
+import type { RegistryService } from "../../runtime/registry/types.js";
 import type { ContainerRuntime, ImageStore, NetworkDriver, VolumeStore } from "../../runtime/types.js";
 import type { DesiredStore } from "../store/desired-store.js";
 import type { EventLog } from "../store/event-log.js";
@@ -16,6 +18,10 @@ export interface ControllerRuntime {
   images: ImageStore;
   volumes: VolumeStore;
   networks: NetworkDriver;
+  /** Dockerfile builds for Image objects with `build` (absent: NotImplemented on status). */
+  builder?: ImageBuilder;
+  /** Registry pulls for Image objects with `pull` (absent: NotImplemented on status). */
+  registry?: Pick<RegistryService, "pull">;
 }
 
 export interface ReconcilerDeps {

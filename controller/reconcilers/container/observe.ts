@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { parseEnvFile } from "../../../lib/env-file.js";
 import { errorMessage, isBerthError, TerminalError } from "../../../lib/errors.js";
-import type { ContainerRuntime, ContainerState, ImageRecord, ImageStore } from "../../../runtime/types.js";
+import type { ContainerRuntime, ContainerState, ImageHealthcheck, ImageRecord, ImageStore } from "../../../runtime/types.js";
 import type { ContainerObject } from "../../manifests/model.js";
 import type { DesiredIndexes } from "../../store/indexes.js";
 import type { StatusStore } from "../../store/status-store.js";
@@ -45,10 +45,10 @@ export function imageAvailability(image: ImageRecord | undefined, reference: str
   return { present: false, provider: { key: provider.key, failed: !!ps.failed, ...(ps.message || ps.reason ? { message: ps.message ?? ps.reason! } : {}) } };
 }
 
-/** The container's healthcheck in effect: its own, or an attached HealthCheck's (indexes.checkFor). */
-export function effectiveCheckOf(obj: ContainerObject, indexes: DesiredIndexes) {
+/** The container's healthcheck in effect: its own, an attached HealthCheck's (indexes.checkFor), or its image's HEALTHCHECK. */
+export function effectiveCheckOf(obj: ContainerObject, indexes: DesiredIndexes, image?: ImageHealthcheck) {
   const attached = indexes.checkFor(obj);
-  return effectiveHealthcheck(obj.spec, attached?.spec);
+  return effectiveHealthcheck(obj.spec, attached?.spec, image);
 }
 
 /**

@@ -9,7 +9,7 @@
  * the image and the health of the current run afresh; runtime events, health transitions,
  * a dependency's change and the resync only enqueue the key.
  */
-import type { ContainerState } from "../../../runtime/types.js";
+import type { ContainerState, ImageHealthcheck } from "../../../runtime/types.js";
 import type { ContainerStatusView } from "../../api/protocol.js";
 import { readiness, type DependencyState } from "../../dependencies.js";
 import { MonitorManager } from "../../health/monitor-manager.js";
@@ -45,6 +45,8 @@ export class ContainerReconciler implements Reconciler {
   private readonly lifecycle: ContainerLifecycle;
   private readonly networking: ContainerNetworking;
   private readonly observed = new Map<string, ContainerState>();
+  /** The HEALTHCHECK of each container's image, as last seen (a container without a check of its own uses it). */
+  private readonly imageChecks = new Map<string, ImageHealthcheck>();
   /** Deleted from the desired state; their runtime container is not gone yet. */
   private readonly terminating = new Map<string, StoredObject>();
 
@@ -80,7 +82,10 @@ export class ContainerReconciler implements Reconciler {
     const hash = image
       ? specHash({ spec: obj.spec, imageDigest: image.digest, labels: obj.metadata.labels, envFileDigests: env.digests, ...(shared ? { sharedNetworkOf: shared.id } : {}) })
       : undefined;
-    const eff = effectiveCheckOf(obj, d.indexes);
+    // the image's HEALTHCHECK, for a container that declares none (kept for the sync views below)
+    if (image?.config.Healthcheck) this.imageChecks.set(key, image.config.Healthcheck);
+    else if (image) this.imageChecks.delete(key);
+    const eff = effectiveCheckOf(obj, d.indexes, this.imageChecks.get(key));
     const st = d.status.get(key, "Container");
     const health = this.monitors.health(key, observed)?.status;
     const intent = st.intent;
@@ -154,6 +159,7 @@ export class ContainerReconciler implements Reconciler {
     const stack = this.terminating.get(key)?.stack ?? observed?.labels[LABELS.stack];
     await this.networking.release(nameOfKey(key), stack);
     this.observed.delete(key);
+    this.imageChecks.delete(key);
     this.terminating.delete(key);
     d.status.delete(key);
     this.intents.forget(key);
@@ -210,7 +216,7 @@ export class ContainerReconciler implements Reconciler {
     if (!stored) return { declared: false, status: "absent", hasHealthcheck: false, restartPending: false };
     const obs = this.observed.get(key);
     const st = this.deps.status.get(key, "Container");
-    const eff = effectiveCheckOf(stored.object as ContainerObject, this.deps.indexes);
+    const eff = effectiveCheckOf(stored.object as ContainerObject, this.deps.indexes, this.imageChecks.get(key));
     const health = this.monitors.health(key, obs)?.status;
     const dep: DependencyState = {
       declared: true,
@@ -260,7 +266,7 @@ export class ContainerReconciler implements Reconciler {
       record: this.deps.status.get(s.key, "Container"),
       observed: obs,
       health: this.monitors.health(s.key, obs),
-      hasCheck: !terminating && effectiveCheckOf(s.object as ContainerObject, this.deps.indexes).check !== undefined,
+      hasCheck: !terminating && effectiveCheckOf(s.object as ContainerObject, this.deps.indexes, this.imageChecks.get(s.key)).check !== undefined,
       terminating,
     });
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../../lib/canonical-json.js";
 import type { ContainerSpec } from "../../manifests/model.js";
-import { SPEC_HASH_FIELDS, effectiveHealthcheck, healthcheckHash, specHash, type SpecHashInput } from "./spec-hash.js";
+import { SPEC_HASH_FIELDS, effectiveHealthcheck, healthcheckHash, imageHealthcheck, specHash, type SpecHashInput } from "./spec-hash.js";
 import { containerSpec, healthcheck } from "../../testing.js";
 
 const DIGEST = "sha256:" + "a".repeat(64);
@@ -106,5 +106,31 @@ describe("effectiveHealthcheck and healthcheckHash", () => {
     expect(healthcheckHash(own)).toMatch(/^[0-9a-f]{64}$/);
     expect(healthcheckHash(own)).not.toBe(healthcheckHash(healthcheck({ retries: 2 })));
     expect(healthcheckHash(own)).toBe(healthcheckHash({ ...own }));
+  });
+});
+
+describe("the image's HEALTHCHECK", () => {
+  it("converts Docker's forms with Docker's defaults; NONE, empty and malformed tests are no check", () => {
+    expect(imageHealthcheck({ Test: ["CMD-SHELL", "wget -qO- localhost"], Interval: 5e9, Retries: 2 })).toEqual({
+      probe: { type: "shell", command: "wget -qO- localhost" },
+      intervalMs: 5000,
+      timeoutMs: 30_000,
+      retries: 2,
+      startPeriodMs: 0,
+      startIntervalMs: 5000,
+    });
+    expect(imageHealthcheck({ Test: ["CMD", "true", "x"] })?.probe).toEqual({ type: "exec", argv: ["true", "x"] });
+    for (const Test of [["NONE"], [], ["CMD"], ["CMD-SHELL"], ["SHELL", "x"]]) expect(imageHealthcheck({ Test })).toBeUndefined();
+    expect(imageHealthcheck(undefined)).toBeUndefined();
+  });
+
+  it("applies only to a container with no check of its own, none attached, and checks not disabled", () => {
+    const image = { Test: ["CMD", "true"] };
+    const own = healthcheck();
+    const spec = containerSpec();
+    expect(effectiveHealthcheck(spec, undefined, image).check?.probe).toEqual({ type: "exec", argv: ["true"] });
+    expect(effectiveHealthcheck({ ...spec, healthcheck: own }, undefined, image).check).toEqual(own);
+    expect(effectiveHealthcheck({ ...spec, healthcheckDisabled: true }, undefined, image).check).toBeUndefined();
+    expect(effectiveHealthcheck(spec, { check: own }, image).check).toEqual(own);
   });
 });

@@ -30,6 +30,7 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../../lib/canonical-json.js";
+import type { ImageHealthcheck } from "../../../runtime/types.js";
 import type { ContainerSpec, Healthcheck, HealthCheckSpec } from "../../manifests/model.js";
 
 /** Bumped when the hashed representation changes (every container is then recreated once). */
@@ -102,11 +103,39 @@ export function specHash(input: SpecHashInput): string {
 export function effectiveHealthcheck(
   spec: Pick<ContainerSpec, "healthcheck" | "healthcheckDisabled" | "onUnhealthy">,
   attached?: Pick<HealthCheckSpec, "check" | "onUnhealthy">,
+  image?: ImageHealthcheck,
 ): { check?: Healthcheck; onUnhealthy: ContainerSpec["onUnhealthy"] } {
   if (spec.healthcheckDisabled) return { onUnhealthy: spec.onUnhealthy };
   if (spec.healthcheck) return { check: spec.healthcheck, onUnhealthy: spec.onUnhealthy };
   if (attached) return { check: attached.check, onUnhealthy: attached.onUnhealthy ?? spec.onUnhealthy };
+  const fromImage = imageHealthcheck(image);
+  if (fromImage) return { check: fromImage, onUnhealthy: spec.onUnhealthy };
   return { onUnhealthy: spec.onUnhealthy };
+}
+
+const NS_PER_MS = 1_000_000;
+
+/**
+ * The image's HEALTHCHECK (its config's Healthcheck, Docker's form) as berth's check, with
+ * Docker's defaults (interval and timeout 30s, start period 0, start interval 5s, retries
+ * 3); undefined for none, `NONE`, or an empty test (which inherits nothing here: the image
+ * is the last place a check comes from).
+ */
+export function imageHealthcheck(h: ImageHealthcheck | undefined): Healthcheck | undefined {
+  const test = h?.Test;
+  if (!test || test.length === 0 || test[0] === "NONE") return undefined;
+  const probe: Healthcheck["probe"] | undefined =
+    test[0] === "CMD" && test.length > 1 ? { type: "exec", argv: test.slice(1) } : test[0] === "CMD-SHELL" && test.length === 2 ? { type: "shell", command: test[1]! } : undefined;
+  if (!probe) return undefined;
+  const ms = (ns: number | undefined, dflt: number) => (ns && ns > 0 ? Math.max(1, Math.round(ns / NS_PER_MS)) : dflt);
+  return {
+    probe,
+    intervalMs: ms(h!.Interval, 30_000),
+    timeoutMs: ms(h!.Timeout, 30_000),
+    retries: h!.Retries && h!.Retries > 0 ? h!.Retries : 3,
+    startPeriodMs: ms(h!.StartPeriod, 0),
+    startIntervalMs: ms(h!.StartInterval, 5_000),
+  };
 }
 
 /** Hash of the effective check: the health monitor is restarted when it changes. "" for none. */

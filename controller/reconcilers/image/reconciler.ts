@@ -8,20 +8,33 @@
  * - `import`: a `docker save` archive, an OCI layout or a rootfs tarball (detected, or the
  *   declared format), loaded through the image store; a missing file is terminal (retried
  *   at the next resync: the file may appear).
- * - `pull` and `build`: NotImplemented until registries and builds exist (issue 10); an
- *   image already present under the reference is used.
+ * - `build`: a Dockerfile build (runtime/build) tagged with the reference, when the image is
+ *   absent or the object's generation was not built yet (the build cache makes an unchanged
+ *   rebuild cheap); `pull`: a registry pull, tagged with the reference when it differs.
+ *   A build or pull refused for its input (a Dockerfile error, a failing RUN, a missing
+ *   context, an unknown image) is terminal until the object changes; a registry or network
+ *   failure is retried with backoff. A runtime without a builder or puller: NotImplemented.
  * Deleting an Image object keeps the image (as Compose and Kubernetes keep them).
  */
 import * as path from "node:path";
 import { promises as fs } from "node:fs";
-import { errorMessage, notImplemented, TerminalError } from "../../../lib/errors.js";
+import { errorMessage, isBerthError, notImplemented, TerminalError } from "../../../lib/errors.js";
 import type { ImageRecord } from "../../../runtime/types.js";
 import type { ReconcileContext, ReconcileResult, Reconciler } from "../../loop/types.js";
-import type { ImageObject } from "../../manifests/model.js";
+import type { ImageObject, ImageSource } from "../../manifests/model.js";
 import type { StoredObject } from "../../store/types.js";
 import { markReady } from "../condition.js";
 import type { ReconcilerDeps } from "../context.js";
 import { findImage } from "../container/observe.js";
+
+/** Input errors wait for the object to change; the registry's or the host's are retried. */
+function terminalUnlessTransient(err: unknown, what: string): unknown {
+  if (!isBerthError(err)) return err;
+  if (["InvalidArgument", "NotFound", "FailedPrecondition", "NotImplemented", "PermissionDenied"].includes(err.kind)) {
+    return new TerminalError(err.kind, err.message.startsWith(what) ? err.message : `${what}: ${err.message}`);
+  }
+  return err;
+}
 
 export class ImageReconciler implements Reconciler {
   readonly kind = "Image" as const;
@@ -40,13 +53,15 @@ export class ImageReconciler implements Reconciler {
     const present = await findImage(d.runtime.images, reference);
     const st = d.status.get(key, "Image");
     const fresh = st.importedGeneration === stored.generation;
+    if (source.type === "build") {
+      // built once per generation (the cache makes an unchanged rebuild cheap); never: only what is there
+      if (present && (fresh || pullPolicy === "never")) return this.ready(stored, present, st.importedGeneration);
+      if (pullPolicy === "never") throw new TerminalError("FailedPrecondition", `image ${reference} is not present and pullPolicy is never`);
+      return this.build(stored, obj, source, log);
+    }
     if (present && (pullPolicy !== "always" || fresh)) return this.ready(stored, present, st.importedGeneration);
     if (pullPolicy === "never") throw new TerminalError("FailedPrecondition", `image ${reference} is not present and pullPolicy is never`);
-    if (source.type !== "import") {
-      if (present) return this.ready(stored, present, undefined);
-      const what = source.type === "pull" ? "registry pulls" : "Dockerfile builds";
-      throw notImplemented(`${source.type} image ${reference}: ${what} are not supported yet; import the image (Image import, or berth image load)`);
-    }
+    if (source.type === "pull") return this.pull(stored, obj, source.reference, log);
     try {
       await fs.stat(source.path);
     } catch (err) {
@@ -71,6 +86,48 @@ export class ImageReconciler implements Reconciler {
       rec = match.references.includes(reference) ? match : await d.runtime.images.tag(match.digest, reference);
     }
     d.events.record("Normal", "Imported", key, `imported ${reference} from ${path.basename(source.path)} (${format})`);
+    return this.ready(stored, rec, stored.generation);
+  }
+
+  private async build(stored: StoredObject, obj: ImageObject, source: Extract<ImageSource, { type: "build" }>, log: ReconcileContext["log"]): Promise<ReconcileResult> {
+    const d = this.deps;
+    const { reference } = obj.spec;
+    if (!d.runtime.builder) throw notImplemented(`build image ${reference}: this runtime cannot build Dockerfiles`);
+    log.info({ context: source.context, reference }, "building image");
+    let steps = 0;
+    let cached = 0;
+    const rec = await d.runtime.builder
+      .build({
+        context: source.context,
+        ...(source.dockerfile ? { dockerfile: source.dockerfile } : {}),
+        ...(source.dockerfileInline ? { dockerfileText: source.dockerfileInline } : {}),
+        tags: [reference],
+        buildArgs: source.args,
+        ...(source.target ? { target: source.target } : {}),
+        onEvent: (e) => {
+          if (e.type === "step") steps++;
+          else if (e.type === "cached") cached++;
+          else if (e.type === "output") log.debug({ stream: e.stream }, e.line);
+          else if (e.type === "warning") d.events.record("Warning", "BuildWarning", stored.key, e.message);
+        },
+      })
+      .catch((err: unknown) => {
+        throw terminalUnlessTransient(err, `build image ${reference}`);
+      });
+    d.events.record("Normal", "Built", stored.key, `built ${reference} (${rec.digest.slice(7, 19)}): ${steps} steps, ${cached} cached`);
+    return this.ready(stored, rec, stored.generation);
+  }
+
+  private async pull(stored: StoredObject, obj: ImageObject, from: string, log: ReconcileContext["log"]): Promise<ReconcileResult> {
+    const d = this.deps;
+    const { reference } = obj.spec;
+    if (!d.runtime.registry) throw notImplemented(`pull image ${from}: this runtime cannot pull from registries`);
+    log.info({ from, reference }, "pulling image");
+    const pulled = await d.runtime.registry.pull(from).catch((err: unknown) => {
+      throw terminalUnlessTransient(err, `pull image ${from}`);
+    });
+    const rec = pulled.image.references.includes(reference) ? pulled.image : await d.runtime.images.tag(pulled.image.digest, reference);
+    d.events.record("Normal", "Pulled", stored.key, `pulled ${from} (${pulled.digest.slice(7, 19)})`);
     return this.ready(stored, rec, stored.generation);
   }
 
