@@ -18,7 +18,8 @@
  */
 import * as path from "node:path";
 import { promises as fs } from "node:fs";
-import { errorMessage, isBerthError, notImplemented, TerminalError } from "../../../lib/errors.js";
+import { errorMessage, isBerthError, notImplemented, TerminalError, unavailable } from "../../../lib/errors.js";
+import { normalizeReference } from "../../../lib/reference.js";
 import type { ImageRecord } from "../../../runtime/types.js";
 import type { ReconcileContext, ReconcileResult, Reconciler } from "../../loop/types.js";
 import type { ImageObject, ImageSource } from "../../manifests/model.js";
@@ -26,6 +27,14 @@ import type { StoredObject } from "../../store/types.js";
 import { markReady } from "../condition.js";
 import type { ReconcilerDeps } from "../context.js";
 import { findImage } from "../container/observe.js";
+
+function normalizeOrSame(ref: string): string {
+  try {
+    return normalizeReference(ref);
+  } catch {
+    return ref;
+  }
+}
 
 /** Input errors wait for the object to change; the registry's or the host's are retried. */
 function terminalUnlessTransient(err: unknown, what: string): unknown {
@@ -103,6 +112,11 @@ export class ImageReconciler implements Reconciler {
         ...(source.dockerfileInline ? { dockerfileText: source.dockerfileInline } : {}),
         tags: [reference],
         buildArgs: source.args,
+        // a base another Image object makes: wait for it (retried), never pull it
+        onMissingImage: (ref) => {
+          const provider = d.indexes.imageProviding(normalizeOrSame(ref));
+          if (provider && provider.key !== stored.key) throw unavailable(`build image ${reference}: waiting for ${ref}, which ${provider.key} provides`);
+        },
         ...(source.target ? { target: source.target } : {}),
         onEvent: (e) => {
           if (e.type === "step") steps++;

@@ -63,6 +63,11 @@ export interface BuildRequest {
   network?: BuildNetwork;
   onEvent?: (e: BuildEvent) => void;
   signal?: AbortSignal;
+  /**
+   * Called for an image FROM or --from names that is not in the store, before pulling it:
+   * the controller throws here (a retryable error) when another Image object will provide it.
+   */
+  onMissingImage?: (ref: string) => void | Promise<void>;
 }
 
 export interface BuilderImages {
@@ -158,19 +163,20 @@ export class Builder {
     for (const i of first.order) {
       const s = first.stages[i]!;
       if (s.base.kind !== "image") continue;
-      const img = await this.baseImage(df, s, s.base.ref, req.signal);
+      const img = await this.baseImage(df, s, s.base.ref, req);
       imageEnv[s.base.ref] = envRecord(img.config.Env);
     }
     return planBuild(df, { ...inputs, imageEnv });
   }
 
-  private async baseImage(df: Dockerfile, s: PlannedStage, ref: string, signal?: AbortSignal): Promise<ImageRecord> {
+  private async baseImage(df: Dockerfile, s: PlannedStage, ref: string, req: BuildRequest): Promise<ImageRecord> {
     try {
       return await this.deps.images.get(ref);
     } catch (err) {
       if (!isBerthError(err, "NotFound")) throw err;
+      await req.onMissingImage?.(ref);
       if (!this.deps.pull) throw located(df, s.from, `FROM ${ref}: the image is not in the store (pull it first, or load it)`, err);
-      return this.deps.pull(ref, signal);
+      return this.deps.pull(ref, req.signal);
     }
   }
 
@@ -178,7 +184,7 @@ export class Builder {
     const { df, emit } = run;
     const label = stage.name ?? String(stage.index);
     let image: ImageRecord | undefined =
-      stage.base.kind === "scratch" ? undefined : stage.base.kind === "stage" ? run.results.get(stage.base.index)!.image : await this.baseImage(df, stage, stage.base.ref, run.req.signal);
+      stage.base.kind === "scratch" ? undefined : stage.base.kind === "stage" ? run.results.get(stage.base.index)!.image : await this.baseImage(df, stage, stage.base.ref, run.req);
     const config: ImageRuntimeConfig = structuredClone(image?.config ?? {});
     if (!config.Env?.some((e) => e.startsWith("PATH="))) config.Env = [DEFAULT_PATH, ...(config.Env ?? [])];
     const triggers = config.OnBuild ?? [];
@@ -342,7 +348,9 @@ export class Builder {
     try {
       return await this.deps.images.get(from);
     } catch (err) {
-      if (!isBerthError(err, "NotFound") || !this.deps.pull) throw err;
+      if (!isBerthError(err, "NotFound")) throw err;
+      await run.req.onMissingImage?.(from);
+      if (!this.deps.pull) throw err;
       return this.deps.pull(from, run.req.signal);
     }
   }
