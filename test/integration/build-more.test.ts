@@ -111,6 +111,15 @@ describe.skipIf(lacking)("Dockerfile builds: the rest of the instructions, and D
     await expect(build({ context: dir, target: "nope" })).rejects.toThrow(/nope/);
   });
 
+  it("FROM --platform is accepted for the host's platform and refused for another, at its place", async () => {
+    const host = process.arch === "x64" ? "amd64" : process.arch;
+    const other = host === "arm64" ? "amd64" : "arm64";
+    const ok = context("platform-ok", { Dockerfile: `FROM --platform=linux/${host} busybox\nRUN echo on-host\n` });
+    expect((await build({ context: ok })).output).toEqual(["on-host"]);
+    const bad = context("platform-bad", { Dockerfile: `FROM busybox\nFROM --platform=linux/${other} busybox\n` });
+    await expect(build({ context: bad })).rejects.toThrow(new RegExp(`^Dockerfile:2:1: FROM --platform=linux/${other}: berth builds for this host's platform only`));
+  });
+
   it("a built image saved with image save loads into Docker and runs there", async () => {
     dockerd = await startPrivateDockerd();
     const dir = context("interop", { Dockerfile: "FROM busybox AS b\nRUN echo built-in-berth > /msg\nFROM busybox\nCOPY --from=b /msg /msg\nENV GREETING=hi\nCMD [\"sh\", \"-c\", \"cat /msg; echo $GREETING\"]\n" });

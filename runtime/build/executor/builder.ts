@@ -32,7 +32,7 @@ import { readDockerignore } from "../context/dockerignore.js";
 import type { IgnoreMatcher } from "../context/types.js";
 import { openSourceRoot, readBuildFile, type SourceRoot } from "../context/walk.js";
 import { parseDockerfile } from "../frontend/parse.js";
-import { planBuild, type BuildPlan, type PlannedStage, type PlannedStep } from "../frontend/stages.js";
+import { formatPlatform, planBuild, type BuildPlan, type PlannedStage, type PlannedStep } from "../frontend/stages.js";
 import type { CopyInstruction as CopyIns, Dockerfile, Instruction, RunInstruction } from "../frontend/types.js";
 import { baseKey, BuildCache, chainKey, type StepInputs } from "./cache.js";
 import { applyConfig, argvOf, CONFIG_KEYWORDS, type ConfigState } from "./config-apply.js";
@@ -182,6 +182,9 @@ export class Builder {
 
   private async runStage(run: RunCtx, stage: PlannedStage): Promise<ImageRecord> {
     const { df, emit } = run;
+    if (stage.platform !== undefined && !samePlatform(stage.platform, this.deps.platform)) {
+      throw located(df, stage.from, `FROM --platform=${stage.platform}: berth builds for this host's platform only (${formatPlatform(this.deps.platform)})`, undefined);
+    }
     const label = stage.name ?? String(stage.index);
     let image: ImageRecord | undefined =
       stage.base.kind === "scratch" ? undefined : stage.base.kind === "stage" ? run.results.get(stage.base.index)!.image : await this.baseImage(df, stage, stage.base.ref, run.req);
@@ -401,6 +404,14 @@ interface StageState {
   cs: ConfigState;
   key: string;
   pending: { createdBy: string; comment?: string }[];
+}
+
+/** `linux`, `linux/amd64`, `linux/amd64/v1` against the host's (variant only when both have one). */
+function samePlatform(text: string, host: BuilderDeps["platform"]): boolean {
+  const [os, arch, variant] = text.toLowerCase().split("/");
+  if (os !== host.os) return false;
+  if (arch !== undefined && arch !== host.architecture) return false;
+  return variant === undefined || host.variant === undefined || variant === host.variant;
 }
 
 function envRecord(env: string[] | undefined): Record<string, string> {
