@@ -224,6 +224,7 @@ export class Builder {
     if (ins.keyword === "FROM") throw invalidArgument("FROM is not allowed here");
     if (ins.keyword === "ARG") {
       const values = (step?.expanded?.keyword === "ARG" ? step.expanded.args : ins.args.map((a) => ({ name: a.name.value, value: a.default?.value }))).map((a) => (a.value !== undefined ? `${a.name}=${a.value}` : a.name));
+      for (const a of ins.args) warnSecret(run, ins, "ARG", a.name.value, "the image's history");
       const text = `ARG ${values.join(" ")}`;
       // the names only: the values reach the steps that use them (RUN's env, expanded words)
       s.key = chainKey(s.key, { instruction: `ARG ${values.map((v) => v.split("=")[0]).join(" ")}`, env: [] });
@@ -231,6 +232,7 @@ export class Builder {
       return;
     }
     if (CONFIG_KEYWORDS.has(ins.keyword)) {
+      if (ins.keyword === "ENV") for (const p of ins.pairs) warnSecret(run, ins, "ENV", p.key.value, "the image's config");
       const a = applyConfig(ins, s.cs);
       s.cs = a.state;
       s.key = chainKey(s.key, { instruction: a.text, env: [] });
@@ -404,6 +406,13 @@ interface StageState {
   cs: ConfigState;
   key: string;
   pending: { createdBy: string; comment?: string }[];
+}
+
+const SECRET_NAME = /(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;
+
+/** BuildKit's SecretsUsedInArgOrEnv: a secret in ARG or ENV stays readable in the image. */
+function warnSecret(run: RunCtx, at: { line: number; column: number }, kind: string, name: string, where: string): void {
+  if (SECRET_NAME.test(name)) run.emit({ type: "warning", message: `${run.df.file}:${at.line}:${at.column}: ${kind} ${name} looks like a secret: its value stays readable in ${where}` });
 }
 
 /** `linux`, `linux/amd64`, `linux/amd64/v1` against the host's (variant only when both have one). */
