@@ -17,8 +17,16 @@ import type {
   ContainerStatusView,
   EventRecord,
   ExecRequest,
+  ImageBuildRequest,
   ImageHistory,
+  ImagePullRequest,
+  ImagePushRequest,
   ImageRecord,
+  ImageTransferEvent,
+  PulledImage,
+  PushedImage,
+  RegistryLoginRequest,
+  RegistryLogoutRequest,
   ObjectStatusView,
   ObjectView,
 } from "../controller/api/protocol.js";
@@ -26,6 +34,7 @@ import { ApiServer } from "../controller/api/server.js";
 import type { ControllerApi } from "../controller/api/types.js";
 import { notFound, notImplemented } from "../lib/errors.js";
 import { systemClock, type Clock } from "../lib/clock.js";
+import type { BuildEvent } from "../runtime/build/executor/builder.js";
 import type { ExecResult, LayerChange, LogLine } from "../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../schemas/kinds.js";
 import type { CommandContext, Output } from "./client.js";
@@ -195,6 +204,51 @@ export class FakeController implements ControllerApi {
   tagImage = () => Promise.reject(notImplemented("tag image: fake controller"));
   removeImage = () => Promise.reject(notImplemented("remove image: fake controller"));
   pruneImages = () => Promise.reject(notImplemented("prune images: fake controller"));
+
+  /** Build, pull and push replay these events, then end with `result`, or throw `fail` after them. */
+  builds: ImageBuildRequest[] = [];
+  buildEvents: BuildEvent[] = [];
+  buildFails?: Error;
+  pulls: ImagePullRequest[] = [];
+  pushes: ImagePushRequest[] = [];
+  transferEvents: ImageTransferEvent[] = [];
+  transferFails?: Error;
+  /** Logins asked (with the password: the fake is where a test checks it arrived, and only there). */
+  logins: RegistryLoginRequest[] = [];
+  loginFails?: Error;
+  logouts: RegistryLogoutRequest[] = [];
+
+  async buildImage(req: ImageBuildRequest, onEvent: (e: BuildEvent) => void, _signal?: AbortSignal) {
+    this.builds.push(req);
+    for (const e of this.buildEvents) onEvent(e);
+    if (this.buildFails) throw this.buildFails;
+    return fakeImageRecord({ references: req.tags });
+  }
+  private async transfer(onEvent: (e: ImageTransferEvent) => void) {
+    for (const e of this.transferEvents) onEvent(e);
+    if (this.transferFails) throw this.transferFails;
+  }
+  async pullImage(req: ImagePullRequest, onEvent: (e: ImageTransferEvent) => void) {
+    this.pulls.push(req);
+    await this.transfer(onEvent);
+    return this.transferEvents.filter((e): e is PulledImage => e.kind === "pulled");
+  }
+  async pushImage(req: ImagePushRequest, onEvent: (e: ImageTransferEvent) => void) {
+    this.pushes.push(req);
+    await this.transfer(onEvent);
+    const pushed = this.transferEvents.find((e): e is PushedImage => e.kind === "pushed");
+    if (!pushed) throw notImplemented("push image: the fake has no pushed event");
+    return pushed;
+  }
+  async login(req: RegistryLoginRequest) {
+    this.logins.push(req);
+    if (this.loginFails) throw this.loginFails;
+    return { registry: req.registry, stored: "/fake/credentials.json" };
+  }
+  async logout(req: RegistryLogoutRequest) {
+    this.logouts.push(req);
+    return { registry: req.registry, removed: true };
+  }
 
   private untilAborted(signal: AbortSignal): Promise<void> {
     this.streamEnded = new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { Logger } from "pino";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { invalidArgument } from "../lib/errors.js";
-import { openRuntime, type Runtime } from "../runtime/index.js";
+import { openRuntime, type Runtime, type RuntimeOptions } from "../runtime/index.js";
 import { ApiServer } from "./api/server.js";
 import { Controller, type ControllerOptions } from "./controller.js";
 
@@ -28,6 +28,8 @@ export interface DaemonOptions {
    * Without it only root may: socket 0600, run-root 0700.
    */
   group?: { name: string; gid: number };
+  /** The registry service's files (runtime/registry/default-files.ts: settings, Docker's config.json, berth's credentials). */
+  registry?: RuntimeOptions["registry"];
 }
 
 /**
@@ -66,6 +68,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.cgroupParent ? { cgroupParent: o.cgroupParent } : {}),
     ...(o.addressPools ? { addressPools: o.addressPools } : {}),
+    ...(o.registry ? { registry: o.registry } : {}),
   });
   let controller: Controller | undefined;
   let server: ApiServer | undefined;

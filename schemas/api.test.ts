@@ -44,6 +44,17 @@ const BODIES: Record<keyof typeof API_BODY_SCHEMAS, unknown[]> = {
     { changes: "CMD sh" },
     { pause: false },
   ],
+  ImageBuildRequest: [
+    { context: "/src", tags: ["localhost/app:1"] },
+    { context: "/src", dockerfileText: "FROM scratch\n", tags: [], buildArgs: { A: "1" }, target: "build", noCache: true, network: "none" },
+    { context: "", tags: [] },
+    { context: "/src", tags: ["a"], network: "overlay" },
+    { context: "/src", tags: ["a"], buildArgs: { "A=B": "1" } },
+  ],
+  ImagePullRequest: [{ reference: "busybox" }, { reference: "busybox", allTags: true }, { reference: "" }, { ref: "busybox" }],
+  ImagePushRequest: [{ reference: "localhost:5000/app:1" }, { reference: "a", allTags: true }],
+  RegistryLoginRequest: [{ registry: "docker.io", username: "me", password: "" }, { registry: "docker.io", username: "", password: "x" }, { registry: "r", username: "me" }],
+  RegistryLogoutRequest: [{ registry: "docker.io" }, {}],
 };
 
 describe("API body schemas", () => {
@@ -55,6 +66,11 @@ describe("API body schemas", () => {
     expect(BODIES.ImageTagRequest.map((b) => valid("ImageTagRequest", b))).toEqual([true, false, false]);
     expect(BODIES.ImagePruneRequest.map((b) => valid("ImagePruneRequest", b))).toEqual([true, true, false, false]);
     expect(BODIES.ContainerCommitRequest.map((b) => valid("ContainerCommitRequest", b))).toEqual([true, true, false, false, false, false]);
+    expect(BODIES.ImageBuildRequest.map((b) => valid("ImageBuildRequest", b))).toEqual([true, true, false, false, false]);
+    expect(BODIES.ImagePullRequest.map((b) => valid("ImagePullRequest", b))).toEqual([true, true, false, false]);
+    expect(BODIES.ImagePushRequest.map((b) => valid("ImagePushRequest", b))).toEqual([true, false]);
+    expect(BODIES.RegistryLoginRequest.map((b) => valid("RegistryLoginRequest", b))).toEqual([true, false, false]);
+    expect(BODIES.RegistryLogoutRequest.map((b) => valid("RegistryLogoutRequest", b))).toEqual([true, false]);
   });
 
   it("type the status of each kind, with nothing untyped beside it", () => {

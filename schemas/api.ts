@@ -101,8 +101,74 @@ export const ContainerCommitRequest = Type.Object(
   { ...closed, $id: `${SCHEMA_BASE}/container-commit-request.json` },
 );
 
+const BuildNetwork = Type.Union([Type.Literal("bridge"), Type.Literal("host"), Type.Literal("none")], {
+  description: "The network RUN steps join: `bridge` (default, berth's NAT'd build network), `host` or `none`.",
+});
+/** Longest Dockerfile text a build request carries (as the builder reads one from the context). */
+const DOCKERFILE_MAX_LENGTH = 8 * 1024 * 1024;
+const BUILD_MAX_TAGS = 100;
+const BUILD_MAX_ARGS = 1000;
+
+/** `berth image build`: the daemon reads the context directory by its path (client and daemon share the host). */
+export const ImageBuildRequest = Type.Object(
+  {
+    context: NoNul({ minLength: 1, maxLength: MAX_PATH, description: "The build context: an absolute directory path on the daemon's host." }),
+    dockerfile: Type.Optional(NoNul({ minLength: 1, maxLength: MAX_PATH, description: "The Dockerfile's path inside the context (default `Dockerfile`)." })),
+    dockerfileText: Type.Optional(
+      Type.String({ maxLength: DOCKERFILE_MAX_LENGTH, description: "The Dockerfile's text instead of a file of the context (`-f -`, or `-f` a file outside the context)." }),
+    ),
+    tags: Type.Array(ImageRef("A name[:tag] the result is tagged with (`-t`)."), { maxItems: BUILD_MAX_TAGS }),
+    buildArgs: Type.Optional(KeyedMap(EnvName, NoNul({ maxLength: 128 * 1024 }), { maxProperties: BUILD_MAX_ARGS, description: "`--build-arg` values." })),
+    target: Type.Optional(NoNul({ minLength: 1, maxLength: 256, description: "The stage to build (`--target`); default the last." })),
+    noCache: Type.Optional(Type.Boolean({ description: "Do not use the build cache (`--no-cache`)." })),
+    network: Type.Optional(BuildNetwork),
+  },
+  { ...closed, $id: `${SCHEMA_BASE}/image-build-request.json` },
+);
+
+export const ImagePullRequest = Type.Object(
+  {
+    reference: ImageRef("What to pull: name[:tag], name@sha256:…, or with allTags a repository."),
+    allTags: Type.Optional(Type.Boolean({ description: "Pull every tag of the repository (`--all-tags`)." })),
+  },
+  { ...closed, $id: `${SCHEMA_BASE}/image-pull-request.json` },
+);
+
+export const ImagePushRequest = Type.Object(
+  { reference: ImageRef("The local image to push, by the name[:tag] it is pushed as.") },
+  { ...closed, $id: `${SCHEMA_BASE}/image-push-request.json` },
+);
+
+/** Longest registry name, user name and password a login takes. */
+const LOGIN_FIELD_MAX_LENGTH = 16 * 1024;
+
+export const RegistryLoginRequest = Type.Object(
+  {
+    registry: NoNul({ minLength: 1, maxLength: 1024, description: "`host[:port]`, `docker.io`, or a URL such as `https://index.docker.io/v1/`." }),
+    username: NoNul({ minLength: 1, maxLength: LOGIN_FIELD_MAX_LENGTH }),
+    password: NoNul({ maxLength: LOGIN_FIELD_MAX_LENGTH, description: "Never logged or echoed." }),
+  },
+  { ...closed, $id: `${SCHEMA_BASE}/registry-login-request.json` },
+);
+
+export const RegistryLogoutRequest = Type.Object(
+  { registry: NoNul({ minLength: 1, maxLength: 1024, description: "As for login." }) },
+  { ...closed, $id: `${SCHEMA_BASE}/registry-logout-request.json` },
+);
+
 /** The request bodies the server validates, by the name its validators are exported under. */
-export const API_BODY_SCHEMAS = { ApplyRequest, ExecRequest, ImageTagRequest, ImagePruneRequest, ContainerCommitRequest } satisfies Record<string, TSchema>;
+export const API_BODY_SCHEMAS = {
+  ApplyRequest,
+  ExecRequest,
+  ImageTagRequest,
+  ImagePruneRequest,
+  ContainerCommitRequest,
+  ImageBuildRequest,
+  ImagePullRequest,
+  ImagePushRequest,
+  RegistryLoginRequest,
+  RegistryLogoutRequest,
+} satisfies Record<string, TSchema>;
 export type ApiBodyName = keyof typeof API_BODY_SCHEMAS;
 
 // ---------------------------------------------------------------------------- responses
@@ -447,5 +513,94 @@ export const ErrorBody = Type.Object(
       closed,
     ),
   },
+  closed,
+);
+
+/** The error that ends a stream whose answer had begun (an NDJSON build, pull or push). */
+const StreamError = ErrorBody.properties.error;
+
+/**
+ * One line of `POST /v1/image-store/build`'s NDJSON answer: the builder's events
+ * (runtime/build/executor/builder.ts BuildEvent) as they come, then `done` — or `error`,
+ * the build's failure (a Dockerfile error located `Dockerfile:3:1: …`, a failing RUN).
+ */
+export const ImageBuildEvent = Type.Union([
+  Type.Object({ type: Type.Literal("step"), stage: Type.String(), step: Type.Integer(), steps: Type.Integer(), text: Type.String() }, closed),
+  Type.Object({ type: Type.Literal("cached"), text: Type.String() }, closed),
+  Type.Object({ type: Type.Literal("miss"), reason: Type.String() }, closed),
+  Type.Object({ type: Type.Literal("output"), stream: Type.Union([Type.Literal("stdout"), Type.Literal("stderr")]), line: Type.String() }, closed),
+  Type.Object({ type: Type.Literal("warning"), message: Type.String() }, closed),
+  Type.Object(
+    { type: Type.Literal("done"), image: Type.String(), configDigest: Type.String(), tags: Type.Array(Type.String()), seconds: Type.Number() },
+    closed,
+  ),
+  Type.Object({ type: Type.Literal("error"), error: StreamError }, closed),
+]);
+
+/**
+ * One line of `POST /v1/image-store/{pull|push}`'s NDJSON answer: the registry's progress
+ * (runtime/registry/types.ts RegistryProgress), `pulled` after each image pulled (one per tag
+ * with allTags) or `pushed`, then `error` when it failed after the answer began.
+ */
+export const ImageTransferEvent = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal("blob"),
+      digest: Type.String(),
+      mediaType: Type.String(),
+      role: Type.Union([Type.Literal("layer"), Type.Literal("config")]),
+      status: Type.Union([
+        Type.Literal("exists"),
+        Type.Literal("downloading"),
+        Type.Literal("resuming"),
+        Type.Literal("verifying"),
+        Type.Literal("done"),
+        Type.Literal("mounted"),
+        Type.Literal("uploading"),
+      ]),
+      done: Type.Integer({ minimum: 0 }),
+      total: Type.Integer({ minimum: 0 }),
+      from: Type.Optional(Type.String()),
+    },
+    closed,
+  ),
+  Type.Object(
+    { kind: Type.Literal("resolved"), reference: Type.String(), digest: Type.String(), mediaType: Type.String(), endpoint: Type.String(), indexDigest: Type.Optional(Type.String()) },
+    closed,
+  ),
+  Type.Object({ kind: Type.Literal("unpacked"), digest: Type.String(), chainId: Type.String() }, closed),
+  Type.Object({ kind: Type.Literal("endpoint-failed"), endpoint: Type.String(), error: Type.String() }, closed),
+  Type.Object(
+    {
+      kind: Type.Literal("pulled"),
+      reference: Type.String({ description: "The normalized reference pulled." }),
+      digest: Type.String({ description: "The image manifest's digest." }),
+      indexDigest: Type.Optional(Type.String()),
+      id: Type.String({ description: "The image's ID (config digest)." }),
+      endpoint: Type.String(),
+      blobs: Type.Array(Type.Object({ digest: Type.String(), outcome: Type.Union([Type.Literal("exists"), Type.Literal("downloaded"), Type.Literal("resumed")]) }, closed)),
+    },
+    closed,
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal("pushed"),
+      reference: Type.String(),
+      digest: Type.String({ description: "The manifest digest the registry stored." }),
+      mediaType: Type.String(),
+      size: Type.Integer({ minimum: 0, description: "The manifest's size in bytes." }),
+      blobs: Type.Array(Type.Object({ digest: Type.String(), outcome: Type.Union([Type.Literal("exists"), Type.Literal("mounted"), Type.Literal("uploaded")]) }, closed)),
+    },
+    closed,
+  ),
+  Type.Object({ kind: Type.Literal("error"), error: StreamError }, closed),
+]);
+
+export const RegistryLoginResponse = Type.Object(
+  { registry: Type.String({ description: "The key the credentials are stored under (`docker.io` for Docker Hub)." }), stored: Type.String({ description: "The credentials file." }) },
+  closed,
+);
+export const RegistryLogoutResponse = Type.Object(
+  { registry: Type.String(), removed: Type.Boolean({ description: "False when there were no stored credentials for it." }) },
   closed,
 );

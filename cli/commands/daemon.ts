@@ -2,7 +2,9 @@ import pino from "pino";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { startDaemon } from "../../controller/daemon.js";
+import { existsSync } from "node:fs";
 import { parseCidr } from "../../runtime/networks/cidr.js";
+import { defaultRegistryFiles } from "../../runtime/registry/default-files.js";
 import { UsageError } from "../errors.js";
 import type { GlobalOptions } from "../local.js";
 
@@ -37,8 +39,11 @@ export async function resolveGroup(name: string, groupFile = "/etc/group"): Prom
  */
 export async function runDaemon(
   g: GlobalOptions & { socket?: string },
-  opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds?: boolean; cgroupParent?: string; group?: string; addressPool?: string[] },
+  opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds?: boolean; cgroupParent?: string; group?: string; addressPool?: string[]; config?: string },
 ): Promise<number> {
+  // a settings file named on purpose must exist (the default one may not: then the defaults hold)
+  if (opts.config !== undefined && !existsSync(opts.config)) throw new UsageError(`daemon --config ${opts.config}: no such file`);
+  const registry = defaultRegistryFiles(g.root, opts.config);
   const group = opts.group === undefined ? undefined : await resolveGroup(opts.group);
   const addressPools = opts.addressPool?.map(parseAddressPool);
   const logger = pino({ level: opts.logLevel, base: { pid: process.pid } });
@@ -53,6 +58,7 @@ export async function runDaemon(
     ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
     ...(group ? { group } : {}),
     ...(addressPools ? { addressPools } : {}),
+    registry,
   });
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {

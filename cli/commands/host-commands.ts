@@ -59,16 +59,25 @@ Examples:
       new Option("--address-pool <base/len:size>", "carve bridge networks' subnets from this block instead of Docker's default pools (repeatable), e.g. 10.90.0.0/16:24")
         .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
     )
+    .addOption(
+      new Option("--config <file>", "the daemon settings file: registryMirrors, mirrors, insecureRegistries (default /etc/berth/daemon.json; a missing default is no settings)").env(
+        "BERTH_CONFIG",
+      ),
+    )
     .addHelpText(
       "after",
       `
+Registries: pulls and pushes use the credentials of \`berth login\` (<root>/registry/credentials.json) and of the
+daemon user's Docker config ($DOCKER_CONFIG/config.json, else $HOME/.docker/config.json).
+
 Examples:
   berth daemon
+  berth daemon --config /srv/berth/daemon.json   mirrors and insecure registries from this file
   berth daemon --group berth              members of group berth may run berth commands
   berth daemon --address-pool 10.90.0.0/16:24   networks get /24s of 10.90.0.0/16
   berth --root /srv/berth --run-root /run/berth-2 daemon --log-level debug`,
     )
-    .action(async (opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds: boolean; cgroupParent?: string; group?: string; addressPool?: string[] }, cmd: Command) => {
+    .action(async (opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds: boolean; cgroupParent?: string; group?: string; addressPool?: string[]; config?: string }, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
       const { runDaemon } = await import("./daemon.js");
       await run(runDaemon({ root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) }, opts));

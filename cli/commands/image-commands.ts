@@ -1,4 +1,8 @@
-/** `berth image ls|inspect|history|load|import|save|tag|rm|prune` over image.ts. */
+/**
+ * `berth image ls|inspect|history|build|pull|push|load|import|save|tag|rm|prune` over
+ * image.ts and image-transfer.ts, and the top-level `berth build` (docker build's alias),
+ * `berth login` and `berth logout`.
+ */
 import { Option, type Command } from "commander";
 import { globals, run } from "./registration.js";
 
@@ -11,7 +15,7 @@ export function registerImageCommands(program: Command): void {
   };
   const image = program
     .command("image")
-    .summary("manage images: load, import, save, ls, inspect, history, tag, rm, prune")
+    .summary("manage images: build, pull, push, load, import, save, ls, inspect, history, tag, rm, prune")
     .description("Manage images in berth's local store: through the daemon when one runs (--socket), else directly under the root lock.");
   image
     .command("ls")
@@ -45,6 +49,66 @@ export function registerImageCommands(program: Command): void {
     .action(async (ref: string, opts: { trunc: boolean; quiet: boolean; format: "table" | "json" }, cmd: Command) => {
       const { imageHistory } = await import("./image.js");
       await run(imageHistory(imageGlobals(cmd), ref, { noTrunc: !opts.trunc, quiet: opts.quiet, format: opts.format }));
+    });
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  const transfer = async (cmd: Command) => {
+    const { processTransferContext } = await import("./image-transfer.js");
+    return processTransferContext(imageGlobals(cmd));
+  };
+  const defineBuild = (c: Command) =>
+    c
+      .summary("build an image from a Dockerfile")
+      .description(
+        "Build an image from a Dockerfile and a context directory, as docker build: each step as `#N [stage i/N] INSTRUCTION`, " +
+          "` ---> CACHED` or the reason the cache missed, RUN output as it comes, then `Successfully built <id>` and " +
+          "`Successfully tagged <name>`. Needs the daemon (RUN steps run in containers); it reads the context by its path on this host. " +
+          "A failed build prints its located error (Dockerfile:LINE:COL: ...) and exits 1.",
+      )
+      .argument("<context>", "the build context directory")
+      .option("-t, --tag <name[:tag]>", "name the image (repeatable)", collect, [] as string[])
+      .option("-f, --file <Dockerfile>", "the Dockerfile (default CONTEXT/Dockerfile; - reads standard input; may be outside the context)")
+      .option("--build-arg <name=value>", "set a build argument; a bare NAME takes its value from the environment (repeatable)", collect, [] as string[])
+      .option("--target <stage>", "build this stage (default the last)")
+      .option("--no-cache", "do not use the build cache")
+      .addOption(new Option("--network <mode>", "network of RUN steps (default bridge)").choices(["bridge", "host", "none"]))
+      .addOption(new Option("--progress <mode>", "output: auto (a terminal's or plain), plain, quiet").choices(["auto", "plain", "quiet"]).default("auto"))
+      .option("-q, --quiet", "print only the image ID", false)
+      .addHelpText(
+        "after",
+        `
+Examples:
+  berth image build -t localhost/app:1 .
+  berth build -t localhost/app:dev -f docker/Dockerfile.dev --build-arg VERSION=2 --target runtime .
+  berth build -t localhost/tool --network none -f - . < Dockerfile`,
+      )
+      .action(async (context: string, opts, cmd: Command) => {
+        const { runBuild } = await import("./image-transfer.js");
+        await run(runBuild(await transfer(cmd), context, opts));
+      });
+  defineBuild(image.command("build"));
+  image
+    .command("pull")
+    .summary("pull an image from a registry")
+    .description(
+      "Pull an image (or with --all-tags every tag of a repository) from its registry, as docker pull: per-layer progress, then the " +
+        "digest, the status and the reference. Mirrors, insecure registries and credentials: the daemon's settings (berth daemon --help).",
+    )
+    .argument("<reference>", "name[:tag] or name@sha256:digest (Docker Hub when the name has no registry)")
+    .option("-a, --all-tags", "pull every tag of the repository", false)
+    .option("-q, --quiet", "print only the reference", false)
+    .action(async (ref: string, opts: { allTags: boolean; quiet: boolean }, cmd: Command) => {
+      const { runPull } = await import("./image-transfer.js");
+      await run(runPull(await transfer(cmd), ref, opts));
+    });
+  image
+    .command("push")
+    .summary("push an image to a registry")
+    .description("Push an image to the registry its name says, as docker push: only the layers the repository lacks, then the manifest; prints `<tag>: digest: sha256:... size: N`.")
+    .argument("<reference>", "the image's name[:tag], which says where it goes")
+    .option("-q, --quiet", "print only the name", false)
+    .action(async (ref: string, opts: { quiet: boolean }, cmd: Command) => {
+      const { runPush } = await import("./image-transfer.js");
+      await run(runPush(await transfer(cmd), ref, opts));
     });
   image
     .command("load")
@@ -102,5 +166,37 @@ export function registerImageCommands(program: Command): void {
     .action(async (opts, cmd: Command) => {
       const { imagePrune } = await import("./image.js");
       await run(imagePrune(imageGlobals(cmd), opts));
+    });
+
+  defineBuild(program.command("build"));
+  program
+    .command("login")
+    .summary("log in to a registry")
+    .description(
+      "Check a user name and password against a registry and store them for pulls and pushes (the daemon's <root>/registry/credentials.json, 0600), " +
+        "as docker login. SERVER defaults to Docker Hub. Give the password on standard input (--password-stdin); -p puts it where other users may see it.",
+    )
+    .argument("[server]", "registry host[:port] or URL (default Docker Hub, https://index.docker.io/v1/)")
+    .option("-u, --username <user>", "user name")
+    .option("-p, --password <password>", "password (insecure: prefer --password-stdin)")
+    .option("--password-stdin", "read the password from standard input", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  printf '%s' "$TOKEN" | berth login -u me --password-stdin registry.example.com
+  berth login -u me --password-stdin < ~/.secrets/hub`,
+    )
+    .action(async (server: string | undefined, opts: { username?: string; password?: string; passwordStdin: boolean }, cmd: Command) => {
+      const { runLogin } = await import("./image-transfer.js");
+      await run(runLogin(await transfer(cmd), server, opts));
+    });
+  program
+    .command("logout")
+    .summary("remove stored registry credentials")
+    .argument("[server]", "registry host[:port] or URL (default Docker Hub)")
+    .action(async (server: string | undefined, _opts, cmd: Command) => {
+      const { runLogout } = await import("./image-transfer.js");
+      await run(runLogout(await transfer(cmd), server));
     });
 }

@@ -30,7 +30,7 @@ export interface ImageGlobals extends GlobalOptions {
  * store is opened directly, under the root lock (podman-style). Any other failure to reach
  * the socket (permission denied) is thrown: falling back would only hide it.
  */
-async function daemonFor(g: ImageGlobals): Promise<ApiClient | undefined> {
+export async function daemonFor(g: ImageGlobals): Promise<ApiClient | undefined> {
   const client = new ApiClient(socketPath(g));
   let root: string;
   try {

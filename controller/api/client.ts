@@ -22,7 +22,16 @@ import {
   type ExecExitStatus,
   type ExecRequest,
   type ExecResult,
+  type ImageBuildEvent,
+  type ImageBuildRequest,
   type ImageHistory,
+  type ImagePullRequest,
+  type ImagePushRequest,
+  type ImageTransferEvent,
+  type RegistryLoginRequest,
+  type RegistryLoginResponse,
+  type RegistryLogoutRequest,
+  type RegistryLogoutResponse,
   type ImageList,
   type ImageLoadResponse,
   type ImagePruneResponse,
@@ -116,9 +125,12 @@ export class ApiClient {
     return JSON.parse(text) as T;
   }
 
-  /** An NDJSON stream as objects; ends when the server ends it or `signal` aborts. */
-  async *stream<T>(path: string, signal?: AbortSignal): AsyncIterable<T> {
-    const res = await this.open("GET", path, undefined, signal);
+  /**
+   * An NDJSON stream as objects; ends when the server ends it or `signal` aborts. With a
+   * `body` it is POSTed (build, pull, push); without, a GET.
+   */
+  async *stream<T>(path: string, signal?: AbortSignal, body?: unknown): AsyncIterable<T> {
+    const res = await this.open(body === undefined ? "GET" : "POST", path, body, signal);
     if ((res.statusCode ?? 500) >= 400) await this.fail(res);
     const lines = createInterface({ input: res, crlfDelay: Infinity });
     try {
@@ -251,6 +263,20 @@ export class ApiClient {
   saveImages(refs: string[], sink: DownloadSink, signal?: AbortSignal): Promise<number> {
     return this.download(`${IMAGE_STORE_PATH}/save?${query(refs.map((r) => ["ref", r]))}`, sink, "save images", signal);
   }
+
+  /**
+   * `docker build`: the build's events as the daemon streams them, ending with `done` or
+   * `error` (an answer that ends without either broke off). Aborting `signal` closes the
+   * connection, which aborts the build.
+   */
+  buildImage = (req: ImageBuildRequest, signal?: AbortSignal) => this.stream<ImageBuildEvent>(`${IMAGE_STORE_PATH}/build`, signal, req);
+  /** `docker pull`: progress, `pulled` per image, or `error` last. */
+  pullImage = (req: ImagePullRequest, signal?: AbortSignal) => this.stream<ImageTransferEvent>(`${IMAGE_STORE_PATH}/pull`, signal, req);
+  /** `docker push`: progress, then `pushed` or `error`. */
+  pushImage = (req: ImagePushRequest, signal?: AbortSignal) => this.stream<ImageTransferEvent>(`${IMAGE_STORE_PATH}/push`, signal, req);
+  /** The password travels in the body over the socket only. */
+  login = (req: RegistryLoginRequest) => this.request<RegistryLoginResponse>("POST", "/v1/registry/login", req);
+  logout = (req: RegistryLogoutRequest) => this.request<RegistryLogoutResponse>("POST", "/v1/registry/logout", req);
 
   /** `docker history` of one image, newest first. */
   imageHistory = (ref: string) => this.request<ImageHistory>("GET", `${IMAGE_STORE_PATH}/history?${query([["ref", ref]])}`);

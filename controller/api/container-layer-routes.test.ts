@@ -53,6 +53,11 @@ function fakeApi() {
     tagImage: no,
     removeImage: no,
     pruneImages: no,
+    buildImage: no,
+    pullImage: no,
+    pushImage: no,
+    login: no,
+    logout: no,
   };
   return { api, seen };
 }

@@ -90,6 +90,11 @@ function fakeApi(exec: { fn: ExecFn }): ControllerApi {
     tagImage: no,
     removeImage: no,
     pruneImages: no,
+    buildImage: no,
+    pullImage: no,
+    pushImage: no,
+    login: no,
+    logout: no,
   };
 }
 

@@ -28,6 +28,17 @@
  *   POST   /v1/image-store/tag                     ImageTagRequest → ImageRecord
  *   DELETE /v1/image-store?ref=R[&force=true]      → ImageRemoveResponse
  *   POST   /v1/image-store/prune                   ImagePruneRequest → ImagePruneResponse
+ *   POST   /v1/image-store/build                   ImageBuildRequest → NDJSON ImageBuildEvent stream (`docker build`)
+ *   POST   /v1/image-store/pull                    ImagePullRequest → NDJSON ImageTransferEvent stream (`docker pull`)
+ *   POST   /v1/image-store/push                    ImagePushRequest → NDJSON ImageTransferEvent stream (`docker push`)
+ *   POST   /v1/registry/login                      RegistryLoginRequest → RegistryLoginResponse (checked against the registry, then stored)
+ *   POST   /v1/registry/logout                     RegistryLogoutRequest → RegistryLogoutResponse
+ *
+ * Build, pull and push stream: a request the server refuses before it starts (a bad body, a
+ * relative context path) is an ordinary error answer; once started the answer is 200 NDJSON,
+ * its events as they happen, ending with `done`/`pulled`/`pushed` — or an `error` event with
+ * the failure (kind and message, as an error answer has them). A client that goes away
+ * aborts the build, pull or push.
  *
  * Errors: a status from the error kind and `{ error: { kind, message, object? } }`.
  *
@@ -70,6 +81,12 @@ export type ExecRequest = Static<typeof S.ExecRequest>;
 export type ImageTagRequest = Static<typeof S.ImageTagRequest>;
 export type ImagePruneRequest = Static<typeof S.ImagePruneRequest>;
 export type ContainerCommitRequest = Static<typeof S.ContainerCommitRequest>;
+export type ImageBuildRequest = Static<typeof S.ImageBuildRequest>;
+export type ImagePullRequest = Static<typeof S.ImagePullRequest>;
+export type ImagePushRequest = Static<typeof S.ImagePushRequest>;
+/** The password goes to the daemon only (over its socket), never into a log or a child's argv. */
+export type RegistryLoginRequest = Static<typeof S.RegistryLoginRequest>;
+export type RegistryLogoutRequest = Static<typeof S.RegistryLogoutRequest>;
 
 // Responses.
 export type ChangeAction = Static<typeof S.ChangeAction>;
@@ -116,5 +133,12 @@ export type LayerChange = Static<typeof S.LayerChange>;
 export type ContainerChanges = Static<typeof S.ContainerChanges>;
 export type ImageHistoryEntry = Static<typeof S.ImageHistoryEntry>;
 export type ImageHistory = Static<typeof S.ImageHistory>;
+export type ImageBuildEvent = Static<typeof S.ImageBuildEvent>;
+export type ImageTransferEvent = Static<typeof S.ImageTransferEvent>;
+/** What the facade reports of a pull (the `pulled` event) and of a push (`pushed`). */
+export type PulledImage = Extract<ImageTransferEvent, { kind: "pulled" }>;
+export type PushedImage = Extract<ImageTransferEvent, { kind: "pushed" }>;
+export type RegistryLoginResponse = Static<typeof S.RegistryLoginResponse>;
+export type RegistryLogoutResponse = Static<typeof S.RegistryLogoutResponse>;
 
 export type ErrorBody = Static<typeof S.ErrorBody>;

@@ -84,6 +84,11 @@ function fakeApi() {
     tagImage: () => Promise.reject(notImplemented("fake")),
     removeImage: () => Promise.reject(notImplemented("fake")),
     pruneImages: () => Promise.reject(notImplemented("fake")),
+    buildImage: () => Promise.reject(notImplemented("fake")),
+    pullImage: () => Promise.reject(notImplemented("fake")),
+    pushImage: () => Promise.reject(notImplemented("fake")),
+    login: () => Promise.reject(notImplemented("fake")),
+    logout: () => Promise.reject(notImplemented("fake")),
   };
   return { api, seen, push: (e: EventRecord) => push?.(e) };
 }

@@ -9,6 +9,7 @@ import { containerRoutes, execStreamRouteOf } from "./routes/containers.js";
 import { eventRoutes } from "./routes/events.js";
 import { imageStoreRoutes, uploadRouteOf } from "./routes/image-store.js";
 import { objectRoutes } from "./routes/objects.js";
+import { registryRoutes } from "./routes/registry.js";
 import type { Route, RouteContext } from "./routes/types.js";
 import { versionRoutes } from "./routes/version.js";
 import { defaultStagingDir, Staging } from "./staging.js";
@@ -53,7 +54,7 @@ export function defaultApiServerOptions() {
  * The route groups, in the order they are asked. Objects come last: they take any
  * `/v1/{word}[/{name}]` for a kind.
  */
-const ROUTES: Route[] = [imageStoreRoutes, versionRoutes, eventRoutes, containerRoutes, objectRoutes];
+const ROUTES: Route[] = [imageStoreRoutes, registryRoutes, versionRoutes, eventRoutes, containerRoutes, objectRoutes];
 
 /** A path segment that names an object: a DNS label. */
 const NAME_SEGMENT = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

@@ -5,11 +5,14 @@
  * recorded as intents and carried out by the container reconciler; the image store is plain
  * delegation (it serializes its own mutations, and Image objects reconcile through it too).
  */
+import * as path from "node:path";
 import type { Writable } from "node:stream";
 import { errorMessage, failedPrecondition, invalidArgument, isBerthError, notFound, notImplemented } from "../../lib/errors.js";
 import { normalizeTaggedReference } from "../../lib/reference.js";
 import { applyCommitChanges } from "../../runtime/images/commit-changes.js";
 import { imageHistoryOf } from "../../runtime/images/image-history.js";
+import type { BuildEvent } from "../../runtime/build/executor/builder.js";
+import type { RegistryService } from "../../runtime/registry/types.js";
 import type { ImageRecord, ImageRuntimeConfig, LayerChange } from "../../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../../schemas/kinds.js";
 import { objectKey, type AnyObject } from "../manifests/model.js";
@@ -26,12 +29,23 @@ import type {
   EventRecord,
   ExecRequest,
   ExecResult,
+  ImageBuildRequest,
   ImageHistory,
   ImagePruneResponse,
+  ImagePullRequest,
+  ImagePushRequest,
   ImageRemoveResponse,
+  ImageTransferEvent,
+  PulledImage,
+  PushedImage,
+  RegistryLoginRequest,
+  RegistryLoginResponse,
+  RegistryLogoutRequest,
+  RegistryLogoutResponse,
   ObjectView,
   VersionInfo,
 } from "./protocol.js";
+import { pullWith, pushWith } from "./transfer-events.js";
 import type { ControllerApi, ExecIo } from "./types.js";
 
 export interface ServiceInfo {
@@ -266,6 +280,52 @@ export class ControllerService implements ControllerApi {
   /** As `berth image prune` without a daemon: dangling images, or with `all` every unused one. */
   pruneImages(options: { all: boolean }): Promise<ImagePruneResponse> {
     return this.deps.runtime.images.prune(options.all ? { all: true } : { dangling: true });
+  }
+
+  /**
+   * `berth image build`: the builder reads the context from its (absolute) path with its own
+   * walker, which keeps every read inside it. The result is tagged by the builder.
+   */
+  buildImage(req: ImageBuildRequest, onEvent: (e: BuildEvent) => void, signal: AbortSignal): Promise<ImageRecord> {
+    const builder = this.deps.runtime.builder;
+    if (!builder) throw notImplemented("build image: this runtime cannot build Dockerfiles");
+    if (!path.isAbsolute(req.context)) throw invalidArgument(`build image: the context ${JSON.stringify(req.context)} is not an absolute path`);
+    return builder.build({
+      context: req.context,
+      ...(req.dockerfile !== undefined ? { dockerfile: req.dockerfile } : {}),
+      ...(req.dockerfileText !== undefined ? { dockerfileText: req.dockerfileText } : {}),
+      tags: req.tags,
+      ...(req.buildArgs ? { buildArgs: req.buildArgs } : {}),
+      ...(req.target !== undefined ? { target: req.target } : {}),
+      ...(req.noCache ? { noCache: true } : {}),
+      ...(req.network ? { network: req.network } : {}),
+      onEvent,
+      signal,
+    });
+  }
+
+  pullImage(req: ImagePullRequest, onEvent: (e: ImageTransferEvent) => void, signal: AbortSignal): Promise<PulledImage[]> {
+    return pullWith(this.registry(`pull image ${req.reference}`), req, onEvent, signal);
+  }
+
+  pushImage(req: ImagePushRequest, onEvent: (e: ImageTransferEvent) => void, signal: AbortSignal): Promise<PushedImage> {
+    return pushWith(this.registry(`push image ${req.reference}`), req, onEvent, signal);
+  }
+
+  /** The password is handed to the registry service only: never logged here. */
+  login(req: RegistryLoginRequest, signal: AbortSignal): Promise<RegistryLoginResponse> {
+    return this.registry(`login to ${req.registry}`).login(req.registry, { username: req.username, password: req.password, signal });
+  }
+
+  async logout(req: RegistryLogoutRequest): Promise<RegistryLogoutResponse> {
+    const { credentialKey } = await import("../../runtime/registry/credentials.js");
+    return { registry: credentialKey(req.registry), removed: await this.registry(`logout from ${req.registry}`).logout(req.registry) };
+  }
+
+  private registry(what: string): RegistryService {
+    const r = this.deps.runtime.registry;
+    if (!r) throw notImplemented(`${what}: this runtime cannot talk to registries`);
+    return r;
   }
 
   private requireContainer(name: string, verb = "get"): StoredObject {

@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import type { Kind } from "../../schemas/kinds.js";
+import type { BuildEvent } from "../../runtime/build/executor/builder.js";
 import type { ImageRuntimeConfig } from "../../runtime/types.js";
 import type {
   ApplyRequest,
@@ -10,8 +11,18 @@ import type {
   ExecExitStatus,
   ExecRequest,
   ExecResult,
+  ImageBuildRequest,
   ImageHistory,
   ImagePruneResponse,
+  ImagePullRequest,
+  ImagePushRequest,
+  ImageTransferEvent,
+  PulledImage,
+  PushedImage,
+  RegistryLoginRequest,
+  RegistryLoginResponse,
+  RegistryLogoutRequest,
+  RegistryLogoutResponse,
   ImageRecord,
   ImageRemoveResponse,
   LayerChange,
@@ -92,4 +103,19 @@ export interface ControllerApi {
   removeImage(ref: string, options: { force: boolean }): Promise<ImageRemoveResponse>;
   /** `berth image prune [-a]`, as the CLI has it without a daemon. */
   pruneImages(options: { all: boolean }): Promise<ImagePruneResponse>;
+
+  /**
+   * `docker build`: the build of `req` (its context read from its path on this host),
+   * handing each event to `onEvent` as it happens, resolving with the image built and
+   * tagged. Errors are the builder's (a located `Dockerfile:3:1: …`, a failing RUN);
+   * NotImplemented when the runtime cannot build. `signal` aborts the build.
+   */
+  buildImage(req: ImageBuildRequest, onEvent: (e: BuildEvent) => void, signal: AbortSignal): Promise<ImageRecord>;
+  /** `docker pull [--all-tags]`: progress, then a `pulled` event per image, to `onEvent` (transfer-events.ts). */
+  pullImage(req: ImagePullRequest, onEvent: (e: ImageTransferEvent) => void, signal: AbortSignal): Promise<PulledImage[]>;
+  /** `docker push`: progress, then the `pushed` event, to `onEvent`. */
+  pushImage(req: ImagePushRequest, onEvent: (e: ImageTransferEvent) => void, signal: AbortSignal): Promise<PushedImage>;
+  /** Checks the credentials against the registry, then stores them (RegistryService.login). */
+  login(req: RegistryLoginRequest, signal: AbortSignal): Promise<RegistryLoginResponse>;
+  logout(req: RegistryLogoutRequest): Promise<RegistryLogoutResponse>;
 }

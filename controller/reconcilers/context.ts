@@ -20,8 +20,8 @@ export interface ControllerRuntime {
   networks: NetworkDriver;
   /** Dockerfile builds for Image objects with `build` (absent: NotImplemented on status). */
   builder?: ImageBuilder;
-  /** Registry pulls for Image objects with `pull` (absent: NotImplemented on status). */
-  registry?: Pick<RegistryService, "pull">;
+  /** Registry pulls for Image objects with `pull`, and the API's pull, push and login (absent: NotImplemented). */
+  registry?: RegistryService;
 }
 
 export interface ReconcilerDeps {

@@ -49,8 +49,8 @@ export async function pushImage(ctx: PushContext, input: string, options: PushOp
   const outcomes = new Map<string, PushResult["blobs"][number]["outcome"]>();
 
   const pushBlob = async (desc: Descriptor, role: BlobProgress["role"]) => {
-    const progress = (status: BlobProgress["status"], done: number) =>
-      emit({ kind: "blob", digest: desc.digest, mediaType: desc.mediaType, role, status, done, total: desc.size });
+    const progress = (status: BlobProgress["status"], done: number, from?: string) =>
+      emit({ kind: "blob", digest: desc.digest, mediaType: desc.mediaType, role, status, done, total: desc.size, ...(from !== undefined ? { from } : {}) });
     const have = await ctx.client.headBlob(ep, repo, desc.digest, [pushScope(repo)], signal);
     if (have !== undefined) {
       outcomes.set(desc.digest, "exists");
@@ -69,7 +69,7 @@ export async function pushImage(ctx: PushContext, input: string, options: PushOp
       const r = await ctx.client.startUpload(ep, repo, { digest: desc.digest, from }, signal);
       if (r.mounted) {
         outcomes.set(desc.digest, "mounted");
-        progress("mounted", desc.size);
+        progress("mounted", desc.size, from);
         return;
       }
       location = r.location;

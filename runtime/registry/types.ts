@@ -25,6 +25,8 @@ export interface BlobProgress {
     | "uploading";
   done: number;
   total: number;
+  /** With `mounted`: the repository (same registry) the blob was mounted from, e.g. `library/busybox`. */
+  from?: string;
 }
 
 export type RegistryProgress =

@@ -8,6 +8,7 @@ import type { ImageRuntimeConfig } from "../../../runtime/types.js";
 import { parseBody } from "../bodies.js";
 import { booleanParam, checkQuery, readJson, sendJson, uploadBody } from "../http-util.js";
 import { TAR_CONTENT_TYPE, type ImageList, type ImageLoadResponse, type ImageRecord } from "../protocol.js";
+import { build, pull, push } from "./image-streams.js";
 import type { Route, RouteContext } from "./types.js";
 
 /** Largest tag or prune request body. */
@@ -88,6 +89,9 @@ async function imageStore(ctx: RouteContext, op: string | undefined) {
     const body = await parseBody("ImagePruneRequest", await readJson(req, MAX_SMALL_BODY), "prune images");
     return sendJson(res, 200, await api.pruneImages({ all: body.all === true }));
   }
+  if (op === "build" && method === "POST") return build(ctx);
+  if (op === "pull" && method === "POST") return pull(ctx);
+  if (op === "push" && method === "POST") return push(ctx);
   throw notFound(`route ${method} ${url.pathname}: not found`);
 }
 
