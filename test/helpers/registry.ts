@@ -105,7 +105,11 @@ async function startTokenServer(dir: string, service: string, issuer: string, us
   return { cert, realm: `http://127.0.0.1:${port}/token`, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
 }
 
-export async function startTestRegistry(options: { auth?: TestRegistryAuth; parent?: string } = {}): Promise<TestRegistry> {
+/**
+ * `proxyOf`: the origin (`http://127.0.0.1:PORT`) this registry mirrors, as a pull-through
+ * cache (distribution's `proxy.remoteurl`): a real mirror, for the mirror tests.
+ */
+export async function startTestRegistry(options: { auth?: TestRegistryAuth; parent?: string; proxyOf?: string } = {}): Promise<TestRegistry> {
   const missing = registryMissing();
   if (missing) throw new Error(`start test registry: ${missing}`);
   const auth = options.auth ?? { kind: "none" };
@@ -140,6 +144,10 @@ export async function startTestRegistry(options: { auth?: TestRegistryAuth; pare
       storage: { filesystem: { rootdirectory: path.join(dir, "data") }, delete: { enabled: true }, maintenance: { uploadpurging: { enabled: false } } },
       http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString("hex") },
     };
+    if (options.proxyOf) {
+      if (!/^http:\/\/127\.0\.0\.1:[0-9]+$/.test(options.proxyOf)) throw new Error(`start test registry: proxyOf must be http://127.0.0.1:PORT, got ${options.proxyOf}`);
+      config.proxy = { remoteurl: options.proxyOf };
+    }
     if (auth.kind === "basic") {
       const file = path.join(dir, "htpasswd");
       await fs.writeFile(file, `${auth.username}:${bcrypt.hashSync(auth.password, 8)}\n`);
