@@ -4,71 +4,35 @@
  * `--chown`/`--chmod` and globs, and a built image that `berth image save` writes and a real
  * Docker engine (a private dockerd) loads and runs.
  */
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BuildEvent, BuildRequest } from "../../runtime/build/executor/builder.js";
-import { openRuntime, type Runtime } from "../../runtime/index.js";
+import type { Runtime } from "../../runtime/index.js";
 import type { ContainerCreateSpec } from "../../runtime/types.js";
 import { startPrivateDockerd, type PrivateDockerd } from "../helpers/dockerd.js";
+import { buildTestEnv, type BuildTestEnv } from "../helpers/build-env.js";
 import { hostLacks } from "../helpers/host.js";
-import { importBusybox } from "../helpers/image-fixtures.js";
-import { cgroupDirsOf, removeCgroupTree, testSpec } from "../helpers/rootfs.js";
 
 const lacking = hostLacks("root", "runc", "conmon", "overlay", "busybox", "docker");
 
 describe.skipIf(lacking)("Dockerfile builds: the rest of the instructions, and Docker interop", () => {
-  const cgroupParent = `berth-test-${randomBytes(4).toString("hex")}`;
-  const base = mkdtempSync(path.join(tmpdir(), "berth-build2-"));
+  let env: BuildTestEnv;
   let rt: Runtime;
+  let base: string;
   let dockerd: PrivateDockerd | undefined;
+  const context = (name: string, files: Record<string, string>) => env.context(name, files);
+  const build = (req: Parameters<BuildTestEnv["build"]>[0]) => env.build(req);
+  const runImage = (name: string, image: string, extra: Partial<ContainerCreateSpec> = {}) => env.runImage(name, image, extra);
 
   beforeAll(async () => {
-    rt = await openRuntime({ root: path.join(base, "root"), runRoot: path.join(base, "run"), cgroupParent });
-    await importBusybox(rt.images);
+    env = await buildTestEnv("berth-build2");
+    rt = env.rt;
+    base = env.base;
   });
 
   afterAll(async () => {
-    for (const c of await rt.containers.list()) await rt.containers.remove(c.id, { force: true });
-    await rt.close();
     await dockerd?.stop();
-    for (const d of await cgroupDirsOf(cgroupParent)) await removeCgroupTree(d);
-    expect(await cgroupDirsOf(cgroupParent)).toEqual([]);
-    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(base);
-    rmSync(base, { recursive: true, force: true });
+    await env.close();
   });
-
-  function context(name: string, files: Record<string, string>): string {
-    const dir = path.join(base, name);
-    for (const [f, text] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      writeFileSync(path.join(dir, f), text);
-    }
-    return dir;
-  }
-
-  async function build(req: Omit<BuildRequest, "tags"> & { tags?: string[] }) {
-    const events: BuildEvent[] = [];
-    const image = await rt.builder!.build({ network: "none", tags: [], ...req, onEvent: (e) => events.push(e) });
-    return { image, events, steps: events.flatMap((e) => (e.type === "step" ? [e.text] : [])), output: events.flatMap((e) => (e.type === "output" ? [e.line] : [])) };
-  }
-
-  async function runImage(name: string, image: string, extra: Partial<ContainerCreateSpec> = {}) {
-    const c = await rt.containers.create(testSpec(name, { image, labels: {}, stopGracePeriodMs: 1000, ...extra }));
-    await rt.containers.start(c.id);
-    const deadline = Date.now() + 20_000;
-    let state = await rt.containers.inspect(c.id);
-    while (state.status === "running" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      state = await rt.containers.inspect(c.id);
-    }
-    let out = "";
-    for await (const l of rt.containers.logs(c.id)) out += `${l.text}\n`;
-    await rt.containers.remove(c.id, { force: true });
-    return { code: state.exitCode, out };
-  }
 
   it("ENTRYPOINT with CMD, SHELL, VOLUME, MAINTAINER, here-documents, COPY --chown/--chmod with globs, and .dockerignore", async () => {
     const dir = context("rest", {

@@ -4,72 +4,33 @@
  * their reasons, the same image from an unchanged rebuild), located errors, context escapes
  * refused, and containers of the built images running.
  */
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BuildEvent, BuildRequest } from "../../runtime/build/executor/builder.js";
-import { openRuntime, type Runtime } from "../../runtime/index.js";
+import type { Runtime } from "../../runtime/index.js";
 import type { ContainerCreateSpec } from "../../runtime/types.js";
+import { buildTestEnv, type BuildTestEnv } from "../helpers/build-env.js";
 import { hostLacks } from "../helpers/host.js";
-import { importBusybox } from "../helpers/image-fixtures.js";
-import { cleanNetworksOfRoot } from "../helpers/net-cleanup.js";
-import { cgroupDirsOf, removeCgroupTree, testSpec } from "../helpers/rootfs.js";
 
 const lacking = hostLacks("root", "runc", "conmon", "overlay", "busybox");
 
 describe.skipIf(lacking)("Dockerfile builds", () => {
-  const cgroupParent = `berth-test-${randomBytes(4).toString("hex")}`;
-  const base = mkdtempSync(path.join(tmpdir(), "berth-build-"));
-  const root = path.join(base, "root");
+  let env: BuildTestEnv;
   let rt: Runtime;
+  let base: string;
+  const context = (name: string, files: Record<string, string>) => env.context(name, files);
+  const build = (req: Parameters<BuildTestEnv["build"]>[0]) => env.build(req);
+  const runImage = (name: string, image: string, extra: Partial<ContainerCreateSpec> = {}) => env.runImage(name, image, extra);
 
   beforeAll(async () => {
-    rt = await openRuntime({ root, runRoot: path.join(base, "run"), cgroupParent });
-    await importBusybox(rt.images);
+    env = await buildTestEnv("berth-build");
+    rt = env.rt;
+    base = env.base;
   });
 
   afterAll(async () => {
-    for (const c of await rt.containers.list()) await rt.containers.remove(c.id, { force: true });
-    await rt.close();
-    await cleanNetworksOfRoot(root);
-    for (const d of await cgroupDirsOf(cgroupParent)) await removeCgroupTree(d);
-    expect(await cgroupDirsOf(cgroupParent)).toEqual([]);
-    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(base);
-    rmSync(base, { recursive: true, force: true });
+    await env.close();
   });
-
-  /** A context directory with these files. */
-  function context(name: string, files: Record<string, string>): string {
-    const dir = path.join(base, name);
-    for (const [f, text] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      writeFileSync(path.join(dir, f), text);
-    }
-    return dir;
-  }
-
-  async function build(req: Omit<BuildRequest, "tags"> & { tags?: string[] }) {
-    const events: BuildEvent[] = [];
-    const image = await rt.builder!.build({ network: "none", tags: [], ...req, onEvent: (e) => events.push(e) });
-    return { image, events, cached: events.filter((e) => e.type === "cached").length, misses: events.flatMap((e) => (e.type === "miss" ? [e.reason] : [])), output: events.flatMap((e) => (e.type === "output" ? [e.line] : [])) };
-  }
-
-  async function runImage(name: string, image: string, extra: Partial<ContainerCreateSpec> = {}) {
-    const c = await rt.containers.create(testSpec(name, { image, labels: {}, stopGracePeriodMs: 1000, ...extra }));
-    await rt.containers.start(c.id);
-    const deadline = Date.now() + 20_000;
-    let state = await rt.containers.inspect(c.id);
-    while (state.status === "running" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      state = await rt.containers.inspect(c.id);
-    }
-    let out = "";
-    for await (const l of rt.containers.logs(c.id)) out += `${l.text}\n`;
-    await rt.containers.remove(c.id, { force: true });
-    return { code: state.exitCode, out };
-  }
 
   const dockerfile = [
     "ARG BASE=busybox",
