@@ -60,13 +60,17 @@ export class RegistryClient {
       try {
         res = await this.opts.http.request(url, { ...req, headers });
       } catch (err) {
-        // TLS to a loopback/insecure registry failed: try plain http once, as Docker does.
-        if (isBerthError(err, "Unavailable") && !ep.origin && typeof pathOrUrl === "string" && !this.schemes.has(ep.host) && this.opts.allowsHttp(ep.host)) {
+        // TLS to a loopback/insecure registry failed: try plain http once, as Docker does. A
+        // request sent over https while a concurrent one (a push HEADs its layers in parallel)
+        // learned that the host speaks http retries over http too, without unlearning it.
+        const learnedHttp = this.schemes.get(ep.host) === "http" && url.protocol === "https:";
+        if (isBerthError(err, "Unavailable") && !ep.origin && typeof pathOrUrl === "string" && (!this.schemes.has(ep.host) || learnedHttp) && this.opts.allowsHttp(ep.host)) {
+          const mine = !this.schemes.has(ep.host);
           this.schemes.set(ep.host, "http");
           try {
             res = await this.opts.http.request(new URL(pathOrUrl, this.baseOf(ep)), { ...req, headers });
           } catch (err2) {
-            this.schemes.delete(ep.host);
+            if (mine) this.schemes.delete(ep.host);
             throw err2;
           }
         } else {
@@ -83,6 +87,9 @@ export class RegistryClient {
         await res.discard();
         throw err;
       }
+      // A request sent without credentials while a concurrent one learned the host's scheme
+      // (onChallenge then says nothing changed) is retried once with them.
+      if (!retry && !auth) retry = (await this.opts.auth.header(ep.host, scopes)) !== undefined;
       // Nothing would change on a retry: the 401 is the caller's answer.
       if (!retry) return res;
       await res.discard();
