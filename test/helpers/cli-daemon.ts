@@ -64,11 +64,12 @@ export function cliOf(env: DaemonEnv) {
 }
 
 /**
- * Starts `berth daemon` as a child process on the env (its own cgroup parent) and waits until
- * `berth get` answers. A daemon that exits first fails with its output.
+ * Starts `berth daemon` as a child process on the env (its own cgroup parent), with
+ * `daemonArgs` (e.g. `--config FILE`) after its own, and waits until `berth get` answers. A
+ * daemon that exits first fails with its output.
  */
-export async function startCliDaemon(env: DaemonEnv, timeoutMs = 30_000): Promise<CliProcess> {
-  const daemon = spawnBerth(["--root", env.root, "--run-root", env.runRoot, "daemon", "--log-level", process.env.BERTH_TEST_DAEMON_LOG ?? "warn", "--cgroup-parent", env.cgroupParent]);
+export async function startCliDaemon(env: DaemonEnv, timeoutMs = 30_000, daemonArgs: string[] = []): Promise<CliProcess> {
+  const daemon = spawnBerth(["--root", env.root, "--run-root", env.runRoot, "daemon", "--log-level", process.env.BERTH_TEST_DAEMON_LOG ?? "warn", "--cgroup-parent", env.cgroupParent, ...daemonArgs]);
   let exit: number | NodeJS.Signals | undefined;
   void daemon.exited.then((c) => (exit = c));
   await until(
