@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchBuildSuite } from "./build/index.js";
 import { benchCliStartup } from "./cli-startup.js";
 import { benchController } from "./controller/index.js";
 import { benchNetwork } from "./network/index.js";
@@ -16,6 +17,7 @@ const benches: Record<string, () => unknown | Promise<unknown>> = {
   runtime: () => benchRuntime(),
   controller: () => benchController(),
   network: () => benchNetwork(),
+  build: () => benchBuildSuite(),
 };
 
 const wanted = process.argv.slice(2);

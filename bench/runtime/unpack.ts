@@ -53,9 +53,22 @@ async function pickFiles(
   return { files, dirs: [...dirs].sort(), bytes };
 }
 
-export async function benchUnpack(env: BenchEnv, o: RuntimeBenchOptions): Promise<UnpackResult> {
-  const dir = path.join(env.base, "unpack");
-  await fs.mkdir(dir);
+/** A gzip layer of host files ready to unpack: the blob in a content store, its descriptor and diff ID. */
+export interface UnpackLayer {
+  layer: string;
+  diffId: string;
+  content: Awaited<ReturnType<typeof openContentStore>>;
+  desc: { mediaType: string; digest: string; size: number };
+  files: number;
+  dirs: number;
+  uncompressedBytes: number;
+  compressedBytes: number;
+}
+
+export type UnpackOptions = Pick<RuntimeBenchOptions, "unpackBytes" | "unpackMaxFiles" | "unpackReps" | "stepTimeoutMs">;
+
+/** Makes the layer under `dir` (which must exist): files picked from /usr/lib and /usr/share, tarred with gzip. */
+export async function prepareUnpackLayer(dir: string, o: UnpackOptions): Promise<UnpackLayer> {
   // Shared libraries and binaries (larger files) plus docs and data (many small ones).
   const pick = await pickFiles([{ dir: "/usr/lib", share: 0.7 }, { dir: "/usr/share", share: 0.3 }], o.unpackBytes, o.unpackMaxFiles);
   const list = path.join(dir, "files.list");
@@ -76,6 +89,17 @@ export async function benchUnpack(env: BenchEnv, o: RuntimeBenchOptions): Promis
   const content = await openContentStore({ root: path.join(dir, "content") });
   const ingested = await content.ingest(createReadStream(layer));
   const desc = { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: ingested.digest, size: ingested.size };
+  return { layer, diffId, content, desc, files: pick.files.length, dirs: pick.dirs.length, uncompressedBytes, compressedBytes };
+}
+
+/**
+ * The unpack rows (median of `o.unpackReps`). `after`, when given, runs on the same layer
+ * before its directory is removed (bench/build profiles berth's unpack with it).
+ */
+export async function benchUnpack(env: Pick<BenchEnv, "base">, o: UnpackOptions, after?: (l: UnpackLayer, dir: string) => Promise<void>): Promise<UnpackResult> {
+  const dir = path.join(env.base, "unpack");
+  await fs.mkdir(dir);
+  const { layer, diffId, content, desc, files, dirs, uncompressedBytes, compressedBytes } = await prepareUnpackLayer(dir, o);
 
   const samples: Record<string, number[]> = { tar: [], tarSync: [], berth: [] };
   for (let i = 0; i < o.unpackReps; i++) {
@@ -98,6 +122,7 @@ export async function benchUnpack(env: BenchEnv, o: RuntimeBenchOptions): Promis
     samples.berth!.push(now() - t0);
     await fs.rm(snapRoot, { recursive: true, force: true });
   }
+  if (after) await after({ layer, diffId, content, desc, files, dirs, uncompressedBytes, compressedBytes }, dir);
   await fs.rm(dir, { recursive: true, force: true });
   const floor = median(samples.tar!);
   const row = (name: string, xs: number[]) => ({
@@ -108,8 +133,8 @@ export async function benchUnpack(env: BenchEnv, o: RuntimeBenchOptions): Promis
     samplesMs: xs.map((x) => round(x)!),
   });
   return {
-    files: pick.files.length,
-    dirs: pick.dirs.length,
+    files,
+    dirs,
     uncompressedBytes,
     compressedBytes,
     reps: o.unpackReps,
