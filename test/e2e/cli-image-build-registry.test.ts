@@ -65,10 +65,12 @@ describe.skipIf(lacking)("berth image build, push, pull, login and logout agains
     const r = await cli(["image", "build", "-t", "localhost/built:1", "--network", "none", ctxDir], { timeoutMs: 120_000 });
     ok(r);
     const lines = r.stdout.split("\n");
-    // (the builder reports the steps after FROM: a stage of N instructions has N-1 steps)
-    expect(lines[0]).toBe('#1 [build 1/1] RUN echo built-in-stage-one > /out.txt && echo "run output: hello from build"');
-    expect(lines).toContain("#3 [stage-1 2/3] RUN cat /out.txt");
-    expect(lines).toContain('#4 [stage-1 3/3] CMD ["cat", "/out.txt"]');
+    // FROM is each stage's first step, as Docker counts them; flags are shown
+    expect(lines[0]).toBe("#1 [build 1/2] FROM localhost/busybox:latest AS build");
+    expect(lines).toContain('#2 [build 2/2] RUN echo built-in-stage-one > /out.txt && echo "run output: hello from build"');
+    expect(lines).toContain("#4 [stage-1 2/4] COPY --from=build /out.txt /out.txt");
+    expect(lines).toContain("#5 [stage-1 3/4] RUN cat /out.txt");
+    expect(lines).toContain('#6 [stage-1 4/4] CMD ["cat", "/out.txt"]');
     expect(lines).toContain("run output: hello from build");
     expect(lines).toContain("built-in-stage-one");
     expect(lines.filter((l) => l.startsWith(" ---> miss: ")).length).toBe(3);

@@ -194,9 +194,11 @@ export class Builder {
     delete config.OnBuild; // triggers are not inherited
     const s: StageState = { image, cs: { config, args: {}, cmdSet: false, escape: df.escape }, key: baseKey(image?.digest), pending: [] };
     const steps: { ins: Instruction; step?: PlannedStep }[] = [...triggerInstructions(df, triggers).map((ins) => ({ ins })), ...stage.steps.map((step) => ({ ins: step.instruction, step }))];
+    // FROM is the stage's first step, as Docker counts them
+    emit({ type: "step", stage: label, step: 1, steps: steps.length + 1, text: instructionText(stage.from) });
     for (const [n, { ins, step }] of steps.entries()) {
-      const text = `${ins.keyword} ${ins.raw.value}`.trim();
-      emit({ type: "step", stage: label, step: n + 1, steps: steps.length, text });
+      const text = instructionText(ins);
+      emit({ type: "step", stage: label, step: n + 2, steps: steps.length + 1, text });
       if (step) s.cs = { ...s.cs, args: step.args };
       try {
         await this.runInstruction(run, stage, s, ins, step);
@@ -430,6 +432,12 @@ function envRecord(env: string[] | undefined): Record<string, string> {
     if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return out;
+}
+
+/** An instruction as written, its flags included: `COPY --from=build /out /out`. */
+function instructionText(ins: Instruction): string {
+  const flags = ins.flags.map((f) => `--${f.name}=${f.value}`);
+  return [ins.keyword, ...flags, ins.raw.value].filter((x) => x !== "").join(" ");
 }
 
 /** A shell-form RUN with here-documents: the shell reads them after the command line. */
