@@ -21,6 +21,7 @@ export function registerImageCommands(program: Command): void {
     .command("ls")
     .alias("list")
     .summary("list images")
+    .option("-a, --all", "also the untagged images of build steps (hidden by default, as docker images hides intermediates)", false)
     .option("-q, --quiet", "only show image IDs", false)
     .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
     .action(async (opts, cmd: Command) => {

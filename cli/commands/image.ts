@@ -1,3 +1,4 @@
+import { buildIntermediates } from "../../runtime/build/executor/cache.js";
 import { createReadStream } from "node:fs";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
@@ -63,8 +64,18 @@ function splitRef(ref: string): { repository: string; tag: string } {
   return colon > base.lastIndexOf("/") ? { repository: base.slice(0, colon), tag: base.slice(colon + 1) } : { repository: base, tag: "<none>" };
 }
 
-export async function imageList(g: ImageGlobals, opts: { quiet: boolean; output: "table" | "json" }): Promise<number> {
-  const images = await viaDaemonOrLocal(g, (c) => c.listImages(), (rt) => rt.images.list());
+export async function imageList(g: ImageGlobals, opts: { quiet: boolean; output: "table" | "json"; all?: boolean }): Promise<number> {
+  const images = await viaDaemonOrLocal(
+    g,
+    (c) => c.listImages({ all: opts.all === true }),
+    async (rt) => {
+      const all = await rt.images.list();
+      if (opts.all) return all;
+      // as the daemon lists them: not the untagged images of build steps on the way
+      const hidden = await buildIntermediates(g.root);
+      return all.filter((i) => i.references.length > 0 || !hidden.has(i.digest));
+    },
+  );
   if (opts.output === "json") {
     process.stdout.write(JSON.stringify({ items: images }, null, 2) + "\n");
     return 0;

@@ -243,7 +243,7 @@ export class ApiClient {
   }
   act = (name: string, action: "stop" | "start" | "restart") => this.request<ObjectView>("POST", `/v1/containers/${encodeURIComponent(name)}/${action}`, {});
 
-  listImages = async () => (await this.request<ImageList>("GET", IMAGE_STORE_PATH)).items;
+  listImages = async (options: { all?: boolean } = {}) => (await this.request<ImageList>("GET", options.all ? `${IMAGE_STORE_PATH}?all=true` : IMAGE_STORE_PATH)).items;
   inspectImages = (refs: string[]) => this.request<ImageRecord[]>("GET", `${IMAGE_STORE_PATH}/inspect?${query(refs.map((r) => ["ref", r]))}`);
   tagImage = (source: string, target: string) => this.request<ImageRecord>("POST", `${IMAGE_STORE_PATH}/tag`, { source, target });
   removeImage = (ref: string, o: { force?: boolean } = {}) =>

@@ -6,6 +6,7 @@
  * delegation (it serializes its own mutations, and Image objects reconcile through it too).
  */
 import * as path from "node:path";
+import { buildIntermediates } from "../../runtime/build/executor/cache.js";
 import type { Writable } from "node:stream";
 import { errorMessage, failedPrecondition, invalidArgument, isBerthError, notFound, notImplemented } from "../../lib/errors.js";
 import { normalizeTaggedReference } from "../../lib/reference.js";
@@ -247,8 +248,12 @@ export class ControllerService implements ControllerApi {
     return imageHistoryOf(this.deps.runtime.images, ref);
   }
 
-  listImages(): Promise<ImageRecord[]> {
-    return this.deps.runtime.images.list();
+  /** Every image; without `all`, not the untagged images of build steps on the way (as `docker images` hides intermediates). */
+  async listImages(options: { all?: boolean } = {}): Promise<ImageRecord[]> {
+    const images = await this.deps.runtime.images.list();
+    if (options.all) return images;
+    const hidden = await buildIntermediates(this.info.root);
+    return images.filter((i) => i.references.length > 0 || !hidden.has(i.digest));
   }
 
   async inspectImages(refs: string[]): Promise<ImageRecord[]> {

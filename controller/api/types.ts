@@ -84,7 +84,8 @@ export interface ControllerApi {
 
   // The image store. The daemon holds the root lock, so while it runs the store is only
   // touched through these. Refs are references, digests or ID prefixes (ImageStore.get).
-  listImages(): Promise<ImageRecord[]>;
+  /** Without `all`, the untagged images of build steps on the way are left out. */
+  listImages(options?: { all?: boolean }): Promise<ImageRecord[]>;
   /** In the order asked; NotFound for the first ref that matches nothing. */
   inspectImages(refs: string[]): Promise<ImageRecord[]>;
   /** `docker history` of one image, newest first, with the image's ID. */

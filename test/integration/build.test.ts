@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Runtime } from "../../runtime/index.js";
 import type { ContainerCreateSpec } from "../../runtime/types.js";
+import { buildIntermediates } from "../../runtime/build/executor/cache.js";
 import { buildTestEnv, type BuildTestEnv } from "../helpers/build-env.js";
 import { hostLacks } from "../helpers/host.js";
 
@@ -79,6 +80,11 @@ describe.skipIf(lacking)("Dockerfile builds", () => {
     expect(again.misses).toEqual([]);
     expect(again.cached).toBe(4); // RUN, COPY --from, COPY, RUN
     expect(again.image.digest).toBe(first.image.digest);
+    // image ls hides the steps' images on the way, not what a build gave
+    const hidden = await buildIntermediates(env.root);
+    expect(hidden.size).toBeGreaterThanOrEqual(2);
+    expect(hidden.has(first.image.digest)).toBe(false);
+    expect((await rt.images.list()).filter((i) => hidden.has(i.digest)).every((i) => i.references.length === 0)).toBe(true);
     expect(seconds).toBeLessThan(5); // generous here; bench/ measures it
   });
 

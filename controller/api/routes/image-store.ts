@@ -57,8 +57,8 @@ async function imageStore(ctx: RouteContext, op: string | undefined) {
   const { api, method, url, req, res } = ctx;
   const q = url.searchParams;
   if (op === undefined && method === "GET") {
-    checkQuery(q, [], "list images");
-    return sendJson(res, 200, { items: await api.listImages() } satisfies ImageList);
+    checkQuery(q, ["all"], "list images");
+    return sendJson(res, 200, { items: await api.listImages({ all: booleanParam(q, "all", "list images") }) } satisfies ImageList);
   }
   if (op === undefined && method === "DELETE") {
     checkQuery(q, ["ref", "force"], "remove image");

@@ -208,17 +208,15 @@ export class Builder {
       }
     }
     // the stage's image: its last layer step's, with the config-only steps after it
+    const inputs: StepInputs = { instruction: "(end of stage)", env: [] };
+    const key = chainKey(s.key, inputs);
     if (s.pending.length || !s.image) {
-      const inputs: StepInputs = { instruction: "(end of stage)", env: [] };
-      const key = chainKey(s.key, inputs);
       const hit = await this.cached(run, key);
       if (hit) s.image = hit;
-      else {
-        const committed = await this.commit({ ...(s.image ? { base: s.image.digest } : {}), steps: s.pending, config: s.cs.config, ...(s.cs.author ? { author: s.cs.author } : {}) });
-        await run.record.put(key, s.key, inputs, committed.digest, this.now());
-        s.image = committed;
-      }
+      else s.image = await this.commit({ ...(s.image ? { base: s.image.digest } : {}), steps: s.pending, config: s.cs.config, ...(s.cs.author ? { author: s.cs.author } : {}) });
     }
+    // recorded as what the stage gave (image ls shows it; the steps' images on the way it hides)
+    await run.record.put(key, s.key, inputs, s.image!.digest, this.now(), true);
     return s.image!;
   }
 

@@ -33,6 +33,8 @@ interface Entry extends StepInputs {
   prev: string;
   image: string;
   at: string;
+  /** The image a stage ended with (what a build gives), not a step's on the way. */
+  final?: true;
 }
 
 interface CacheFile {
@@ -79,8 +81,8 @@ export class BuildCache {
     return this.doc.entries[key]?.image;
   }
 
-  async put(key: string, prev: string, inputs: StepInputs, image: string, at: Date): Promise<void> {
-    const entries = { ...this.doc.entries, [key]: { prev, image, at: at.toISOString(), ...inputs } };
+  async put(key: string, prev: string, inputs: StepInputs, image: string, at: Date, final = false): Promise<void> {
+    const entries = { ...this.doc.entries, [key]: { prev, image, at: at.toISOString(), ...inputs, ...(final ? { final: true as const } : {}) } };
     const keys = Object.keys(entries);
     if (keys.length > MAX_ENTRIES) {
       // the oldest go first
@@ -102,6 +104,12 @@ export class BuildCache {
     return new Set(Object.values(this.doc.entries).map((e) => e.image));
   }
 
+  /** The images of steps on the way, not what a stage ended with: what `image ls` hides without --all. */
+  intermediates(): Set<string> {
+    const finals = new Set(Object.values(this.doc.entries).flatMap((e) => (e.final ? [e.image] : [])));
+    return new Set(Object.values(this.doc.entries).flatMap((e) => (!e.final && !finals.has(e.image) ? [e.image] : [])));
+  }
+
   /** Why `inputs` after `prev` has no entry, in a few words. */
   explainMiss(prev: string, inputs: StepInputs): string {
     const after = Object.values(this.doc.entries).filter((e) => e.prev === prev);
@@ -117,4 +125,13 @@ export class BuildCache {
     if (same.sources !== inputs.sources) return "the source files changed";
     return "its cached image was removed";
   }
+}
+
+/** The build intermediates of the root (see BuildCache.intermediates); none when nothing was built. */
+export async function buildIntermediates(root: string): Promise<Set<string>> {
+  const doc = await readJsonIfExists<CacheFile>(path.join(root, "build", "cache.json")).catch(() => undefined);
+  if (!doc || doc.version !== 1 || typeof doc.entries !== "object" || doc.entries === null) return new Set();
+  const c = Object.create(BuildCache.prototype) as BuildCache;
+  (c as unknown as { doc: CacheFile }).doc = doc;
+  return c.intermediates();
 }
