@@ -332,6 +332,31 @@ describe("the content digest", () => {
   });
 });
 
+describe("the content hash cache", () => {
+  it("answers for a file whose dev, inode, size, mtime and ctime did not change, misses once it is written, and stores no racy file", async () => {
+    const map = new Map<string, string>();
+    let now = Date.now() + 60_000; // every file is old enough to cache
+    const hashes = { get: (k: string) => map.get(k), set: (k: string, v: string) => void map.set(k, v), now: () => now };
+    const first = await plan({ sources: ["a.txt"], dest: "/x" }, { hashes });
+    const file = first.entries.find((e) => e.type === "file")!;
+    expect(map.get([...map.keys()][0]!)).toBe(file.type === "file" ? file.sha256 : "");
+    // a hit is not read: a planted hash shows up in the plan
+    for (const k of map.keys()) map.set(k, "0".repeat(64));
+    const planted = await plan({ sources: ["a.txt"], dest: "/x" }, { hashes });
+    expect(planted.entries.find((e) => e.type === "file")).toMatchObject({ sha256: "0".repeat(64) });
+    // a write changes the ctime: the key, so the real content is read again
+    const content = await fs.readFile(path.join(ctxDir, "a.txt"));
+    await fs.writeFile(path.join(ctxDir, "a.txt"), content);
+    const reread = await plan({ sources: ["a.txt"], dest: "/x" }, { hashes });
+    expect(reread.entries.find((e) => e.type === "file")).toMatchObject({ sha256: file.type === "file" ? file.sha256 : "" });
+    // a file changed within the racy window is not stored
+    map.clear();
+    now = Date.now();
+    await plan({ sources: ["a.txt"], dest: "/x" }, { hashes });
+    expect(map.size).toBe(0);
+  });
+});
+
 describe("imagePath", () => {
   it.each([
     ["/", "x", "/x"],

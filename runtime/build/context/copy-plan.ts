@@ -81,6 +81,28 @@ export interface CopyPlanInputs {
   identities?: IdentityLookup;
   /** Keep the sources' uid/gid without --chown. Default: true for "rootfs", false for "context". */
   keepSourceOwnership?: boolean;
+  /** Content hashes of files seen before (see ContentHashCache); none: every file is read. */
+  hashes?: ContentHashCache;
+}
+
+/**
+ * Content hashes of source files by what identifies their content without reading it: dev,
+ * inode, size, mtime and ctime in nanoseconds (as BuildKit's content hash and git's index
+ * do). A write changes the ctime, which cannot be set back, so an entry whose key matches
+ * has the content it had. A file changed within the last `RACY_MS` is not stored (a write
+ * in the same clock tick as its hashing would keep its ctime: git's "racy" case).
+ */
+export interface ContentHashCache {
+  get(key: string): string | undefined;
+  set(key: string, sha256: string): void;
+  /** The clock the racy check uses (tests); default Date.now. */
+  now?(): number;
+}
+
+const RACY_MS = 2000;
+
+export function contentKey(e: SourceEntry): string {
+  return `${e.identity}:${e.size}:${e.changeStamp}`;
 }
 
 interface PlannedBase {
@@ -178,7 +200,7 @@ export async function planCopy(instr: CopyInstruction, inputs: CopyPlanInputs): 
         const target = posix.join(dest, child.path);
         if (child.type === "dir") plan.put({ type: "dir", target, origin: "source", mode: mode ?? child.mode, ...ids(child), mtimeMs: child.mtimeMs });
         else if (child.type === "symlink") plan.put({ type: "symlink", target, origin: "source", ...ids(child), linkTarget: child.linkTarget ?? "", mtimeMs: child.mtimeMs });
-        else plan.put(await fileEntry(inputs.root, child, target, mode ?? child.mode, ids(child), src.what));
+        else plan.put(await fileEntry(inputs.root, child, target, mode ?? child.mode, ids(child), src.what, inputs.hashes));
       }
       continue;
     }
@@ -188,7 +210,7 @@ export async function planCopy(instr: CopyInstruction, inputs: CopyPlanInputs): 
       if (compression !== undefined) {
         await plan.parentsOf(dest);
         if (!(await plan.isDir(dest))) plan.put({ type: "dir", target: dest, origin: "parent", mode: 0o755, ...(owner ?? { uid: 0, gid: 0 }) });
-        const { sha256, size } = await hashFile(inputs.root, e, src.what);
+        const { sha256, size } = await hashFile(inputs.root, e, src.what, inputs.hashes);
         plan.put({ type: "extract", target: dest, origin: "source", source: e, compression, size, sha256, ...(owner ? { owner } : {}) });
         continue;
       }
@@ -196,7 +218,7 @@ export async function planCopy(instr: CopyInstruction, inputs: CopyPlanInputs): 
     const intoDir = destIsDirBySpelling || (await plan.isDir(dest));
     const target = intoDir ? posix.join(dest, src.name) : dest;
     await plan.parentsOf(target);
-    plan.put(await fileEntry(inputs.root, e, target, mode ?? e.mode, ids(e), src.what));
+    plan.put(await fileEntry(inputs.root, e, target, mode ?? e.mode, ids(e), src.what, inputs.hashes));
   }
   const entries = plan.sorted();
   return { entries, digest: digestOf(entries) };
@@ -294,12 +316,21 @@ function joinUser(base: string, name: string): string {
   return base.endsWith("/") ? `${base}${name}` : `${base}/${name}`;
 }
 
-async function fileEntry(root: SourceRoot, e: SourceEntry, target: string, mode: number, ids: Identity, what: string): Promise<PlannedFile> {
-  const { sha256, size } = await hashFile(root, e, what);
+async function fileEntry(root: SourceRoot, e: SourceEntry, target: string, mode: number, ids: Identity, what: string, hashes?: ContentHashCache): Promise<PlannedFile> {
+  const { sha256, size } = await hashFile(root, e, what, hashes);
   return { type: "file", target, origin: "source", mode, ...ids, source: e, size, mtimeMs: e.mtimeMs, sha256 };
 }
 
-async function hashFile(root: SourceRoot, e: SourceEntry, what: string): Promise<{ sha256: string; size: number }> {
+async function hashFile(root: SourceRoot, e: SourceEntry, what: string, hashes?: ContentHashCache): Promise<{ sha256: string; size: number }> {
+  const key = contentKey(e);
+  const known = hashes?.get(key);
+  if (known) return { sha256: known, size: e.size };
+  const read = await readHash(root, e, what);
+  if (hashes && read.size === e.size && (hashes.now?.() ?? Date.now()) - e.ctimeMs > RACY_MS) hashes.set(key, read.sha256);
+  return read;
+}
+
+async function readHash(root: SourceRoot, e: SourceEntry, what: string): Promise<{ sha256: string; size: number }> {
   const fh = await root.openFile(e, what);
   try {
     const hash = createHash("sha256");

@@ -33,6 +33,10 @@ export interface SourceEntry {
   mtimeMs: number;
   /** `dev:ino`; the object a later open must find again. */
   identity: string;
+  /** `mtime-ns:ctime-ns`: a write changes the ctime, which no one can set back (content hash cache keys). */
+  changeStamp: string;
+  /** ctime in milliseconds (a hash is cached only when the file was last changed well before). */
+  ctimeMs: number;
 }
 
 /** Decides which context paths Docker would not send (`.dockerignore`). */

@@ -408,6 +408,8 @@ function toEntry(path: string, realPath: string, st: BigIntStats, type: SourceEn
     size: type === "file" ? Number(st.size) : 0,
     mtimeMs: Number(st.mtimeMs),
     identity: identityOf(st),
+    changeStamp: `${st.mtimeNs}:${st.ctimeNs}`,
+    ctimeMs: Number(st.ctimeMs),
   };
 }
 

@@ -34,7 +34,7 @@ import { openSourceRoot, readBuildFile, type SourceRoot } from "../context/walk.
 import { parseDockerfile } from "../frontend/parse.js";
 import { formatPlatform, planBuild, type BuildPlan, type PlannedStage, type PlannedStep } from "../frontend/stages.js";
 import type { CopyInstruction as CopyIns, Dockerfile, Instruction, RunInstruction } from "../frontend/types.js";
-import { baseKey, BuildCache, chainKey, type StepInputs } from "./cache.js";
+import { baseKey, BuildCache, chainKey, FileHashCache, type StepInputs } from "./cache.js";
 import { applyConfig, argvOf, CONFIG_KEYWORDS, type ConfigState } from "./config-apply.js";
 import { imagePathResolver, packCopy } from "./copy-layer.js";
 import { runStep, type BuildNetwork, type RunRuntime } from "./run-step.js";
@@ -95,6 +95,7 @@ interface StageResult {
 /** A Dockerfile build. One at a time per builder (its cache file is its own). */
 export class Builder {
   private cache: BuildCache | undefined;
+  private hashes: FileHashCache | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: BuilderDeps) {}
@@ -147,8 +148,13 @@ export class Builder {
       const plan = await this.plan(df, req);
       for (const w of plan.warnings) emit({ type: "warning", message: w });
       const results = new Map<number, StageResult>();
-      const run: RunCtx = { req, df, plan, context, ignore, emit, results, cache: req.noCache ? undefined : await this.openCache(), record: await this.openCache() };
-      for (const i of plan.order) results.set(i, { image: await this.runStage(run, plan.stages[i]!) });
+      this.hashes ??= await FileHashCache.open(this.deps.root);
+      const run: RunCtx = { req, df, plan, context, ignore, emit, results, cache: req.noCache ? undefined : await this.openCache(), record: await this.openCache(), hashes: this.hashes };
+      try {
+        for (const i of plan.order) results.set(i, { image: await this.runStage(run, plan.stages[i]!) });
+      } finally {
+        await this.hashes.save().catch(() => {}); // an aid: a build never fails for it
+      }
       return results.get(plan.target)!.image;
     } finally {
       await context.close();
@@ -317,6 +323,7 @@ export class Builder {
           {
             root: srcRoot,
             ...(ignore ? { ignore } : {}),
+            ...(source ? {} : { hashes: run.hashes }), // context files only: a view's inodes are per mount
             isDirInImage: async (p) => (await imageRoot.resolve(p).catch(() => undefined))?.type === "dir",
             identities: await identitiesOf(imageRoot),
           },
@@ -399,6 +406,8 @@ interface RunCtx {
   cache: BuildCache | undefined;
   /** Where results are recorded (also with --no-cache). */
   record: BuildCache;
+  /** Content hashes of context files already read (with --no-cache too: they are facts, not results). */
+  hashes: FileHashCache;
 }
 
 interface StageState {

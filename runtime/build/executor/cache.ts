@@ -135,3 +135,47 @@ export async function buildIntermediates(root: string): Promise<Set<string>> {
   (c as unknown as { doc: CacheFile }).doc = doc;
   return c.intermediates();
 }
+
+const MAX_HASHES = 200_000;
+
+/**
+ * The content hashes of context files (context/copy-plan.ts ContentHashCache), kept across
+ * builds in `<root>/build/hashes.json` (written atomically after each build; a corrupt or
+ * foreign file starts empty). Bounded: the oldest entries go first.
+ */
+export class FileHashCache {
+  private readonly file: string;
+  private map = new Map<string, string>();
+  private dirty = false;
+
+  private constructor(root: string) {
+    this.file = path.join(root, "build", "hashes.json");
+  }
+
+  static async open(root: string): Promise<FileHashCache> {
+    const c = new FileHashCache(root);
+    const doc = await readJsonIfExists<{ version: 1; hashes: Record<string, string> }>(c.file).catch(() => undefined);
+    if (doc?.version === 1 && typeof doc.hashes === "object" && doc.hashes !== null) {
+      for (const [k, v] of Object.entries(doc.hashes)) if (typeof v === "string" && /^[0-9a-f]{64}$/.test(v)) c.map.set(k, v);
+    }
+    return c;
+  }
+
+  get(key: string): string | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, sha256: string): void {
+    this.map.delete(key);
+    this.map.set(key, sha256);
+    this.dirty = true;
+    while (this.map.size > MAX_HASHES) this.map.delete(this.map.keys().next().value!);
+  }
+
+  async save(): Promise<void> {
+    if (!this.dirty) return;
+    await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    await writeJsonAtomic(this.file, { version: 1, hashes: Object.fromEntries(this.map) }, { mode: 0o600 });
+    this.dirty = false;
+  }
+}
