@@ -314,10 +314,26 @@ export class Builder {
           await root.close();
         }
       });
+    const chown = flag("chown");
+    const chmod = flag("chmod");
+    const shown = [...(from ? [`--from=${from}`] : []), ...(chown ? [`--chown=${chown}`] : []), ...(chmod ? [`--chmod=${chmod}`] : []), ...ex.sources, ex.dest].join(" ");
+    // From an image or stage, its digest pins the sources and the chain pins the image copied
+    // into: the key needs no plan, and a hit mounts nothing.
+    let known: { inputs: StepInputs; key: string } | undefined;
+    if (source) {
+      const inputs: StepInputs = { instruction: `${ins.keyword} ${shown} (${source.digest})`, env: [], sources: `image:${source.digest}` };
+      const key = chainKey(s.key, inputs);
+      const hit = await this.cached(run, key, inputs, s.key);
+      if (hit) {
+        s.image = hit;
+        s.pending = [];
+        s.key = key;
+        return;
+      }
+      known = { inputs, key };
+    }
     await withImage((imageRoot) =>
       withSource(async (srcRoot, ignore) => {
-        const chown = flag("chown");
-        const chmod = flag("chmod");
         const plan = await planCopy(
           { instruction: ins.keyword as "COPY" | "ADD", sources: ex.sources, dest: ex.dest, workdir: s.cs.config.WorkingDir || "/", ...(chown ? { chown } : {}), ...(chmod ? { chmod } : {}) },
           {
@@ -328,10 +344,9 @@ export class Builder {
             identities: await identitiesOf(imageRoot),
           },
         );
-        const shown = [...(from ? [`--from=${from}`] : []), ...(chown ? [`--chown=${chown}`] : []), ...(chmod ? [`--chmod=${chmod}`] : []), ...ex.sources, ex.dest].join(" ");
-        const inputs: StepInputs = { instruction: `${ins.keyword} ${shown}${source ? ` (${source.digest})` : ""}`, env: [], sources: plan.digest };
-        const key = chainKey(s.key, inputs);
-        const hit = await this.cached(run, key, inputs, s.key);
+        const inputs: StepInputs = known?.inputs ?? { instruction: `${ins.keyword} ${shown}`, env: [], sources: plan.digest };
+        const key = known?.key ?? chainKey(s.key, inputs);
+        const hit = known ? undefined : await this.cached(run, key, inputs, s.key);
         if (hit) s.image = hit;
         else {
           const now = this.now();
