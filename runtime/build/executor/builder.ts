@@ -153,7 +153,9 @@ export class Builder {
       try {
         for (const i of plan.order) results.set(i, { image: await this.runStage(run, plan.stages[i]!) });
       } finally {
-        await this.hashes.save().catch(() => {}); // an aid: a build never fails for it
+        // aids: a build never fails for them
+        await run.record.flush().catch(() => {});
+        await this.hashes.save().catch(() => {});
       }
       return results.get(plan.target)!.image;
     } finally {

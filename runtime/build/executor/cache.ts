@@ -58,6 +58,7 @@ const MAX_ENTRIES = 10_000;
 export class BuildCache {
   private readonly file: string;
   private doc: CacheFile = { version: 1, entries: {} };
+  private dirty = false;
 
   private constructor(root: string) {
     this.file = path.join(root, "build", "cache.json");
@@ -89,14 +90,26 @@ export class BuildCache {
       for (const k of keys.sort((a, b) => entries[a]!.at.localeCompare(entries[b]!.at)).slice(0, keys.length - MAX_ENTRIES)) delete entries[k];
     }
     this.doc = { version: 1, entries };
-    await writeJsonAtomic(this.file, this.doc, { mode: 0o600 });
+    this.dirty = true;
   }
 
   async forget(key: string): Promise<void> {
     if (!this.doc.entries[key]) return;
     const { [key]: _gone, ...entries } = this.doc.entries;
     this.doc = { version: 1, entries };
+    this.dirty = true;
+  }
+
+  /**
+   * Writes what changed, once per build (the builder calls it at the end, whatever the
+   * outcome): a file of thousands of entries is not rewritten per step. A crash before it
+   * loses only cache entries — those steps run again; their images are then unreferenced,
+   * and `image prune` takes them.
+   */
+  async flush(): Promise<void> {
+    if (!this.dirty) return;
     await writeJsonAtomic(this.file, this.doc, { mode: 0o600 });
+    this.dirty = false;
   }
 
   /** Image digests the cache refers to (the image store keeps them). */
