@@ -15,8 +15,8 @@
  * - `dropPlaceholders(entries, mountPoints, lower)` removes what the runtime, not the
  *   container, put there: an empty file or empty directory at a mount point of the
  *   container's spec (/proc, /sys, /dev, /etc/hosts, volumes, ...) that its image does not
- *   have, and then any directory left with nothing changed under it that the image has or
- *   that only led to such placeholders. Docker keeps them out with its init layer.
+ *   have, and then any directory on the way to a mount point whose contents were all such
+ *   placeholders. Docker keeps them out with its init layer.
  * - `changesOf(entries, lower)`: `A` (not in the image), `C` (in the image: changed, or a
  *   directory something under it changed), `D` (a whiteout), sorted by path, each path with a
  *   leading `/`; the contents of an added or opaque directory are listed under it.
@@ -32,6 +32,7 @@ import * as path from "node:path";
 import type { Pack } from "tar-stream";
 import { failedPrecondition, unavailable } from "../../lib/errors.js";
 import { runCommand } from "./run-command.js";
+import { packEntry, packFileBody } from "./tar-pack.js";
 
 export type UpperType = "file" | "dir" | "symlink" | "char" | "block" | "fifo" | "socket" | "whiteout";
 
@@ -151,16 +152,15 @@ export async function dropPlaceholders(entries: UpperEntry[], mountPoints: strin
     const empty = (e.type === "file" && e.size === 0) || (e.type === "dir" && !childCount.get(e.rel) && !e.opaque);
     if (empty && !(await lower(e.rel))) dropped.add(e.rel);
   }
-  // Directories, deepest first: one with nothing left under it goes when it only led to
-  // placeholders (it holds a mount point below) or the image has it (it was copied up).
+  // Directories on the way to a mount point, deepest first: one goes when everything under
+  // it was dropped (it only led to placeholders). Any other directory, empty or not, is a
+  // change the container made; only these few are scanned.
   const kept: UpperEntry[] = [];
-  const dirs = entries.filter((e) => e.type === "dir" && !dropped.has(e.rel)).sort((a, b) => b.rel.length - a.rel.length);
-  const hasKeptChild = (dir: string) => entries.some((c) => isUnder(c.rel, dir) && !dropped.has(c.rel));
+  const leadToMount = (d: UpperEntry) => [...mounts].some((m) => isUnder(m, d.rel));
+  const dirs = entries.filter((e) => e.type === "dir" && !e.opaque && !dropped.has(e.rel) && leadToMount(e)).sort((a, b) => b.rel.length - a.rel.length);
   for (const d of dirs) {
-    if (d.opaque || hasKeptChild(d.rel)) continue;
-    const ledToMount = [...mounts].some((m) => isUnder(m, d.rel));
-    if (!ledToMount) continue; // an empty directory the container made is a change
-    if (entries.some((c) => isUnder(c.rel, d.rel))) dropped.add(d.rel); // only placeholders were under it
+    const under = entries.filter((c) => isUnder(c.rel, d.rel));
+    if (under.length > 0 && under.every((c) => dropped.has(c.rel))) dropped.add(d.rel);
   }
   for (const e of entries) if (!dropped.has(e.rel)) kept.push(e);
   return kept;
@@ -169,27 +169,22 @@ export async function dropPlaceholders(entries: UpperEntry[], mountPoints: strin
 /** `docker diff`: see the header. */
 export async function changesOf(entries: UpperEntry[], lower: LowerLookup): Promise<Change[]> {
   const out: Change[] = [];
-  const added: string[] = []; // directories not in the image, or opaque: their contents are A
+  // Directories not in the image, or opaque: their contents are A. Entries come parents
+  // first, so a directory under one of them is in the set by the time its children come.
+  const added = new Set<string>();
   for (const e of entries) {
     const p = `/${e.rel}`;
     if (e.type === "whiteout") {
       out.push({ kind: "D", path: p });
       continue;
     }
-    const underAdded = added.some((d) => isUnder(e.rel, d));
+    const underAdded = added.has(path.posix.dirname(e.rel));
     const inLower = underAdded ? undefined : await lower(e.rel);
     const kind = inLower ? "C" : "A";
     out.push({ kind, path: p });
-    if (e.type === "dir" && (kind === "A" || e.opaque)) added.push(e.rel);
+    if (e.type === "dir" && (kind === "A" || e.opaque)) added.add(e.rel);
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-function entryDone(pack: Pack, header: Parameters<Pack["entry"]>[0], body?: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (body) pack.entry(header, body, (err) => (err ? reject(err) : resolve()));
-    else pack.entry(header, (err) => (err ? reject(err) : resolve()));
-  });
 }
 
 /** Writes the layer tar of `entries` (from scanUpper over `upper`) to `pack`; does not finalize it. */
@@ -201,29 +196,29 @@ export async function packUpper(upper: string, entries: UpperEntry[], pack: Pack
       case "whiteout": {
         const dir = path.posix.dirname(e.rel);
         const name = `${dir === "." ? "" : `${dir}/`}.wh.${path.posix.basename(e.rel)}`;
-        await entryDone(pack, { name, mode: 0, uid: 0, gid: 0, mtime: e.mtime, size: 0, type: "file" }, Buffer.alloc(0));
+        await packEntry(pack, { name, mode: 0, uid: 0, gid: 0, mtime: e.mtime, size: 0, type: "file" }, Buffer.alloc(0));
         break;
       }
       case "dir":
-        await entryDone(pack, { ...base, name: `${e.rel}/`, type: "directory" });
-        if (e.opaque) await entryDone(pack, { name: `${e.rel}/.wh..wh..opq`, mode: 0, uid: 0, gid: 0, mtime: e.mtime, size: 0, type: "file" }, Buffer.alloc(0));
+        await packEntry(pack, { ...base, name: `${e.rel}/`, type: "directory" });
+        if (e.opaque) await packEntry(pack, { name: `${e.rel}/.wh..wh..opq`, mode: 0, uid: 0, gid: 0, mtime: e.mtime, size: 0, type: "file" }, Buffer.alloc(0));
         break;
       case "symlink":
-        await entryDone(pack, { ...base, type: "symlink", linkname: e.linkTarget! });
+        await packEntry(pack, { ...base, type: "symlink", linkname: e.linkTarget! });
         break;
       case "char":
       case "block":
-        await entryDone(pack, { ...base, type: e.type === "char" ? "character-device" : "block-device", devmajor: Math.floor(e.rdev / 256) & 0xfff, devminor: (e.rdev & 0xff) | ((e.rdev >> 12) & 0xfff00) });
+        await packEntry(pack, { ...base, type: e.type === "char" ? "character-device" : "block-device", devmajor: Math.floor(e.rdev / 256) & 0xfff, devminor: (e.rdev & 0xff) | ((e.rdev >> 12) & 0xfff00) });
         break;
       case "fifo":
-        await entryDone(pack, { ...base, type: "fifo" });
+        await packEntry(pack, { ...base, type: "fifo" });
         break;
       case "socket":
         break;
       case "file": {
         const first = e.nlink > 1 ? firstName.get(e.ino) : undefined;
         if (first !== undefined) {
-          await entryDone(pack, { ...base, type: "link", linkname: first, size: 0 });
+          await packEntry(pack, { ...base, type: "link", linkname: first, size: 0 });
           break;
         }
         if (e.nlink > 1) firstName.set(e.ino, e.rel);
@@ -239,16 +234,7 @@ async function packFile(upper: string, e: UpperEntry, pack: Pack, base: { name: 
   try {
     const st = await fh.stat();
     if (st.ino !== e.ino || !st.isFile() || st.size !== e.size) throw failedPrecondition(`pack layer: /${e.rel} changed while it was read (commit a stopped container for a consistent layer)`);
-    await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry({ ...base, type: "file", size: e.size }, (err) => (err ? reject(err) : resolve()));
-      if (e.size === 0) {
-        (sink as NodeJS.WritableStream).end();
-        return;
-      }
-      const src = fh.createReadStream({ start: 0, end: e.size - 1, autoClose: false, highWaterMark: 1 << 20 });
-      src.on("error", reject);
-      src.pipe(sink);
-    });
+    await packFileBody(pack, { ...base, size: e.size }, fh);
   } finally {
     await fh.close();
   }

@@ -20,26 +20,18 @@ import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import type { Readable } from "node:stream";
 import type { Pack } from "tar-stream";
-
-type Headers = Parameters<Pack["entry"]>[0];
 import { failedPrecondition, invalidArgument, notImplemented } from "../../../lib/errors.js";
 import type { PlannedEntry } from "../context/copy-plan.js";
 import type { SourceRoot } from "../context/walk.js";
 import type { Compression } from "../../snapshots/decompress.js";
 import { entryComponents } from "../../snapshots/entry-path.js";
+import { packEntry, packFileBody, type PackHeader } from "../../snapshots/tar-pack.js";
 
 /** Maps an absolute image path to where it really is in the image (its directories' symlinks followed). */
 export type ImagePathResolver = (imagePath: string) => Promise<string>;
 
 function rel(p: string): string {
   return p.replace(/^\/+/, "");
-}
-
-function put(pack: Pack, header: Headers, body?: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (body) pack.entry(header, body, (err) => (err ? reject(err) : resolve()));
-    else pack.entry(header, (err) => (err ? reject(err) : resolve()));
-  });
 }
 
 async function placed(resolve: ImagePathResolver, target: string): Promise<string> {
@@ -54,10 +46,10 @@ export async function packCopy(pack: Pack, entries: PlannedEntry[], root: Source
     if (name === "") continue; // the image's root directory itself keeps its metadata
     switch (e.type) {
       case "dir":
-        await put(pack, { name: `${name}/`, type: "directory", mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtimeMs !== undefined ? new Date(e.mtimeMs) : now });
+        await packEntry(pack, { name: `${name}/`, type: "directory", mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtimeMs !== undefined ? new Date(e.mtimeMs) : now });
         break;
       case "symlink":
-        await put(pack, { name, type: "symlink", linkname: e.linkTarget, mode: 0o777, uid: e.uid, gid: e.gid, mtime: new Date(e.mtimeMs) });
+        await packEntry(pack, { name, type: "symlink", linkname: e.linkTarget, mode: 0o777, uid: e.uid, gid: e.gid, mtime: new Date(e.mtimeMs) });
         break;
       case "file":
         await packFile(pack, name, e, root);
@@ -75,17 +67,7 @@ async function packFile(pack: Pack, name: string, e: Extract<PlannedEntry, { typ
     const st = await fh.stat();
     if (st.size !== e.size) throw failedPrecondition(`copy ${e.source.path}: the file changed during the build`);
     const hash = createHash("sha256");
-    await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry({ name, type: "file", size: e.size, mode: e.mode, uid: e.uid, gid: e.gid, mtime: new Date(e.mtimeMs) }, (err) => (err ? reject(err) : resolve()));
-      if (e.size === 0) {
-        (sink as NodeJS.WritableStream).end();
-        return;
-      }
-      const src = fh.createReadStream({ start: 0, end: e.size - 1, autoClose: false, highWaterMark: 1 << 20 });
-      src.on("data", (c) => void hash.update(c));
-      src.on("error", reject);
-      src.pipe(sink);
-    });
+    await packFileBody(pack, { name, size: e.size, mode: e.mode, uid: e.uid, gid: e.gid, mtime: new Date(e.mtimeMs) }, fh, (c) => void hash.update(c));
     if (hash.digest("hex") !== e.sha256) throw failedPrecondition(`copy ${e.source.path}: the file changed during the build`);
   } finally {
     await fh.close();
@@ -113,7 +95,7 @@ async function packArchive(pack: Pack, dir: string, e: Extract<PlannedEntry, { t
         if (parts.some((p) => p.startsWith(".wh."))) throw invalidArgument(`${what}: entry ${JSON.stringify(h.name)} has a whiteout name (.wh.), which an image layer cannot carry`);
         const name = [dir, ...parts].join("/");
         const owner = e.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
-        const header: Headers = { name: h.type === "directory" ? `${name}/` : name, mode: h.mode ?? 0o644, uid: owner.uid, gid: owner.gid, mtime: h.mtime ?? new Date(0), type: h.type ?? "file" };
+        const header: PackHeader = { name: h.type === "directory" ? `${name}/` : name, mode: h.mode ?? 0o644, uid: owner.uid, gid: owner.gid, mtime: h.mtime ?? new Date(0), type: h.type ?? "file" };
         if (h.type === "link") header.linkname = [dir, ...entryComponents(h.linkname ?? "", `${what} hardlink target`)].join("/");
         if (h.type === "symlink") header.linkname = h.linkname ?? "";
         if (h.type === "file" || h.type === "contiguous-file") {
@@ -128,7 +110,7 @@ async function packArchive(pack: Pack, dir: string, e: Extract<PlannedEntry, { t
           if (h.devmajor !== undefined) header.devmajor = h.devmajor;
           if (h.devminor !== undefined) header.devminor = h.devminor;
           stream.resume();
-          await put(pack, header);
+          await packEntry(pack, header);
         } else {
           stream.resume(); // pax and GNU headers are tar-stream's; nothing else is an entry
         }
