@@ -1,4 +1,4 @@
-import { buildIntermediates } from "../../runtime/build/executor/cache.js";
+import { withoutBuildIntermediates } from "../../runtime/build/executor/cache.js";
 import { createReadStream } from "node:fs";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
@@ -70,10 +70,8 @@ export async function imageList(g: ImageGlobals, opts: { quiet: boolean; output:
     (c) => c.listImages({ all: opts.all === true }),
     async (rt) => {
       const all = await rt.images.list();
-      if (opts.all) return all;
       // as the daemon lists them: not the untagged images of build steps on the way
-      const hidden = await buildIntermediates(g.root);
-      return all.filter((i) => i.references.length > 0 || !hidden.has(i.digest));
+      return opts.all ? all : withoutBuildIntermediates(g.root, all);
     },
   );
   if (opts.output === "json") {

@@ -6,7 +6,7 @@
  * delegation (it serializes its own mutations, and Image objects reconcile through it too).
  */
 import * as path from "node:path";
-import { buildIntermediates } from "../../runtime/build/executor/cache.js";
+import { withoutBuildIntermediates } from "../../runtime/build/executor/cache.js";
 import type { Writable } from "node:stream";
 import { errorMessage, failedPrecondition, invalidArgument, isBerthError, notFound, notImplemented } from "../../lib/errors.js";
 import { normalizeTaggedReference } from "../../lib/reference.js";
@@ -251,9 +251,7 @@ export class ControllerService implements ControllerApi {
   /** Every image; without `all`, not the untagged images of build steps on the way (as `docker images` hides intermediates). */
   async listImages(options: { all?: boolean } = {}): Promise<ImageRecord[]> {
     const images = await this.deps.runtime.images.list();
-    if (options.all) return images;
-    const hidden = await buildIntermediates(this.info.root);
-    return images.filter((i) => i.references.length > 0 || !hidden.has(i.digest));
+    return options.all ? images : withoutBuildIntermediates(this.info.root, images);
   }
 
   async inspectImages(refs: string[]): Promise<ImageRecord[]> {

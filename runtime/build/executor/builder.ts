@@ -35,11 +35,10 @@ import { parseDockerfile } from "../frontend/parse.js";
 import { formatPlatform, planBuild, type BuildPlan, type PlannedStage, type PlannedStep } from "../frontend/stages.js";
 import type { CopyInstruction as CopyIns, Dockerfile, Instruction, RunInstruction } from "../frontend/types.js";
 import { baseKey, BuildCache, chainKey, FileHashCache, type StepInputs } from "./cache.js";
-import { applyConfig, argvOf, CONFIG_KEYWORDS, type ConfigState } from "./config-apply.js";
+import { applyConfig, argvOf, CONFIG_KEYWORDS, envMap, type ConfigState } from "./config-apply.js";
 import { imagePathResolver, packCopy } from "./copy-layer.js";
 import { runStep, type BuildNetwork, type RunRuntime } from "./run-step.js";
-
-export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+import { DEFAULT_PATH } from "../../containers/spec-builder.js";
 
 export type BuildEvent =
   | { type: "step"; stage: string; step: number; steps: number; text: string }
@@ -106,11 +105,6 @@ export class Builder {
     return run;
   }
 
-  /** Image digests the build cache refers to (the image store keeps them). */
-  async cachedImages(): Promise<Set<string>> {
-    return (await this.openCache()).images();
-  }
-
   private async openCache(): Promise<BuildCache> {
     this.cache ??= await BuildCache.open(this.deps.root);
     return this.cache;
@@ -145,11 +139,12 @@ export class Builder {
       const df = parseDockerfile(text, { file: req.dockerfileText !== undefined && req.dockerfile === undefined ? "Dockerfile" : name });
       for (const w of df.warnings) emit({ type: "warning", message: `${df.file}:${w.line}:${w.column}: ${w.message}` });
       const ignore = await readDockerignore(context, req.dockerfileText === undefined ? name : undefined);
-      const plan = await this.plan(df, req);
+      const images = this.imageLookup(df, req);
+      const plan = await this.plan(df, req, images);
       for (const w of plan.warnings) emit({ type: "warning", message: w });
       const results = new Map<number, StageResult>();
       this.hashes ??= await FileHashCache.open(this.deps.root);
-      const run: RunCtx = { req, df, plan, context, ignore, emit, results, cache: req.noCache ? undefined : await this.openCache(), record: await this.openCache(), hashes: this.hashes };
+      const run: RunCtx = { req, df, plan, images, context, ignore, emit, results, cache: req.noCache ? undefined : await this.openCache(), record: await this.openCache(), hashes: this.hashes };
       try {
         for (const i of plan.order) results.set(i, { image: await this.runStage(run, plan.stages[i]!) });
       } finally {
@@ -164,28 +159,44 @@ export class Builder {
   }
 
   /** Plans twice: once to learn the images FROM names, then with their ENV (the planner expands with it). */
-  private async plan(df: Dockerfile, req: BuildRequest): Promise<BuildPlan> {
+  private async plan(df: Dockerfile, req: BuildRequest, images: ImageLookup): Promise<BuildPlan> {
     const inputs = { buildPlatform: this.deps.platform, ...(req.buildArgs ? { buildArgs: req.buildArgs } : {}), ...(req.target ? { target: req.target } : {}) };
     const first = planBuild(df, inputs);
     const imageEnv: Record<string, Record<string, string>> = {};
     for (const i of first.order) {
       const s = first.stages[i]!;
       if (s.base.kind !== "image") continue;
-      const img = await this.baseImage(df, s, s.base.ref, req);
-      imageEnv[s.base.ref] = envRecord(img.config.Env);
+      const img = await images(s.base.ref, s.from);
+      imageEnv[s.base.ref] = envMap(img.config);
     }
     return planBuild(df, { ...inputs, imageEnv });
   }
 
-  private async baseImage(df: Dockerfile, s: PlannedStage, ref: string, req: BuildRequest): Promise<ImageRecord> {
-    try {
-      return await this.deps.images.get(ref);
-    } catch (err) {
-      if (!isBerthError(err, "NotFound")) throw err;
-      await req.onMissingImage?.(ref);
-      if (!this.deps.pull) throw located(df, s.from, `FROM ${ref}: the image is not in the store (pull it first, or load it)`, err);
-      return this.deps.pull(ref, req.signal);
-    }
+  /**
+   * The images a build names (FROM, --from) by reference: from the store, else — after
+   * `onMissingImage` — pulled. Each once per build: planning and the stage share it.
+   */
+  private imageLookup(df: Dockerfile, req: BuildRequest): ImageLookup {
+    const seen = new Map<string, Promise<ImageRecord>>();
+    const find = async (ref: string, at: Place): Promise<ImageRecord> => {
+      try {
+        return await this.deps.images.get(ref);
+      } catch (err) {
+        if (!isBerthError(err, "NotFound")) throw err;
+        await req.onMissingImage?.(ref);
+        const named = at.keyword === "FROM" ? `FROM ${ref}` : `${at.keyword} --from=${ref}`;
+        if (!this.deps.pull) throw located(df, at, `${named}: the image is not in the store (pull it first, or load it)`, err);
+        return this.deps.pull(ref, req.signal);
+      }
+    };
+    return (ref, at) => {
+      let p = seen.get(ref);
+      if (!p) {
+        p = find(ref, at);
+        seen.set(ref, p);
+      }
+      return p;
+    };
   }
 
   private async runStage(run: RunCtx, stage: PlannedStage): Promise<ImageRecord> {
@@ -195,9 +206,9 @@ export class Builder {
     }
     const label = stage.name ?? String(stage.index);
     let image: ImageRecord | undefined =
-      stage.base.kind === "scratch" ? undefined : stage.base.kind === "stage" ? run.results.get(stage.base.index)!.image : await this.baseImage(df, stage, stage.base.ref, run.req);
+      stage.base.kind === "scratch" ? undefined : stage.base.kind === "stage" ? run.results.get(stage.base.index)!.image : await run.images(stage.base.ref, stage.from);
     const config: ImageRuntimeConfig = structuredClone(image?.config ?? {});
-    if (!config.Env?.some((e) => e.startsWith("PATH="))) config.Env = [DEFAULT_PATH, ...(config.Env ?? [])];
+    if (!config.Env?.some((e) => e.startsWith("PATH="))) config.Env = [`PATH=${DEFAULT_PATH}`, ...(config.Env ?? [])];
     const triggers = config.OnBuild ?? [];
     delete config.OnBuild; // triggers are not inherited
     const s: StageState = { image, cs: { config, args: {}, cmdSet: false, escape: df.escape }, key: baseKey(image?.digest), pending: [] };
@@ -224,7 +235,7 @@ export class Builder {
       else s.image = await this.commit({ ...(s.image ? { base: s.image.digest } : {}), steps: s.pending, config: s.cs.config, ...(s.cs.author ? { author: s.cs.author } : {}) });
     }
     // recorded as what the stage gave (image ls shows it; the steps' images on the way it hides)
-    await run.record.put(key, s.key, inputs, s.image!.digest, this.now(), true);
+    run.record.put(key, s.key, inputs, s.image!.digest, this.now(), true);
     return s.image!;
   }
 
@@ -247,12 +258,12 @@ export class Builder {
       s.pending.push({ createdBy: a.text });
       return;
     }
-    if (ins.keyword === "RUN") return this.run(run, s, ins, step);
+    if (ins.keyword === "RUN") return this.run(run, s, ins);
     if (ins.keyword === "COPY" || ins.keyword === "ADD") return this.copy(run, stage, s, ins, step);
     throw invalidArgument(`${ins.keyword} is not supported`);
   }
 
-  private async run(run: RunCtx, s: StageState, ins: RunInstruction, step: PlannedStep | undefined): Promise<void> {
+  private async run(run: RunCtx, s: StageState, ins: RunInstruction): Promise<void> {
     for (const f of ins.flags) {
       if (f.name === "mount" || f.name === "security") throw invalidArgument(`RUN --${f.name} is not supported by berth's builder`);
     }
@@ -260,7 +271,7 @@ export class Builder {
     if (netFlag !== undefined && !["default", "none", "host"].includes(netFlag)) throw invalidArgument(`RUN --network=${netFlag}: expected default, none or host`);
     const network: BuildNetwork = netFlag === "none" || netFlag === "host" ? netFlag : (run.req.network ?? "bridge");
     const argv = ins.command.form === "exec" ? [...ins.command.argv] : argvOf({ form: "shell", script: { ...ins.command.script, value: withHeredocs(ins) } }, s.cs.config);
-    const args = step?.args ?? s.cs.args;
+    const args = s.cs.args; // the step's (runStage set them)
     const inputs: StepInputs = { instruction: `RUN ${JSON.stringify(argv)}${netFlag ? ` --network=${netFlag}` : ""}`, env: Object.entries(args).map(([k, v]) => `${k}=${v}`).sort() };
     const key = chainKey(s.key, inputs);
     const createdBy = `RUN ${argv.join(" ")} # berth build`;
@@ -280,7 +291,7 @@ export class Builder {
         onOutput: (stream, line) => run.emit({ type: "output", stream, line }),
         ...(run.req.signal ? { signal: run.req.signal } : {}),
       });
-      await run.record.put(key, s.key, inputs, s.image.digest, this.now());
+      run.record.put(key, s.key, inputs, s.image.digest, this.now());
     }
     s.pending = [];
     s.key = key;
@@ -295,27 +306,10 @@ export class Builder {
     }
     if (ex.contents.length > 0) throw invalidArgument(`${ins.keyword} with a here-document is not supported by berth's builder`);
     const from = flag("from");
-    const source = from === undefined ? undefined : await this.fromImage(run, stage, from);
-    const withSource = async <T>(fn: (root: SourceRoot, ignore: IgnoreMatcher | undefined) => Promise<T>): Promise<T> => {
-      if (!source) return fn(run.context, run.ignore);
-      return this.deps.withImageView(source, async (dir) => {
-        const root = await openSourceRoot(dir, { scope: "rootfs", label: `the file system of ${from}` });
-        try {
-          return await fn(root, undefined);
-        } finally {
-          await root.close();
-        }
-      });
-    };
-    const withImage = async <T>(fn: (root: SourceRoot) => Promise<T>): Promise<T> =>
-      this.deps.withImageView(s.image, async (dir) => {
-        const root = await openSourceRoot(dir, { scope: "rootfs", label: "the image being built" });
-        try {
-          return await fn(root);
-        } finally {
-          await root.close();
-        }
-      });
+    const source = from === undefined ? undefined : await this.fromImage(run, stage, from, ins);
+    const withSource = <T>(fn: (root: SourceRoot, ignore: IgnoreMatcher | undefined) => Promise<T>): Promise<T> =>
+      source ? this.withImageRoot(source, `the file system of ${from}`, (root) => fn(root, undefined)) : fn(run.context, run.ignore);
+    const withImage = <T>(fn: (root: SourceRoot) => Promise<T>): Promise<T> => this.withImageRoot(s.image, "the image being built", fn);
     const chown = flag("chown");
     const chmod = flag("chmod");
     const shown = [...(from ? [`--from=${from}`] : []), ...(chown ? [`--chown=${chown}`] : []), ...(chmod ? [`--chmod=${chmod}`] : []), ...ex.sources, ex.dest].join(" ");
@@ -360,7 +354,7 @@ export class Builder {
             config: s.cs.config,
             ...(s.cs.author ? { author: s.cs.author } : {}),
           });
-          await run.record.put(key, s.key, inputs, s.image.digest, now);
+          run.record.put(key, s.key, inputs, s.image.digest, now);
         }
         s.pending = [];
         s.key = key;
@@ -369,19 +363,24 @@ export class Builder {
   }
 
   /** `--from`: a stage by name or index, else an image. */
-  private async fromImage(run: RunCtx, stage: PlannedStage, from: string): Promise<ImageRecord> {
+  private async fromImage(run: RunCtx, stage: PlannedStage, from: string, at: Place): Promise<ImageRecord> {
     const byName = run.plan.stages.find((x) => x.name === from.toLowerCase() && x.index < stage.index);
     const byIndex = /^[0-9]+$/.test(from) ? run.plan.stages[Number(from)] : undefined;
     const st = byName ?? (byIndex && byIndex.index < stage.index ? byIndex : undefined);
     if (st) return run.results.get(st.index)!.image;
-    try {
-      return await this.deps.images.get(from);
-    } catch (err) {
-      if (!isBerthError(err, "NotFound")) throw err;
-      await run.req.onMissingImage?.(from);
-      if (!this.deps.pull) throw err;
-      return this.deps.pull(from, run.req.signal);
-    }
+    return run.images(from, at);
+  }
+
+  /** `fn` over a read-only view of `image` (none: empty), read as a root file system. */
+  private withImageRoot<T>(image: ImageRecord | undefined, label: string, fn: (root: SourceRoot) => Promise<T>): Promise<T> {
+    return this.deps.withImageView(image, async (dir) => {
+      const root = await openSourceRoot(dir, { scope: "rootfs", label });
+      try {
+        return await fn(root);
+      } finally {
+        await root.close();
+      }
+    });
   }
 
   /** The live image cached under `key`, reporting CACHED or why not. */
@@ -396,7 +395,7 @@ export class Builder {
       if (inputs) run.emit({ type: "cached", text: inputs.instruction });
       return image;
     }
-    if (digest) await run.cache.forget(key);
+    if (digest) run.cache.forget(key);
     if (inputs && prev !== undefined) run.emit({ type: "miss", reason: digest ? "its cached image was removed" : run.cache.explainMiss(prev, inputs) });
     return undefined;
   }
@@ -411,10 +410,17 @@ export class Builder {
   }
 }
 
+/** An image FROM or --from names, by reference (`at`: where, for the error when it is nowhere). */
+type ImageLookup = (ref: string, at: Place) => Promise<ImageRecord>;
+
+/** Where in the Dockerfile an image is named. */
+type Place = { line: number; column: number; keyword: string };
+
 interface RunCtx {
   req: BuildRequest;
   df: Dockerfile;
   plan: BuildPlan;
+  images: ImageLookup;
   context: SourceRoot;
   ignore: IgnoreMatcher;
   emit: (e: BuildEvent) => void;
@@ -447,15 +453,6 @@ function samePlatform(text: string, host: BuilderDeps["platform"]): boolean {
   if (os !== host.os) return false;
   if (arch !== undefined && arch !== host.architecture) return false;
   return variant === undefined || host.variant === undefined || variant === host.variant;
-}
-
-function envRecord(env: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of env ?? []) {
-    const i = kv.indexOf("=");
-    if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return out;
 }
 
 /** An instruction as written, its flags included: `COPY --from=build /out /out`. */

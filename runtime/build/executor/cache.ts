@@ -68,9 +68,9 @@ export class BuildCache {
     const c = new BuildCache(root);
     await fs.mkdir(path.dirname(c.file), { recursive: true, mode: 0o700 });
     try {
-      const doc = await readJsonIfExists<CacheFile>(c.file);
-      if (doc && doc.version === 1 && typeof doc.entries === "object" && doc.entries !== null) c.doc = doc;
-      else if (doc) throw new Error("not a version 1 cache file");
+      const doc = await readJsonIfExists<unknown>(c.file);
+      if (isCacheFile(doc)) c.doc = doc;
+      else if (doc !== undefined) throw new Error("not a version 1 cache file");
     } catch {
       await fs.rename(c.file, `${c.file}.corrupt-${Date.now()}`).catch(() => {});
     }
@@ -82,21 +82,22 @@ export class BuildCache {
     return this.doc.entries[key]?.image;
   }
 
-  async put(key: string, prev: string, inputs: StepInputs, image: string, at: Date, final = false): Promise<void> {
-    const entries = { ...this.doc.entries, [key]: { prev, image, at: at.toISOString(), ...inputs, ...(final ? { final: true as const } : {}) } };
+  /** Records `image` for `key` (in memory until `flush`); `final`: what a stage ended with. */
+  put(key: string, prev: string, inputs: StepInputs, image: string, at: Date, final = false): void {
+    const entries = this.doc.entries;
+    delete entries[key]; // re-inserted last: the newest
+    entries[key] = { prev, image, at: at.toISOString(), ...inputs, ...(final ? { final: true as const } : {}) };
     const keys = Object.keys(entries);
     if (keys.length > MAX_ENTRIES) {
       // the oldest go first
       for (const k of keys.sort((a, b) => entries[a]!.at.localeCompare(entries[b]!.at)).slice(0, keys.length - MAX_ENTRIES)) delete entries[k];
     }
-    this.doc = { version: 1, entries };
     this.dirty = true;
   }
 
-  async forget(key: string): Promise<void> {
+  forget(key: string): void {
     if (!this.doc.entries[key]) return;
-    const { [key]: _gone, ...entries } = this.doc.entries;
-    this.doc = { version: 1, entries };
+    delete this.doc.entries[key];
     this.dirty = true;
   }
 
@@ -110,17 +111,6 @@ export class BuildCache {
     if (!this.dirty) return;
     await writeJsonAtomic(this.file, this.doc, { mode: 0o600 });
     this.dirty = false;
-  }
-
-  /** Image digests the cache refers to (the image store keeps them). */
-  images(): Set<string> {
-    return new Set(Object.values(this.doc.entries).map((e) => e.image));
-  }
-
-  /** The images of steps on the way, not what a stage ended with: what `image ls` hides without --all. */
-  intermediates(): Set<string> {
-    const finals = new Set(Object.values(this.doc.entries).flatMap((e) => (e.final ? [e.image] : [])));
-    return new Set(Object.values(this.doc.entries).flatMap((e) => (!e.final && !finals.has(e.image) ? [e.image] : [])));
   }
 
   /** Why `inputs` after `prev` has no entry, in a few words. */
@@ -140,13 +130,28 @@ export class BuildCache {
   }
 }
 
-/** The build intermediates of the root (see BuildCache.intermediates); none when nothing was built. */
+function isCacheFile(doc: unknown): doc is CacheFile {
+  const d = doc as Partial<CacheFile> | undefined;
+  return d?.version === 1 && typeof d.entries === "object" && d.entries !== null;
+}
+
+/** The images of steps on the way, not what a stage ended with: what `image ls` hides without --all. */
+function intermediatesOf(entries: Record<string, Entry>): Set<string> {
+  const all = Object.values(entries);
+  const finals = new Set(all.flatMap((e) => (e.final ? [e.image] : [])));
+  return new Set(all.flatMap((e) => (!e.final && !finals.has(e.image) ? [e.image] : [])));
+}
+
+/** The build intermediates of the root's builds; none when nothing was built. */
 export async function buildIntermediates(root: string): Promise<Set<string>> {
-  const doc = await readJsonIfExists<CacheFile>(path.join(root, "build", "cache.json")).catch(() => undefined);
-  if (!doc || doc.version !== 1 || typeof doc.entries !== "object" || doc.entries === null) return new Set();
-  const c = Object.create(BuildCache.prototype) as BuildCache;
-  (c as unknown as { doc: CacheFile }).doc = doc;
-  return c.intermediates();
+  const doc = await readJsonIfExists<unknown>(path.join(root, "build", "cache.json")).catch(() => undefined);
+  return isCacheFile(doc) ? intermediatesOf(doc.entries) : new Set();
+}
+
+/** `images` without the untagged images of build steps of the root's builds (`image ls` without --all). */
+export async function withoutBuildIntermediates<T extends { digest: string; references: string[] }>(root: string, images: T[]): Promise<T[]> {
+  const hidden = await buildIntermediates(root);
+  return images.filter((i) => i.references.length > 0 || !hidden.has(i.digest));
 }
 
 const MAX_HASHES = 200_000;

@@ -93,13 +93,11 @@ export async function runStep(rt: RunRuntime, input: RunStepInput): Promise<Imag
       await rt.networks.connect({ network: BUILD_NETWORK, container: name, netns: c.netns!, ifname: "eth0", names: [name], defaultRoute: true });
     }
     await rt.containers.start(c.id);
-    const follow = (async () => {
+    try {
       for await (const l of rt.containers.logs(c.id, { follow: true, ...(input.signal ? { signal: input.signal } : {}) })) input.onOutput(l.stream, l.text);
-    })();
-    await follow.catch((err: unknown) => {
-      if (input.signal?.aborted) throw input.signal.reason;
-      throw err;
-    });
+    } catch (err) {
+      throw input.signal?.aborted ? input.signal.reason : err;
+    }
     let state = await rt.containers.inspect(c.id);
     for (let i = 0; state.status === "running" && i < 200; i++) {
       await new Promise((r) => setTimeout(r, 25));
