@@ -10,34 +10,23 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openContainerRuntime, type ConmonRuncRuntime } from "../../runtime/containers/runtime.js";
-import { openImageRuntime, type ImageRuntime } from "../../runtime/images/index.js";
+import type { ImageRuntime } from "../../runtime/images/index.js";
 import { MediaType } from "../../runtime/images/media-types.js";
 import { ociArchitecture } from "../../runtime/images/platform.js";
 import { openRegistryImages, type RegistryImages } from "../../runtime/registry/registry-images.js";
 import { loopbackOnly } from "../../runtime/registry/testing.js";
-import type { LogLine } from "../../runtime/types.js";
-import { openVolumeStore } from "../../runtime/volumes/volume-store.js";
-import { removeCgroupTrees, runProcess, unmountAllUnder } from "../helpers/dockerd.js";
 import { hostLacks } from "../helpers/host.js";
 import { BUSYBOX_CONFIG, buildOciLayoutTar, busyboxRootfsEntries, gzip, importBusybox, tarBuffer } from "../helpers/image-fixtures.js";
+import { imageRuntimeEnv, type ImageRuntimeEnv } from "../helpers/image-runtime-env.js";
 import { startCuttingProxy, startTestRegistry, type TestRegistry } from "../helpers/registry.js";
-import { testSpec } from "../helpers/rootfs.js";
 
 const lacks = hostLacks("root", "runc", "conmon", "overlay", "busybox", "docker-registry");
 
-async function collect(it: AsyncIterable<LogLine>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const l of it) out.push(l.text);
-  return out;
-}
-
 describe.skipIf(lacks)("registry: pull and push against docker-registry 2.8", () => {
+  let env: ImageRuntimeEnv | undefined;
   let base: string;
   let images: ImageRuntime;
-  let containers: ConmonRuncRuntime | undefined;
   const registries: TestRegistry[] = [];
-  const cgroupParent = `berth-test-${randomBytes(4).toString("hex")}`;
   const seen: URL[] = [];
   let n = 0;
 
@@ -46,47 +35,19 @@ describe.skipIf(lacks)("registry: pull and push against docker-registry 2.8", ()
 
   /** Runs the image and returns what it printed (exit code 0 expected). */
   async function run(image: string, args = ["sh", "-c", "echo hello from $(cat /etc/hostname-not-there 2>/dev/null || echo the registry)"]): Promise<string[]> {
-    const rt = containers!;
-    const name = `reg-${++n}`;
-    await rt.create(testSpec(name, { image, args }));
-    await rt.start(name);
-    const deadline = Date.now() + 20_000;
-    let state = await rt.inspect(name);
-    while (state.status !== "exited" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      state = await rt.inspect(name);
-    }
-    expect(state).toMatchObject({ status: "exited", exitCode: 0 });
-    const lines = await collect(rt.logs(name));
-    await rt.remove(name);
-    return lines;
+    const ran = await env!.runToExit(`reg-${++n}`, { image, args });
+    expect(ran).toMatchObject({ status: "exited", exitCode: 0 });
+    return ran.logs.map((l) => l.text);
   }
 
   beforeAll(async () => {
-    base = await fs.mkdtemp("/tmp/berth-reg-it-");
-    const root = path.join(base, "root");
-    images = await openImageRuntime({ root });
-    containers = await openContainerRuntime({
-      root,
-      runRoot: path.join(base, "run"),
-      images: images.images,
-      snapshots: images.snapshots,
-      volumes: await openVolumeStore({ root }),
-      cgroupParent,
-      pollIntervalMs: 200,
-    });
+    env = await imageRuntimeEnv("berth-reg-it");
+    ({ base, images } = env);
   });
 
   afterAll(async () => {
     for (const r of registries) await r.stop();
-    await containers?.close();
-    if (!base) return;
-    const runcRoot = path.join(base, "run", "runc");
-    const ids = (await runProcess("runc", ["--root", runcRoot, "list", "-q"], { timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
-    for (const id of ids) await runProcess("runc", ["--root", runcRoot, "delete", "--force", id], { timeoutMs: 30_000 });
-    await unmountAllUnder(base);
-    await removeCgroupTrees(cgroupParent);
-    await fs.rm(base, { recursive: true, force: true });
+    await env?.close();
     expect(seen.filter((u) => !u.hostname.startsWith("127."))).toEqual([]);
   });
 
