@@ -5,8 +5,10 @@
  * - cold: berth on a fresh root each round (the base imported untimed); Docker with
  *   `--no-cache`, every image but the base removed between rounds;
  * - unchanged rebuild: the same context again, the cache warm (every step CACHED / "Using
- *   cache"); berth in this process, and in a fresh node process (rebuild-child.ts: node's
- *   start, module loading, opening the runtime count, as they would for a CLI).
+ *   cache"); berth in this process; as users run it, `berth image build` (a CLI process)
+ *   against a running `berth daemon` on the root — the counterpart of `docker build` against
+ *   dockerd; and in a fresh node process with no daemon (rebuild-child.ts: node's start,
+ *   module loading and opening the runtime count).
  *
  * One untimed cold build each first (module loading, page cache).
  */
@@ -21,6 +23,41 @@ import { APP_IMAGE, BASE_IMAGE, makeAppContext, PATH_ENV } from "./fixtures.js";
 import type { BuildBenchEnv, BuildResult, BuildSide, Unavailable } from "./types.js";
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), "rebuild-child.js");
+const BERTH_CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../cli/main.js");
+
+/** `berth daemon` on the root, as a process; resolves once its API answers. */
+async function startDaemon(root: string, runRoot: string, cgroupParent: string, timeoutMs: number): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [BERTH_CLI, "--root", root, "--run-root", runRoot, "daemon", "--log-level", "warn", "--cgroup-parent", cgroupParent], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`berth daemon exited: ${stderr.trim().slice(-800)}`);
+    const r = await runProcess(process.execPath, [BERTH_CLI, "--run-root", runRoot, "image", "ls", "-q"], { timeoutMs: 10_000 });
+    if (r.code === 0) return { stop };
+    if (now() > deadline) {
+      await stop();
+      throw new Error(`berth daemon did not answer within ${timeoutMs} ms: ${stderr.trim().slice(-800)} ${r.stderr.trim().slice(-400)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One `berth image build -q` against the daemon: its wall time and the image ID it printed. */
+async function cliBuild(runRoot: string, context: string, timeoutMs: number): Promise<{ wallMs: number; id: string }> {
+  const t0 = now();
+  const r = await runProcess(process.execPath, [BERTH_CLI, "--run-root", runRoot, "image", "build", "-q", "--network", "none", "-t", APP_IMAGE, context], { timeoutMs });
+  const wallMs = now() - t0;
+  if (r.code !== 0) throw new Error(`berth image build exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(-800)}`);
+  return { wallMs, id: r.stdout.trim() };
+}
 
 interface ChildOut {
   openMs: number;
@@ -80,11 +117,12 @@ async function berthSide(env: BuildBenchEnv, context: string): Promise<BuildResu
       o.stepTimeoutMs,
       "berth build",
     );
-    return { ms: now() - t0, steps, cached, missed, digest: img.digest, layers: img.layers.length };
+    return { ms: now() - t0, steps, cached, missed, digest: img.digest, configDigest: img.configDigest, layers: img.layers.length };
   };
   const cold: number[] = [];
   const warm: number[] = [];
   const proc: { wallMs: number; out: ChildOut }[] = [];
+  const cli: { wallMs: number; id: string }[] = [];
   let last: BerthRoot | undefined;
   try {
     for (const i of range(o.coldRounds + 1)) {
@@ -93,9 +131,18 @@ async function berthSide(env: BuildBenchEnv, context: string): Promise<BuildResu
       const r = await build(last);
       if (i > 0) cold.push(r.ms);
     }
-    let w = { ms: NaN, steps: 0, cached: 0, missed: 0, digest: "", layers: 0 };
+    let w = { ms: NaN, steps: 0, cached: 0, missed: 0, digest: "", configDigest: "", layers: 0 };
     for (const _ of range(o.warmRounds)) warm.push((w = await build(last!)).ms);
-    await last!.close(); // the child takes the root lock
+    await last!.close(); // the daemon, then the child, take the root lock
+    const daemon = await startDaemon(last!.root, last!.runRoot, env.cgroupParent, o.stepTimeoutMs);
+    try {
+      await cliBuild(last!.runRoot, context, o.stepTimeoutMs); // the daemon's first build: its module loading, untimed
+      for (const _ of range(o.processRounds)) cli.push(await cliBuild(last!.runRoot, context, o.stepTimeoutMs));
+    } finally {
+      await daemon.stop();
+    }
+    const lastCli = cli[cli.length - 1];
+    if (lastCli && lastCli.id !== w.configDigest) throw new Error(`berth: the rebuild through the daemon gave image ID ${lastCli.id}, in process ${w.configDigest}`);
     for (const _ of range(o.processRounds)) proc.push(await runChild({ root: last!.root, runRoot: last!.runRoot, cgroupParent: env.cgroupParent, context, tag: APP_IMAGE }, o.stepTimeoutMs));
     const lastChild = proc[proc.length - 1]?.out;
     if (lastChild && lastChild.digest !== w.digest) throw new Error(`berth: the rebuild in a child gave ${lastChild.digest}, in process ${w.digest}`);
@@ -106,6 +153,7 @@ async function berthSide(env: BuildBenchEnv, context: string): Promise<BuildResu
       warm: summarize(warm),
       warmCached: `${w.cached} of ${w.cached + w.missed} cacheable steps CACHED (${w.steps} steps in all)`,
       layers: w.layers,
+      cli: summarize(cli.map((c) => c.wallMs)),
       process: { ...summarize(proc.map((p) => p.wallMs)), inChildOpenMs: round(median(proc.map((p) => p.out.openMs))), inChildBuildMs: round(median(proc.map((p) => p.out.buildMs))) },
     };
   } finally {
@@ -188,9 +236,11 @@ export async function benchBuild(env: BuildBenchEnv, dockerd: PrivateDockerd | U
     ratios: {
       cold: ratio(berth.cold.medianMs, d?.cold.medianMs),
       warm: ratio(berth.warm.medianMs, d?.warm.medianMs),
+      warmCli: ratio(berth.cli.medianMs, d?.warm.medianMs),
       warmProcess: ratio(berth.process.medianMs, d?.warm.medianMs),
       coldBuildkit: ratio(berth.cold.medianMs, k?.cold.medianMs),
       warmBuildkit: ratio(berth.warm.medianMs, k?.warm.medianMs),
+      warmCliBuildkit: ratio(berth.cli.medianMs, k?.warm.medianMs),
       warmProcessBuildkit: ratio(berth.process.medianMs, k?.warm.medianMs),
     },
   };

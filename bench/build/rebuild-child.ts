@@ -1,6 +1,6 @@
 /**
- * One unchanged rebuild in a process of its own, the way a CLI would run it without a daemon
- * (there is no `berth build` command yet): open the runtime on the root (its lock), build
+ * One unchanged rebuild in a process of its own without a daemon (what a daemonless CLI
+ * would cost; `berth image build` goes through the daemon, measured in build.ts): open the runtime on the root (its lock), build
  * the context with the network `none`, close. argv[2]: JSON {root, runRoot, cgroupParent,
  * context, tag}. Prints one JSON line {openMs, buildMs, steps, cached, digest}; exits 1 with
  * the error on stderr.

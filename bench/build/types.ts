@@ -46,14 +46,16 @@ export interface BuildSide {
 export interface BuildResult {
   context: { files: number; bytes: number };
   berth: BuildSide & {
-    /** Unchanged rebuilds each in a fresh node process: open the runtime, build, close (no `berth build` command yet). */
+    /** Unchanged rebuilds by `berth image build` (a CLI process) against a running `berth daemon`: what users run, as `docker build` against dockerd. */
+    cli: Summary;
+    /** Unchanged rebuilds each in a fresh node process with no daemon: open the runtime, build, close. */
     process: Summary & { inChildOpenMs: number | null; inChildBuildMs: number | null };
   };
   /** `docker build`, classic builder: the goals' reference. */
   docker: (BuildSide & { available: true }) | Unavailable;
   /** `docker build` with BuildKit (DOCKER_BUILDKIT=1), for comparison. */
   buildkit: (BuildSide & { available: true }) | Unavailable;
-  ratios: { cold: number | null; warm: number | null; warmProcess: number | null; coldBuildkit: number | null; warmBuildkit: number | null; warmProcessBuildkit: number | null };
+  ratios: { cold: number | null; warm: number | null; warmCli: number | null; warmProcess: number | null; coldBuildkit: number | null; warmBuildkit: number | null; warmCliBuildkit: number | null; warmProcessBuildkit: number | null };
 }
 
 export interface UnpackStage {
