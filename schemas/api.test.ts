@@ -55,6 +55,13 @@ const BODIES: Record<keyof typeof API_BODY_SCHEMAS, unknown[]> = {
   ImagePushRequest: [{ reference: "localhost:5000/app:1" }, { reference: "a", allTags: true }],
   RegistryLoginRequest: [{ registry: "docker.io", username: "me", password: "" }, { registry: "docker.io", username: "", password: "x" }, { registry: "r", username: "me" }],
   RegistryLogoutRequest: [{ registry: "docker.io" }, {}],
+  SourceRegisterRequest: [
+    { stack: "web", dir: "/srv/web" },
+    { stack: "web", git: { url: "file:///srv/repo.git", branch: "main", path: "deploy", intervalMs: 60_000 }, sync: "manual", prune: false, allow: ["privileged", "hostNetwork"] },
+    { stack: "web", git: { url: "--upload-pack=touch /tmp/x", branch: "-x" } },
+    { stack: "web", git: { url: "u", branch: "a..b" }, allow: ["root"] },
+    { stack: "web", dir: "/srv", sync: "sometimes", interval: 1 },
+  ],
 };
 
 describe("API body schemas", () => {
@@ -71,6 +78,9 @@ describe("API body schemas", () => {
     expect(BODIES.ImagePushRequest.map((b) => valid("ImagePushRequest", b))).toEqual([true, false]);
     expect(BODIES.RegistryLoginRequest.map((b) => valid("RegistryLoginRequest", b))).toEqual([true, false, false]);
     expect(BODIES.RegistryLogoutRequest.map((b) => valid("RegistryLogoutRequest", b))).toEqual([true, false]);
+    expect(BODIES.SourceRegisterRequest.map((b) => valid("SourceRegisterRequest", b))).toEqual([true, true, false, false, false]);
+    expect(valid("ApplyRequest", { stack: "web", files, allow: ["hostPid", "hostIpc"] })).toBe(true);
+    expect(valid("ApplyRequest", { stack: "web", files, allow: ["everything"] })).toBe(false);
   });
 
   it("type the status of each kind, with nothing untyped beside it", () => {

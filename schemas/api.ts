@@ -38,6 +38,12 @@ export const ManifestFile = Type.Object(
   closed,
 );
 
+/** A host-level access a GitOps source (or an apply that asks for a source's policy) may be granted. */
+export const HostGrant = Type.Union(
+  [Type.Literal("privileged"), Type.Literal("hostBinds"), Type.Literal("hostNetwork"), Type.Literal("hostPid"), Type.Literal("hostIpc")],
+  { description: "privileged containers, bind sources that expose the host, networkMode host, pid: host, ipc: host." },
+);
+
 export const ApplyRequest = Type.Object(
   {
     stack: Name("The stack the objects belong to; `prune` removes this stack's objects missing from the set."),
@@ -46,6 +52,14 @@ export const ApplyRequest = Type.Object(
     dryRun: Type.Optional(Type.Boolean()),
     allowPrivileged: Type.Optional(Type.Boolean()),
     allowHostBinds: Type.Optional(Type.Boolean({ description: "Accept bind sources that expose the host (`/`, `/proc`, an engine socket, an ancestor of berth's state)." })),
+    allow: Type.Optional(
+      Type.Array(HostGrant, {
+        maxItems: 5,
+        uniqueItems: true,
+        description:
+          "A source's policy: when present, exactly these host-level accesses are accepted and every other is refused with its location (the daemon's --allow-* flags and the two booleans above do not widen it).",
+      }),
+    ),
   },
   { ...closed, $id: `${SCHEMA_BASE}/apply-request.json` },
 );
@@ -156,6 +170,41 @@ export const RegistryLogoutRequest = Type.Object(
   { ...closed, $id: `${SCHEMA_BASE}/registry-logout-request.json` },
 );
 
+export const SyncMode = Type.Union([Type.Literal("auto"), Type.Literal("manual")], {
+  description: "auto: each new revision is applied; manual: its plan is shown and applied by `berth sync`.",
+});
+
+/** A git ref name as berth passes one to git: no option-like start, no `..`, nothing git would read as a revision expression. */
+const GIT_BRANCH_PATTERN = "^(?!-)(?!.*\\.\\.)(?!.*//)(?!.*\\.lock$)[A-Za-z0-9._/+-]{1,255}(?<![./])$";
+
+export const GitSourceSpec = Type.Object(
+  {
+    url: Type.String({
+      minLength: 1,
+      maxLength: MAX_PATH,
+      pattern: "^(?!-)[^\\x00]*$",
+      patternErrorMessage: "expected a URL or path that does not start with '-'",
+      description: "The remote: a URL (https, ssh, file://) or a local path; never an ext:: transport.",
+    }),
+    branch: Type.Optional(Type.String({ pattern: GIT_BRANCH_PATTERN, patternErrorMessage: "expected a branch name", description: "Default: the remote's default branch." })),
+    path: Type.Optional(NoNul({ minLength: 1, maxLength: MAX_PATH, description: "The subdirectory of the repository holding the manifests (relative, inside it)." })),
+    intervalMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000, description: "How often the remote is fetched. Default 1m." })),
+  },
+  closed,
+);
+
+export const SourceRegisterRequest = Type.Object(
+  {
+    stack: Name("The stack the source's manifests become; one source per stack."),
+    dir: Type.Optional(NoNul({ minLength: 1, maxLength: MAX_PATH, description: "A directory on the daemon's host (absolute), watched recursively." })),
+    git: Type.Optional(GitSourceSpec),
+    sync: Type.Optional(SyncMode),
+    prune: Type.Optional(Type.Boolean({ description: "Delete the stack's objects that are no longer in the source (default true)." })),
+    allow: Type.Optional(Type.Array(HostGrant, { maxItems: 5, uniqueItems: true, description: "The host-level accesses the source's manifests may use; every other is refused." })),
+  },
+  { ...closed, $id: `${SCHEMA_BASE}/source-register-request.json`, description: "Exactly one of dir and git." },
+);
+
 /** The request bodies the server validates, by the name its validators are exported under. */
 export const API_BODY_SCHEMAS = {
   ApplyRequest,
@@ -168,6 +217,7 @@ export const API_BODY_SCHEMAS = {
   ImagePushRequest,
   RegistryLoginRequest,
   RegistryLogoutRequest,
+  SourceRegisterRequest,
 } satisfies Record<string, TSchema>;
 export type ApiBodyName = keyof typeof API_BODY_SCHEMAS;
 
@@ -602,5 +652,89 @@ export const RegistryLoginResponse = Type.Object(
 );
 export const RegistryLogoutResponse = Type.Object(
   { registry: Type.String(), removed: Type.Boolean({ description: "False when there were no stored credentials for it." }) },
+  closed,
+);
+
+// ---------------------------------------------------------------------------- GitOps sources
+
+export const SourcePlan = Type.Object(
+  {
+    revision: Type.String({ description: "The content hash (sha256, hex) of the source's set of files the plan is for." }),
+    commit: Type.Optional(Type.String()),
+    changes: Type.Array(ChangeEntry),
+    diffs: Type.Array(ObjectDiff, { description: "Each created, configured or deleted object before and after." }),
+    diagnostics: Type.Array(Diagnostic),
+    computedAt: Type.String(),
+  },
+  closed,
+);
+
+export const SourceView = Type.Object(
+  {
+    stack: Type.String(),
+    source: Type.Object(
+      {
+        type: Type.Union([Type.Literal("dir"), Type.Literal("git")]),
+        dir: Type.String({ description: "The directory read: the watched one, or berth's clone of the remote (and its path)." }),
+        url: Type.Optional(Type.String()),
+        branch: Type.Optional(Type.String()),
+        path: Type.Optional(Type.String()),
+        intervalMs: Type.Optional(Type.Integer()),
+      },
+      closed,
+    ),
+    sync: SyncMode,
+    prune: Type.Boolean(),
+    allow: Type.Array(HostGrant),
+    registeredAt: Type.String(),
+    state: Type.Union([Type.Literal("Pending"), Type.Literal("Synced"), Type.Literal("OutOfSync"), Type.Literal("Invalid"), Type.Literal("Failed")], {
+      description:
+        "Pending: not read yet; Synced: the newest revision is applied; OutOfSync: manual mode, a plan waits for `berth sync`; Invalid: the newest revision has errors (the last good one keeps running); Failed: reading, fetching or applying failed.",
+    }),
+    message: Type.Optional(Type.String()),
+    revision: Type.Optional(Type.String({ description: "Content hash of the newest set read." })),
+    commit: Type.Optional(Type.String({ description: "The git commit of the tree read, when it is a git work tree." })),
+    dirty: Type.Optional(Type.Boolean({ description: "The work tree has changes not committed." })),
+    appliedRevision: Type.Optional(Type.String({ description: "The content hash of the revision running (the last good one)." })),
+    appliedCommit: Type.Optional(Type.String()),
+    lastApply: Type.Optional(
+      Type.Object(
+        {
+          time: Type.String(),
+          result: Type.Union([Type.Literal("Applied"), Type.Literal("Invalid"), Type.Literal("Failed")]),
+          revision: Type.String(),
+          changes: Type.Array(ChangeEntry),
+          message: Type.Optional(Type.String()),
+        },
+        closed,
+      ),
+    ),
+    errors: Type.Array(Diagnostic, { description: "The newest revision's located errors; empty when it is valid." }),
+    plan: Type.Optional(SourcePlan),
+    objects: Type.Object({ ready: Type.Integer({ minimum: 0 }), total: Type.Integer({ minimum: 0 }) }, closed),
+  },
+  closed,
+);
+
+export const SourceList = Type.Object({ items: Type.Array(SourceView) }, closed);
+
+export const SourceSyncResponse = Type.Object(
+  {
+    stack: Type.String(),
+    revision: Type.String(),
+    commit: Type.Optional(Type.String()),
+    applied: Type.Boolean({ description: "False when the revision had errors (then nothing was applied or pruned)." }),
+    changes: Type.Array(ChangeEntry),
+    diagnostics: Type.Array(Diagnostic),
+  },
+  closed,
+);
+
+export const SourceUnregisterResponse = Type.Object(
+  {
+    stack: Type.String(),
+    kept: Type.Boolean({ description: "The stack's objects were left running (`--keep`)." }),
+    changes: Type.Array(ChangeEntry, { description: "Without keep: the objects deleted." }),
+  },
   closed,
 );

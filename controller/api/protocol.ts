@@ -34,6 +34,14 @@
  *   POST   /v1/registry/login                      RegistryLoginRequest → RegistryLoginResponse (checked against the registry, then stored)
  *   POST   /v1/registry/logout                     RegistryLogoutRequest → RegistryLogoutResponse
  *
+ * GitOps sources (controller/sources/): a watched directory or a followed git remote, one per stack:
+ *   GET    /v1/sources                     → SourceList (each with its status: revision, commit, dirty, last apply, errors, plan)
+ *   POST   /v1/sources                     SourceRegisterRequest → SourceView, once the first revision was read and applied (or refused)
+ *   GET    /v1/sources/{stack}             → SourceView
+ *   DELETE /v1/sources/{stack}[?keep=true] → SourceUnregisterResponse (without keep the stack's objects are deleted)
+ *   POST   /v1/sources/{stack}/sync        → SourceSyncResponse: the pending revision (manual mode), else the source read now, applied
+ *   GET    /v1/sources/{stack}/plan        → SourcePlan: the pending plan (manual mode), else what applying the source now would change
+ *
  * Build, pull and push stream: a request the server refuses before it starts (a bad body, a
  * relative context path) is an ordinary error answer; once started the answer is 200 NDJSON,
  * its events as they happen, ending with `done`/`pulled`/`pushed` — or an `error` event with
@@ -87,6 +95,10 @@ export type ImagePushRequest = Static<typeof S.ImagePushRequest>;
 /** The password goes to the daemon only (over its socket), never into a log or a child's argv. */
 export type RegistryLoginRequest = Static<typeof S.RegistryLoginRequest>;
 export type RegistryLogoutRequest = Static<typeof S.RegistryLogoutRequest>;
+export type SourceRegisterRequest = Static<typeof S.SourceRegisterRequest>;
+/** A host-level access a source may be granted (ApplyRequest.allow, SourceRegisterRequest.allow). */
+export type HostGrant = Static<typeof S.HostGrant>;
+export type SyncMode = Static<typeof S.SyncMode>;
 
 // Responses.
 export type ChangeAction = Static<typeof S.ChangeAction>;
@@ -140,5 +152,11 @@ export type PulledImage = Extract<ImageTransferEvent, { kind: "pulled" }>;
 export type PushedImage = Extract<ImageTransferEvent, { kind: "pushed" }>;
 export type RegistryLoginResponse = Static<typeof S.RegistryLoginResponse>;
 export type RegistryLogoutResponse = Static<typeof S.RegistryLogoutResponse>;
+
+export type SourceView = Static<typeof S.SourceView>;
+export type SourceList = Static<typeof S.SourceList>;
+export type SourcePlan = Static<typeof S.SourcePlan>;
+export type SourceSyncResponse = Static<typeof S.SourceSyncResponse>;
+export type SourceUnregisterResponse = Static<typeof S.SourceUnregisterResponse>;
 
 export type ErrorBody = Static<typeof S.ErrorBody>;

@@ -165,7 +165,7 @@ describe("API server and client over a unix socket", () => {
 
   it("refuses unknown fields, wrong types, malformed JSON and oversized bodies", async () => {
     const cases: [string, string][] = [
-      [JSON.stringify({ stack: "s", files: [], force: true }), 'apply: unknown field "force" (known fields: stack, files, prune, dryRun, allowPrivileged, allowHostBinds)'],
+      [JSON.stringify({ stack: "s", files: [], force: true }), 'apply: unknown field "force" (known fields: stack, files, prune, dryRun, allowPrivileged, allowHostBinds, allow)'],
       [JSON.stringify({ stack: "s", files: [{ file: "a", text: "b" }] }), 'apply: body.files[0]: missing required field "baseDir"'],
       [JSON.stringify({ stack: "s", files: [{ file: "a", text: 1, baseDir: "/" }], prune: "yes" }), 'apply: body.files[0].text: expected a string, got 1; body.prune: expected true or false, got "yes"'],
       [JSON.stringify({ files: [] }), 'apply: missing required field "stack"'],

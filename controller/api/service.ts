@@ -77,9 +77,12 @@ export class ControllerService implements ControllerApi {
     const d = this.deps;
     // The manifest pipeline (yaml, the validators, normalize) loads with the first apply: an idle daemon needs none of it.
     const { loadManifestTexts } = await import("../manifests/load.js");
+    // A source's policy (req.allow) is the whole grant: the daemon's flags do not widen it.
+    const grants = req.allow ? new Set(req.allow) : undefined;
     const loaded = loadManifestTexts(req.files, {
-      allowPrivileged: this.info.allowPrivileged || !!req.allowPrivileged,
-      allowHostBinds: !!this.info.allowHostBinds || !!req.allowHostBinds,
+      allowPrivileged: grants ? grants.has("privileged") : this.info.allowPrivileged || !!req.allowPrivileged,
+      allowHostBinds: grants ? grants.has("hostBinds") : !!this.info.allowHostBinds || !!req.allowHostBinds,
+      ...(grants ? { hostNamespaces: { network: grants.has("hostNetwork"), pid: grants.has("hostPid"), ipc: grants.has("hostIpc") } } : {}),
       berthPaths: { root: this.info.root, runRoot: this.info.runRoot, ...(this.info.socketPath ? { socketPath: this.info.socketPath } : {}) },
     });
     const dryRun = !!req.dryRun;

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { formatPath, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { berthPathsOf, hostBindErrors, type BerthPaths, type HostBindOptions } from "./host-binds.js";
+import { hostNamespaceErrors, type HostNamespaces } from "./host-namespaces.js";
 import { objectKey, type AnyObject, type ContainerObject } from "./model.js";
 import { normalizeObject } from "./normalize.js";
 import { defaultParseLimits, locate, parseManifestText, type ParseLimits, type ParsedDocument } from "./parse.js";
@@ -15,6 +16,8 @@ export interface LoadOptions {
   allowPrivileged?: boolean;
   /** Accept bind sources that expose the host (`/`, `/proc`, an engine socket, an ancestor of berth's state): host-binds.ts. */
   allowHostBinds?: boolean;
+  /** Host namespaces containers may join (networkMode/pid/ipc host); unset: all (host-namespaces.ts). */
+  hostNamespaces?: HostNamespaces;
   /** berth's own paths, which bind sources must not expose; unset ones are the CLI's defaults. */
   berthPaths?: Partial<BerthPaths>;
   /** Where `-` reads from. */
@@ -178,7 +181,7 @@ export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = 
         diagnostics.push(...locateErrors(parsed, label, errors));
         continue;
       }
-      const refused = objectHostBindErrors(object, value, hostBinds);
+      const refused = [...objectHostBindErrors(object, value, hostBinds), ...hostNamespaceErrors(value, options.hostNamespaces)];
       if (refused.length) {
         diagnostics.push(...locateErrors(parsed, label, refused));
         continue;
