@@ -6,8 +6,11 @@ import { berthPathsOf, hostBindErrors, type BerthPaths, type HostBindOptions } f
 import { hostNamespaceErrors, type HostNamespaces } from "./host-namespaces.js";
 import { objectKey, type AnyObject, type ContainerObject } from "./model.js";
 import { normalizeObject } from "./normalize.js";
-import { defaultParseLimits, locate, parseManifestText, type ParseLimits, type ParsedDocument } from "./parse.js";
-import { locateErrors, validateObject, type FieldError } from "./validate.js";
+import { defaultParseLimits, locate, parseManifestText, type ParseLimits } from "./parse.js";
+import { validateObject, type FieldError } from "./validate.js";
+import { isComposeText, loadCompose, type ComposeLoad, type HostGrant } from "./compose/index.js";
+import { decodeComposeBundle, encodeComposeBundle, readComposeBundle, syncComposeReader } from "./compose/bundle.js";
+import type { Place } from "./compose/origins.js";
 
 export interface LoadOptions {
   /** Descend into subdirectories of directory arguments (kubectl -R). */
@@ -22,7 +25,15 @@ export interface LoadOptions {
   berthPaths?: Partial<BerthPaths>;
   /** Where `-` reads from. */
   stdin?: Readable;
+  /** Compose files: the project name (`-p`/`--stack`), profiles (`--profile`) and the environment they interpolate from (default process.env). */
+  compose?: ComposeOptions;
   limits?: Partial<LoadLimits>;
+}
+
+export interface ComposeOptions {
+  projectName?: string;
+  profiles?: string[];
+  env?: Record<string, string | undefined>;
 }
 
 export interface LoadLimits extends ParseLimits {
@@ -43,6 +54,10 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
   /** Files read, in order. */
   files: string[];
+  /** Compose files only: what in them hands a container the host, for `berth convert`. */
+  hostGrants?: (HostGrant & { place?: Place })[];
+  /** The stack of the first Compose file (its project name as a berth name). */
+  composeStack?: string;
 }
 
 export interface ManifestText {
@@ -154,46 +169,100 @@ export async function readManifestInputs(
       await readOne(input);
     }
   }
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i]!;
+    if (!isComposeText(t.file, t.text)) continue;
+    const bundle = await readComposeBundle(t, { ...options.compose, limits });
+    diagnostics.push(...bundle.diagnostics);
+    texts[i] = { ...t, text: encodeComposeBundle(bundle.bundle) };
+  }
   return { texts, diagnostics };
 }
 
-/** Parses, validates and normalizes manifest texts, then checks the set as a whole. */
+type PlaceFn = (segs: (string | number)[], key?: boolean) => { file: string; line: number; column: number };
+
+interface Loaded {
+  object: AnyObject;
+  place: PlaceFn;
+}
+
+/** Parses, validates and normalizes manifest texts (Compose files converted first), then checks the set as a whole. */
 export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = {}): LoadResult {
   const limits = { ...defaultLoadLimits(), ...options.limits };
   const diagnostics: Diagnostic[] = [];
-  const loaded: { object: AnyObject; parsed: ParsedDocument }[] = [];
+  const loaded: Loaded[] = [];
   const hostBinds = hostBindOptionsOf(options);
+  const grants: NonNullable<LoadResult["hostGrants"]> = [];
+  let composeStack: string | undefined;
+
+  /** One object's data (a document, or what a Compose service became): validated, normalized, checked, or its errors placed. */
+  const take = (value: Record<string, unknown>, baseDir: string, place: PlaceFn, source: { file: string; line: number; column: number }) => {
+    const name = (value as { metadata?: { name?: unknown } })?.metadata?.name;
+    const kind = value?.kind;
+    const label = typeof kind === "string" && typeof name === "string" ? `${kind.toLowerCase()}/${name}` : undefined;
+    const placed = (errors: FieldError[]) => diagnostics.push(...errors.map((fe) => placeError(place, label, fe)));
+    const fieldErrors = validateObject(value);
+    if (fieldErrors.length) {
+      placed([...fieldErrors, ...semanticErrorsDespite(fieldErrors, value, baseDir, options, hostBinds)]);
+      return;
+    }
+    const { object, errors } = normalizeObject(value, { baseDir, allowPrivileged: options.allowPrivileged ?? false });
+    if (errors.length || !object) {
+      placed(errors);
+      return;
+    }
+    const refused = [...objectHostBindErrors(object, value, hostBinds), ...hostNamespaceErrors(value, options.hostNamespaces)];
+    if (refused.length) {
+      placed(refused);
+      return;
+    }
+    object.source = source;
+    loaded.push({ object, place });
+  };
+
   for (const t of texts) {
+    const bundle = decodeComposeBundle(t.text);
+    if (bundle || isComposeText(t.file, t.text)) {
+      const c = bundle
+        ? loadCompose({ file: t.file, text: bundle.text, baseDir: t.baseDir }, { ...bundle.options, limits, berthPaths: hostBinds.berthPaths })
+        : loadCompose({ file: t.file, text: t.text, baseDir: t.baseDir }, { ...syncComposeReader(t.baseDir, options.compose, limits), limits, berthPaths: hostBinds.berthPaths });
+      diagnostics.push(...c.diagnostics);
+      composeStack ??= c.stack;
+      grants.push(...c.grants);
+      for (const o of c.objects) {
+        const place = composePlace(c, o, t.file);
+        take(o.value as Record<string, unknown>, t.baseDir, place, place([]));
+      }
+      continue;
+    }
     const { documents, diagnostics: parseDiags } = parseManifestText(t.file, t.text, limits);
     diagnostics.push(...parseDiags);
     for (const parsed of documents) {
-      const value = parsed.value as Record<string, unknown>;
-      const name = (value as { metadata?: { name?: unknown } })?.metadata?.name;
-      const kind = value?.kind;
-      const label = typeof kind === "string" && typeof name === "string" ? `${kind.toLowerCase()}/${name}` : undefined;
-      const fieldErrors = validateObject(value);
-      if (fieldErrors.length) {
-        diagnostics.push(...locateErrors(parsed, label, [...fieldErrors, ...semanticErrorsDespite(fieldErrors, value, t.baseDir, options, hostBinds)]));
-        continue;
-      }
-      const { object, errors } = normalizeObject(value, { baseDir: t.baseDir, allowPrivileged: options.allowPrivileged ?? false });
-      if (errors.length || !object) {
-        diagnostics.push(...locateErrors(parsed, label, errors));
-        continue;
-      }
-      const refused = [...objectHostBindErrors(object, value, hostBinds), ...hostNamespaceErrors(value, options.hostNamespaces)];
-      if (refused.length) {
-        diagnostics.push(...locateErrors(parsed, label, refused));
-        continue;
-      }
-      const pos = locate(parsed, []);
-      object.source = { file: parsed.file, line: pos.line, column: pos.column };
-      loaded.push({ object, parsed });
+      const place: PlaceFn = (segs, key) => ({ file: parsed.file, ...locate(parsed, segs, key ? { key } : {}) });
+      take(parsed.value as Record<string, unknown>, t.baseDir, place, place([]));
     }
   }
   diagnostics.push(...checkSet(loaded));
   const ok = !diagnostics.some((d) => d.severity === "error");
-  return { objects: ok ? loaded.map((l) => l.object) : [], diagnostics: sortDiagnostics(diagnostics), files: texts.map((t) => t.file) };
+  return {
+    objects: ok ? loaded.map((l) => l.object) : [],
+    diagnostics: sortDiagnostics(diagnostics),
+    files: texts.map((t) => t.file),
+    ...(grants.length ? { hostGrants: grants } : {}),
+    ...(composeStack ? { composeStack } : {}),
+  };
+}
+
+function composePlace(c: ComposeLoad, o: ComposeLoad["objects"][number], file: string): PlaceFn {
+  return (segs, key) => c.place(o, segs, key) ?? { file, line: 0, column: 0 };
+}
+
+function placeError(place: PlaceFn, object: string | undefined, fe: FieldError): Diagnostic {
+  const pos = place(fe.missing ? fe.path.slice(0, -1) : fe.path, fe.atKey);
+  const d: Diagnostic = { severity: "error", file: pos.file, line: pos.line, column: pos.column, path: formatPath(fe.path), message: fe.message };
+  if (object) d.object = object;
+  if (fe.suggestion) d.suggestion = fe.suggestion;
+  return d;
 }
 
 /**
@@ -234,13 +303,13 @@ export async function loadManifests(inputs: string[], options: LoadOptions = {})
 }
 
 /** Checks that need the whole set: unique names, dependency cycles, host port clashes, image references. */
-function checkSet(loaded: { object: AnyObject; parsed: ParsedDocument }[]): Diagnostic[] {
+function checkSet(loaded: Loaded[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const at = (l: { object: AnyObject; parsed: ParsedDocument }, segs: (string | number)[], message: string, suggestion?: string) => {
-    const pos = locate(l.parsed, segs);
+  const at = (l: Loaded, segs: (string | number)[], message: string, suggestion?: string) => {
+    const pos = l.place(segs);
     out.push({
       severity: "error",
-      file: l.parsed.file,
+      file: pos.file,
       line: pos.line,
       column: pos.column,
       object: objectKey(l.object),
@@ -267,7 +336,7 @@ function checkSet(loaded: { object: AnyObject; parsed: ParsedDocument }[]): Diag
     else imageRefs.set(l.object.spec.reference, l.object);
   }
 
-  const containers = loaded.filter((l): l is { object: ContainerObject; parsed: ParsedDocument } => l.object.kind === "Container");
+  const containers = loaded.filter((l): l is Loaded & { object: ContainerObject } => l.object.kind === "Container");
   const ctrByName = new Map(containers.map((l) => [l.object.metadata.name, l]));
   for (const l of containers) {
     l.object.spec.dependsOn.forEach((d, i) => {

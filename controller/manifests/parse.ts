@@ -8,6 +8,7 @@ import {
   LineCounter,
   parseAllDocuments,
   type Node as YamlNode,
+  type Tags,
 } from "yaml";
 import type { Diagnostic } from "./diagnostics.js";
 
@@ -66,6 +67,7 @@ export function parseManifestText(
   file: string,
   text: string,
   limits: ParseLimits = defaultParseLimits(),
+  options: { customTags?: Tags } = {},
 ): { documents: ParsedDocument[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: ParsedDocument[] = [];
@@ -108,6 +110,7 @@ export function parseManifestText(
       uniqueKeys: true,
       merge: true,
       strict: true,
+      ...(options.customTags ? { customTags: options.customTags } : {}),
     }) as Document.Parsed[];
   } catch (err) {
     diagnostics.push({ severity: "error", file, line: 0, column: 0, path: "", message: `cannot parse YAML: ${(err as Error).message}` });
@@ -224,7 +227,7 @@ export function locate(parsed: ParsedDocument, path: readonly (string | number)[
     let next: unknown;
     let keyPos: number | undefined;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      const pair = findPair(parsed.doc, node, String(seg), 0);
       if (pair) {
         next = pair.value;
         keyPos = (pair.key as YamlNode).range?.[0];
@@ -243,4 +246,22 @@ export function locate(parsed: ParsedDocument, path: readonly (string | number)[
   }
   const { line, col } = parsed.lineCounter.linePos(pos);
   return { line, column: col };
+}
+
+/** The pair of `key` in a mapping, or in the mappings its `<<` merge keys bring in (the mapping's own keys win, then the sources in order). */
+function findPair(doc: Document.Parsed, map: unknown, key: string, depth: number): { key: unknown; value: unknown } | undefined {
+  if (isAlias(map)) map = map.resolve(doc);
+  if (!isMap(map) || depth > 16) return undefined;
+  const own = map.items.find((p) => isScalar(p.key) && typeof p.key.value !== "symbol" && String(p.key.value) === key);
+  if (own) return own;
+  for (const p of map.items) {
+    const k = isScalar(p.key) ? p.key.value : undefined;
+    if (!(k === "<<" || (typeof k === "symbol" && k.description === "<<"))) continue;
+    const sources = isSeq(p.value) ? p.value.items : [p.value];
+    for (const src of sources) {
+      const found = findPair(doc, src, key, depth + 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
