@@ -13,6 +13,7 @@ import { registerImageCommands } from "./commands/image-commands.js";
 import { registerLifecycleCommands } from "./commands/lifecycle-commands.js";
 import { registerManifestCommands } from "./commands/manifest-commands.js";
 import { registerObjectCommands } from "./commands/object-commands.js";
+import { registerSourceCommands } from "./commands/sources-commands.js";
 import { registerWatchCommands } from "./commands/watch-commands.js";
 import { fail, UsageError } from "./errors.js";
 
@@ -53,6 +54,7 @@ Docs: every kind's JSON Schema is in schemas/*.json (editors can use schemas/ber
   registerContainerCommands(program); // logs, exec
   registerWatchCommands(program); // events, wait
   registerLifecycleCommands(program); // stop, start, restart
+  registerSourceCommands(program); // watch, unwatch, sync
   registerImageCommands(program); // image ...
   registerHostCommands(program); // up, daemon, doctor
 

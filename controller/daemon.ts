@@ -6,6 +6,9 @@ import { invalidArgument } from "../lib/errors.js";
 import { openRuntime, type Runtime, type RuntimeOptions } from "../runtime/index.js";
 import { ApiServer } from "./api/server.js";
 import { Controller, type ControllerOptions } from "./controller.js";
+import { SourceManager, type SourceManagerOptions } from "./sources/manager.js";
+import { chokidarWatch } from "./sources/watch.js";
+import { stackObjectCounts } from "./sources/stack-objects.js";
 
 export interface DaemonOptions {
   root: string;
@@ -30,6 +33,9 @@ export interface DaemonOptions {
   group?: { name: string; gid: number };
   /** The registry service's files (runtime/registry/default-files.ts: settings, Docker's config.json, berth's credentials). */
   registry?: RuntimeOptions["registry"];
+  /** Directories watched as stacks from the start (`berth daemon --watch DIR[=STACK]`), registered unless they are. */
+  watch?: { dir: string; stack: string }[];
+  sources?: Partial<SourceManagerOptions>;
 }
 
 /**
@@ -41,6 +47,7 @@ const SHARED_DIRS = new Set(["/", "/run", "/var/run", "/tmp", "/var/tmp", "/dev/
 export interface Daemon {
   runtime: Runtime;
   controller: Controller;
+  sources: SourceManager;
   socketPath: string;
   /** Stops serving and reconciling; containers keep running (a new daemon adopts them). */
   stop(): Promise<void>;
@@ -72,6 +79,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   });
   let controller: Controller | undefined;
   let server: ApiServer | undefined;
+  let sources: SourceManager | undefined;
   try {
     controller = await Controller.open({
       runtime,
@@ -82,7 +90,19 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     });
     await fs.chown(runtime.runRoot, -1, o.group?.gid ?? process.getgid!());
     await fs.chmod(runtime.runRoot, o.group ? 0o710 : 0o700);
+    const c = controller;
+    const logger = o.logger.child({ component: "sources" });
+    sources = await SourceManager.open({
+      root: runtime.root,
+      clock: o.clock ?? systemClock,
+      logger,
+      // the sources apply through the service facade, the code path of POST /v1/apply
+      target: { apply: (req, signal) => c.api.apply(req, signal), event: (...e) => void c.events.record(...e), objects: (stack) => stackObjectCounts(c.api, stack) },
+      watch: chokidarWatch(logger),
+      ...(o.sources ? { options: o.sources } : {}),
+    });
     server = new ApiServer(controller.api, {
+      sources,
       socketPath,
       logger: o.logger.child({ component: "api" }),
       mode: o.group ? 0o660 : 0o600,
@@ -90,7 +110,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     });
     await server.listen();
     controller.start();
+    sources.start();
+    for (const w of o.watch ?? []) await sources.ensureDir(w.dir, w.stack, AbortSignal.timeout(5 * 60_000));
   } catch (err) {
+    await sources?.stop().catch(() => {});
     await server?.close().catch(() => {});
     await controller?.stop().catch(() => {});
     await runtime.close().catch(() => {});
@@ -101,10 +124,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   return {
     runtime,
     controller,
+    sources: sources!,
     socketPath,
     stop() {
       stopped ??= (async () => {
         await server!.close();
+        await sources!.stop();
         await controller!.stop();
         await runtime.close();
         o.logger.info("berth daemon stopped; containers keep running");

@@ -5,7 +5,9 @@ import { startDaemon } from "../../controller/daemon.js";
 import { existsSync } from "node:fs";
 import { parseCidr } from "../../runtime/networks/cidr.js";
 import { defaultRegistryFiles } from "../../runtime/registry/default-files.js";
+import * as path from "node:path";
 import { UsageError } from "../errors.js";
+import { checkStackName, defaultStackName } from "../manifest-args.js";
 import type { GlobalOptions } from "../local.js";
 
 export function berthVersion(): string {
@@ -39,8 +41,9 @@ export async function resolveGroup(name: string, groupFile = "/etc/group"): Prom
  */
 export async function runDaemon(
   g: GlobalOptions & { socket?: string },
-  opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds?: boolean; cgroupParent?: string; group?: string; addressPool?: string[]; config?: string },
+  opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds?: boolean; cgroupParent?: string; group?: string; addressPool?: string[]; config?: string; watch?: string[] },
 ): Promise<number> {
+  const watch = opts.watch?.map(parseWatchArg);
   // a settings file named on purpose must exist (the default one may not: then the defaults hold)
   if (opts.config !== undefined && !existsSync(opts.config)) throw new UsageError(`daemon --config ${opts.config}: no such file`);
   const registry = defaultRegistryFiles(g.root, opts.config);
@@ -58,6 +61,7 @@ export async function runDaemon(
     ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
     ...(group ? { group } : {}),
     ...(addressPools ? { addressPools } : {}),
+    ...(watch ? { watch } : {}),
     registry,
   });
   await new Promise<void>((resolve) => {
@@ -86,5 +90,17 @@ export function parseAddressPool(text: string): { base: string; size: number } {
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`invalid --address-pool ${JSON.stringify(text)}: ${(err as Error).message}`);
+  }
+}
+
+/** `--watch DIR[=STACK]` → the absolute directory and its stack (default the directory's name). */
+export function parseWatchArg(text: string): { dir: string; stack: string } {
+  const i = text.lastIndexOf("=");
+  const dir = path.resolve(i > 0 ? text.slice(0, i) : text);
+  const given = i > 0 ? text.slice(i + 1) : undefined;
+  try {
+    return { dir, stack: given !== undefined ? checkStackName(given) : defaultStackName(dir, true) };
+  } catch (err) {
+    throw new UsageError(`daemon --watch ${JSON.stringify(text)}: ${(err as Error).message}`);
   }
 }

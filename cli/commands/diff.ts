@@ -36,3 +36,24 @@ export async function runDiff(ctx: CommandContext, o: DiffOptions): Promise<numb
   }
   return changed ? 1 : 0;
 }
+
+/**
+ * `berth diff NAME` without -f: the pending plan of a watched stack of that name
+ * (sources-commands.ts), else the changes of the container of that name to its image.
+ */
+export async function runDiffOfName(ctx: CommandContext, name: string): Promise<number> {
+  const { isBerthError } = await import("../../lib/errors.js");
+  const watched = await ctx.client.getSource(name).then(
+    () => true,
+    (err: unknown) => {
+      if (isBerthError(err, "NotFound") || isBerthError(err, "InvalidArgument")) return false;
+      throw err;
+    },
+  );
+  if (watched) {
+    const { runStackDiff } = await import("./sources-commands.js");
+    return runStackDiff(ctx, name);
+  }
+  const { runContainerDiff } = await import("./container-layer.js");
+  return runContainerDiff(ctx, name);
+}

@@ -34,6 +34,11 @@ export async function runGet(ctx: CommandContext, args: string[], o: GetOptions)
     [kindWord, name] = kindWord.split("/", 2);
   }
   if (extra.length) throw new UsageError(`too many arguments; usage: berth get [KIND [NAME]]`);
+  if ((kindWord === "stacks" || kindWord === "stack") && name === undefined) {
+    if (o.selector) throw new UsageError("get stacks takes no selector (-l)");
+    const { runGetStacks } = await import("./sources-commands.js");
+    return runGetStacks(ctx, output);
+  }
   const selector = parseSelector(o.selector);
   const now = ctx.clock.now();
 

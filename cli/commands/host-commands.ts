@@ -18,7 +18,9 @@ export function registerHostCommands(program: Command): void {
     )
     .requiredOption("-f, --filename <path...>", "files or directories of manifests")
     .option("-R, --recursive", "process directories recursively", false)
-    .option("--stack <name>", "the stack name (default: from the first path)")
+    .option("--stack <name>", "the stack name (default: from the first path, or a Compose file's project)")
+    .option("-p, --project-name <name>", "a Compose file's project name (as docker compose -p); the stack is it")
+    .option("--profile <name...>", "Compose profiles to enable (default: COMPOSE_PROFILES)")
     .option("--timeout <duration>", "how long to wait for the stack to become ready", "5m")
     .option("--allow-privileged", "accept containers with privileged: true", false)
     .option("--allow-host-binds", HOST_BINDS_HELP, false)
@@ -28,15 +30,16 @@ export function registerHostCommands(program: Command): void {
       `
 Examples:
   berth up -f examples/web
+  berth up -f compose.yaml -p shop --profile debug
   berth --root /tmp/berth --run-root /tmp/berth-run up -f stack/ --timeout 2m`,
     )
-    .action(async (opts: { filename: string[]; recursive: boolean; stack?: string; timeout: string; allowPrivileged: boolean; allowHostBinds: boolean; logs: boolean }, cmd: Command) => {
+    .action(async (opts: { filename: string[]; recursive: boolean; stack?: string; projectName?: string; profile?: string[]; timeout: string; allowPrivileged: boolean; allowHostBinds: boolean; logs: boolean }, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
       const { runUp } = await import("./up.js");
       await run(
         runUp(
           { root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) },
-          { filename: opts.filename, recursive: opts.recursive, ...(opts.stack ? { stack: opts.stack } : {}), timeout: opts.timeout, allowPrivileged: opts.allowPrivileged, allowHostBinds: opts.allowHostBinds, detachLogs: !opts.logs },
+          { filename: opts.filename, recursive: opts.recursive, ...(opts.stack ? { stack: opts.stack } : {}), ...(opts.projectName ? { projectName: opts.projectName } : {}), ...(opts.profile ? { profile: opts.profile } : {}), timeout: opts.timeout, allowPrivileged: opts.allowPrivileged, allowHostBinds: opts.allowHostBinds, detachLogs: !opts.logs },
         ),
       );
     });
@@ -60,6 +63,10 @@ Examples:
         .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
     )
     .addOption(
+      new Option("--watch <dir[=stack]>", "watch this directory as a stack from the start, as `berth watch` does (repeatable; kept across restarts)")
+        .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+    )
+    .addOption(
       new Option("--config <file>", "the daemon settings file: registryMirrors, mirrors, insecureRegistries (default /etc/berth/daemon.json; a missing default is no settings)").env(
         "BERTH_CONFIG",
       ),
@@ -77,7 +84,7 @@ Examples:
   berth daemon --address-pool 10.90.0.0/16:24   networks get /24s of 10.90.0.0/16
   berth --root /srv/berth --run-root /run/berth-2 daemon --log-level debug`,
     )
-    .action(async (opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds: boolean; cgroupParent?: string; group?: string; addressPool?: string[]; config?: string }, cmd: Command) => {
+    .action(async (opts: { logLevel: string; allowPrivileged: boolean; allowHostBinds: boolean; cgroupParent?: string; group?: string; addressPool?: string[]; config?: string; watch?: string[] }, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
       const { runDaemon } = await import("./daemon.js");
       await run(runDaemon({ root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) }, opts));

@@ -8,6 +8,44 @@ import { clientContext, filenameHelp, HOST_BINDS_HELP, run } from "./registratio
 
 export function registerManifestCommands(program: Command): void {
   program
+    .command("convert")
+    .summary("print the berth objects a Compose file becomes")
+    .description(
+      "Load Compose files as apply would (.env and the environment interpolated, extends, include, profiles) and print " +
+        "the berth manifests they become, then list on stderr what grants host-level access (privileged, host network " +
+        "or pid, binds of / or an engine socket). Needs no daemon. Exits 0 when converted, 1 on errors.",
+    )
+    .requiredOption("-f, --filename <path...>", "Compose files")
+    .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml"))
+    .option("-p, --project-name <name>", "the project name (default: COMPOSE_PROJECT_NAME, name:, else the directory's name)")
+    .option("--stack <name>", "the same as -p")
+    .option("--profile <name...>", "profiles to enable (default: COMPOSE_PROFILES)")
+    .option("--allow-privileged", "accept containers with privileged: true", false)
+    .option("--allow-host-binds", HOST_BINDS_HELP, false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth convert -f compose.yaml
+  berth convert -f compose.yaml -o json --profile debug
+  berth convert -f compose.yaml > stack.yaml && berth apply -f stack.yaml --stack shop`,
+    )
+    .action(async (opts: { filename: string[]; output: "yaml" | "json"; projectName?: string; stack?: string; profile?: string[]; allowPrivileged: boolean; allowHostBinds: boolean }, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
+      const { runConvert } = await import("./convert.js");
+      const projectName = opts.projectName ?? opts.stack;
+      process.exitCode = await runConvert({
+        filename: opts.filename,
+        output: opts.output,
+        ...(projectName ? { projectName } : {}),
+        ...(opts.profile ? { profile: opts.profile } : {}),
+        allowPrivileged: opts.allowPrivileged,
+        allowHostBinds: opts.allowHostBinds,
+        berthPaths: { root: g.root, runRoot: g.runRoot, ...(g.socket ? { socketPath: g.socket } : {}) },
+      });
+    });
+
+  program
     .command("validate")
     .summary("check manifests and print every error with its location")
     .description(
@@ -46,7 +84,9 @@ Examples:
     )
     .requiredOption("-f, --filename <path...>", filenameHelp)
     .option("-R, --recursive", "process directories recursively", false)
-    .option("--stack <name>", "the stack the objects belong to (default: from the first path; required with -f -)")
+    .option("--stack <name>", "the stack the objects belong to (default: from the first path, or a Compose file's project; required with -f -)")
+    .option("-p, --project-name <name>", "a Compose file's project name (as docker compose -p); the stack is it")
+    .option("--profile <name...>", "Compose profiles to enable (default: COMPOSE_PROFILES)")
     .option("--prune", "delete objects of the stack that are not in the manifests", false)
     .option("--dry-run", "only report what would change", false)
     .option("--allow-privileged", "accept containers with privileged: true", false)
@@ -77,7 +117,7 @@ Examples:
         "With a container's name instead: list the files and directories it added (A), changed (C) or deleted (D) " +
         "compared with its image, one per line, as docker diff. Exits 0.",
     )
-    .argument("[container]", "a container: list its changes to its image (docker diff)")
+    .argument("[container]", "a watched stack: its pending plan (berth watch --sync manual); else a container: its changes to its image (docker diff)")
     .option("-f, --filename <path...>", filenameHelp)
     .option("-R, --recursive", "process directories recursively", false)
     .option("--stack <name>", "the stack (default: from the first path; required with -f -)")
@@ -90,14 +130,15 @@ Examples:
 Examples:
   berth diff -f examples/web/
   berth diff -f app.yaml --stack shop --prune
-  berth diff web                               A /tmp/cache, C /etc, D /etc/motd, ...`,
+  berth diff web                               A /tmp/cache, C /etc, D /etc/motd, ...
+  berth diff shop                              the pending plan of watched stack shop`,
     )
     .action(async (container: string | undefined, opts, cmd: Command) => {
       const manifestOptions = ["recursive", "stack", "prune", "allowPrivileged", "allowHostBinds"].filter((k) => cmd.getOptionValueSource(k) === "cli");
       const { diffMode } = await import("./container-layer.js");
       if (diffMode(container, opts.filename, manifestOptions) === "container") {
-        const { runContainerDiff } = await import("./container-layer.js");
-        await run(runContainerDiff(await clientContext(cmd), container!));
+        const { runDiffOfName } = await import("./diff.js");
+        await run(runDiffOfName(await clientContext(cmd), container!));
         return;
       }
       const { runDiff } = await import("./diff.js");

@@ -32,6 +32,12 @@ import {
   type RegistryLoginResponse,
   type RegistryLogoutRequest,
   type RegistryLogoutResponse,
+  type SourceList,
+  type SourcePlan,
+  type SourceRegisterRequest,
+  type SourceSyncResponse,
+  type SourceUnregisterResponse,
+  type SourceView,
   type ImageList,
   type ImageLoadResponse,
   type ImagePruneResponse,
@@ -143,6 +149,14 @@ export class ApiClient {
   }
 
   version = () => this.request<VersionInfo>("GET", "/v1/version");
+  // GitOps sources (controller/sources/)
+  listSources = async () => (await this.request<SourceList>("GET", "/v1/sources")).items;
+  getSource = (stack: string) => this.request<SourceView>("GET", `/v1/sources/${encodeURIComponent(stack)}`);
+  registerSource = (req: SourceRegisterRequest) => this.request<SourceView>("POST", "/v1/sources", req);
+  unregisterSource = (stack: string, o: { keep?: boolean } = {}) =>
+    this.request<SourceUnregisterResponse>("DELETE", `/v1/sources/${encodeURIComponent(stack)}${o.keep ? "?keep=true" : ""}`);
+  syncSource = (stack: string) => this.request<SourceSyncResponse>("POST", `/v1/sources/${encodeURIComponent(stack)}/sync`);
+  sourcePlan = (stack: string) => this.request<SourcePlan>("GET", `/v1/sources/${encodeURIComponent(stack)}/plan`);
   apply = (req: ApplyRequest) => this.request<ApplyResponse>("POST", "/v1/apply", req);
   list = async (kind: Kind, selector: Record<string, string> = {}) => {
     const q = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(",");

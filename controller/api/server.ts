@@ -10,10 +10,12 @@ import { eventRoutes } from "./routes/events.js";
 import { imageStoreRoutes, uploadRouteOf } from "./routes/image-store.js";
 import { objectRoutes } from "./routes/objects.js";
 import { registryRoutes } from "./routes/registry.js";
+import { sourceRoutes } from "./routes/sources.js";
 import type { Route, RouteContext } from "./routes/types.js";
 import { versionRoutes } from "./routes/version.js";
 import { defaultStagingDir, Staging } from "./staging.js";
 import type { ControllerApi } from "./types.js";
+import type { SourcesApi } from "../sources/types.js";
 
 export interface ApiServerOptions {
   socketPath: string;
@@ -44,6 +46,8 @@ export interface ApiServerOptions {
    */
   bodyTimeoutMs?: number;
   logger: Logger;
+  /** The GitOps sources the `/v1/sources` routes serve (controller/sources/); without them those routes are NotImplemented. */
+  sources?: SourcesApi;
 }
 
 export function defaultApiServerOptions() {
@@ -54,7 +58,7 @@ export function defaultApiServerOptions() {
  * The route groups, in the order they are asked. Objects come last: they take any
  * `/v1/{word}[/{name}]` for a kind.
  */
-const ROUTES: Route[] = [imageStoreRoutes, registryRoutes, versionRoutes, eventRoutes, containerRoutes, objectRoutes];
+const ROUTES: Route[] = [imageStoreRoutes, registryRoutes, versionRoutes, eventRoutes, containerRoutes, sourceRoutes, objectRoutes];
 
 /** A path segment that names an object: a DNS label. */
 const NAME_SEGMENT = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -237,6 +241,7 @@ export class ApiServer {
       signal,
       limits: { maxBodyBytes: this.opts.maxBodyBytes, maxUploadBytes: this.opts.maxUploadBytes },
       staging: this.staging,
+      ...(this.opts.sources ? { sources: this.opts.sources } : {}),
     };
     for (const routes of ROUTES) {
       const handled = routes(ctx);

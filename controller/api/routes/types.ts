@@ -1,4 +1,5 @@
 import type * as http from "node:http";
+import type { SourcesApi } from "../../sources/types.js";
 import type { Staging } from "../staging.js";
 import type { ControllerApi } from "../types.js";
 
@@ -23,6 +24,8 @@ export interface RouteContext {
     maxUploadBytes: number;
   };
   staging: Staging;
+  /** The GitOps sources, when the server has them (the daemon does). */
+  sources?: SourcesApi;
 }
 
 /**
