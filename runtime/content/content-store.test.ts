@@ -20,6 +20,43 @@ describe("FsContentStore", () => {
 
   const ingestDirEmpty = async () => expect(await fs.readdir(path.join(root, "ingest"))).toEqual([]);
 
+  describe("adoptFile (a download this process hashed itself)", () => {
+    it("commits the file by rename: same inode, read-only, gone from where it was", async () => {
+      const file = path.join(root, "download.partial");
+      await fs.writeFile(file, "layer bytes", { mode: 0o600 });
+      const ino = (await fs.stat(file)).ino;
+      const digest = sha256Digest("layer bytes");
+      await store.adoptFile(file, { digest, size: 11 });
+      const blob = await store.pathOf(digest);
+      const st = await fs.stat(blob);
+      expect([st.ino, st.mode & 0o777]).toEqual([ino, 0o444]);
+      expect((await store.readBytes(digest)).toString()).toBe("layer bytes");
+      await expect(fs.stat(file)).rejects.toMatchObject({ code: "ENOENT" });
+    });
+
+    it("refuses a file of another size, a symlink or a directory, and commits nothing", async () => {
+      const file = path.join(root, "short.partial");
+      await fs.writeFile(file, "short");
+      const digest = sha256Digest("short");
+      await expect(store.adoptFile(file, { digest, size: 6 })).rejects.toMatchObject({ kind: "Internal", message: expect.stringMatching(/has 5 bytes, expected 6/) });
+      const link = path.join(root, "link.partial");
+      await fs.symlink(file, link);
+      await expect(store.adoptFile(link, { digest, size: 5 })).rejects.toMatchObject({ code: "ELOOP" });
+      await expect(store.adoptFile(path.join(root, "ingest"), { digest, size: 5 })).rejects.toMatchObject({ kind: "Internal" });
+      expect(await store.has(digest)).toBe(false);
+    });
+
+    it("an existing blob wins: the file is removed and the blob kept", async () => {
+      const digest = (await store.ingest(chunks("same"))).digest;
+      const before = (await fs.stat(await store.pathOf(digest))).ino;
+      const file = path.join(root, "again.partial");
+      await fs.writeFile(file, "same");
+      await store.adoptFile(file, { digest, size: 4 });
+      expect((await fs.stat(await store.pathOf(digest))).ino).toBe(before);
+      await expect(fs.stat(file)).rejects.toMatchObject({ code: "ENOENT" });
+    });
+  });
+
   it("ingests, commits under blobs/sha256/<hex> and reads back", async () => {
     const want = sha256Digest("hello world");
     const res = await store.ingest(chunks("hello ", "world"), { expectedDigest: want, expectedSize: 11 });

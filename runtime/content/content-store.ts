@@ -134,6 +134,44 @@ export class FsContentStore implements ContentStore {
     }
   }
 
+  /**
+   * Commits a file this process wrote and hashed itself — a finished download, whose digest
+   * was computed over the very bytes written — by renaming it into the store: no second read,
+   * hash or copy. The file must be a regular file in a directory only this process writes
+   * (a private 0700 dir under the root), of exactly `size` bytes; it is made read-only,
+   * fsynced, renamed and the blobs directory fsynced, as an ingest commits. On another
+   * filesystem (EXDEV) it is ingested the ordinary way (read, verified, copied). Either
+   * way `file` is gone afterwards. The caller vouches for `digest`: never use this for
+   * bytes it did not hash itself.
+   */
+  async adoptFile(file: string, expected: { digest: string; size: number }): Promise<void> {
+    assertValidDigest(expected.digest);
+    const target = this.blobPath(expected.digest);
+    const fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw internal(`adopt blob ${expected.digest}: ${file} is not a regular file`);
+      if (st.size !== expected.size) throw internal(`adopt blob ${expected.digest}: ${file} has ${st.size} bytes, expected ${expected.size}`);
+      await fh.chmod(0o444);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (await exists(target)) {
+      await fs.rm(file, { force: true });
+      return;
+    }
+    try {
+      await fs.rename(file, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+      await this.ingestFile(file, { expectedDigest: expected.digest, expectedSize: expected.size });
+      await fs.rm(file, { force: true });
+      return;
+    }
+    await fsyncDir(this.blobsDir);
+  }
+
   /** Ingests a file from the local filesystem (read, never moved). */
   ingestFile(file: string, options: IngestOptions = {}): Promise<{ digest: string; size: number }> {
     return this.ingest(createReadStream(file, { highWaterMark: 1 << 20 }), options);

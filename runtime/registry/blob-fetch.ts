@@ -44,10 +44,10 @@ const PROGRESS_STEP = 1 << 20;
  * pull — even after a restart) hashes what is there and asks for the rest with
  * `Range: bytes=<have>-`. A registry that ignores the Range (200) or answers with another
  * start is read from the beginning. Only when the size and the sha256 digest both match the
- * descriptor is the file ingested into the content store (which verifies again and commits
- * by rename); otherwise nothing is committed: more bytes than the descriptor says, or a
+ * descriptor is the file committed into the content store; otherwise nothing is committed: more bytes than the descriptor says, or a
  * wrong digest of a download made from the start, is refused (InvalidArgument) and the
- * partial deleted. A wrong digest of a resumed download (a torn partial after a crash) is
+ * partial deleted. The verified partial itself becomes the blob (adoptFile: a rename, not a
+ * copy). A wrong digest of a resumed download (a torn partial after a crash) is
  * retried once from scratch.
  *
  * Endpoints are tried in order: NotFound, or Unavailable after the retries, moves to the next;
@@ -184,8 +184,10 @@ async function attemptFetch(ctx: BlobFetchContext, ep: Endpoint, req: BlobFetchR
     if (resumedFrom > 0) throw new ResumedMismatch(err);
     throw err;
   }
-  await ctx.content.ingestFile(file, { expectedDigest: desc.digest, expectedSize: desc.size, ...(req.signal ? { signal: req.signal } : {}) });
-  await fs.rm(file, { force: true });
+  // The digest above was computed over exactly the bytes of `file` (a resumed prefix re-read
+  // from it), which lives in a private directory: it is committed by rename, not copied.
+  req.signal?.throwIfAborted();
+  await ctx.content.adoptFile(file, { digest: desc.digest, size: desc.size });
   progress("done", desc.size);
   return resumedFrom > 0 ? "resumed" : "downloaded";
 }
