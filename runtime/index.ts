@@ -140,6 +140,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       async close() {
         await networks.close();
         await containers.close();
+        await image.snapshots.close();
         await lock.release();
       },
     };

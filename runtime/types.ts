@@ -179,6 +179,13 @@ export interface RootfsMount {
 export interface SnapshotStore {
   /** Unpacks the layer blob on top of `parentChainId` once; idempotent. Returns the chain ID. */
   unpack(parentChainId: string | undefined, layer: Descriptor, diffId: string, signal?: AbortSignal): Promise<string>;
+  /**
+   * Unpacks a chain of layers (base first), each once and each when its `ready` resolves,
+   * concurrently where the store can; commits them in order. Returns the chain IDs.
+   */
+  unpackChain(layers: readonly { desc: Descriptor; diffId: string; ready?: Promise<void> }[], signal?: AbortSignal): Promise<string[]>;
+  /** Prepares for unpacks about to come (starts a thread); optional. */
+  warmUnpacker?(): void;
   has(chainId: string): Promise<boolean>;
   /** Creates the writable layer of container `id` over `chainIds` (base first) and mounts it. */
   prepare(id: string, chainIds: string[]): Promise<RootfsMount>;

@@ -4,6 +4,7 @@ import type { Clock } from "../../lib/clock.js";
 import { internal } from "../../lib/errors.js";
 import { openContentStore, type FsContentStore } from "../content/content-store.js";
 import { openSnapshotStore, type FsSnapshotStore } from "../snapshots/snapshot-store.js";
+import type { UnpackPool } from "../snapshots/unpack-pool.js";
 import type { ImageRecord } from "../types.js";
 import { openImageStore, type FsImageStore } from "./image-store.js";
 
@@ -20,6 +21,8 @@ export interface ImageRuntimeOptions {
   maxLayerEntries?: number;
   /** Overlay mount option size above which short relative lowerdirs are used. Default 4095. */
   maxMountOptionBytes?: number;
+  /** Where layer unpacks run; default the snapshot store's own pool (snapshots/unpack-pool.ts). */
+  unpackPool?: UnpackPool;
 }
 
 /** The image half of berth's runtime: blobs, image records and unpacked layers. */
@@ -28,8 +31,8 @@ export interface ImageRuntime {
   images: FsImageStore;
   snapshots: FsSnapshotStore;
   /**
-   * Unpacks every layer of `image` (a record, or anything `images.get` accepts), base first,
-   * skipping layers already unpacked; returns the chain IDs to hand to `snapshots.prepare`.
+   * Unpacks every layer of `image` (a record, or anything `images.get` accepts) — at once on
+   * the unpack threads, committed base first — skipping layers already unpacked; returns the chain IDs to hand to `snapshots.prepare`.
    * Concurrent calls for images sharing layers unpack each layer once.
    */
   ensureUnpacked(image: ImageRecord | string, signal?: AbortSignal): Promise<string[]>;
@@ -52,6 +55,7 @@ export async function openImageRuntime(options: ImageRuntimeOptions): Promise<Im
     ...(options.maxLayerBytes !== undefined ? { maxLayerBytes: options.maxLayerBytes } : {}),
     ...(options.maxLayerEntries !== undefined ? { maxLayerEntries: options.maxLayerEntries } : {}),
     ...(options.maxMountOptionBytes !== undefined ? { maxMountOptionBytes: options.maxMountOptionBytes } : {}),
+    ...(options.unpackPool ? { pool: options.unpackPool } : {}),
   });
   const images = await openImageStore({
     root,
@@ -69,13 +73,14 @@ export async function openImageRuntime(options: ImageRuntimeOptions): Promise<Im
     snapshots,
     async ensureUnpacked(image, signal) {
       const rec = typeof image === "string" ? await images.get(image) : image;
-      let parent: string | undefined;
-      for (const [i, layer] of rec.layers.entries()) {
-        const chainId = await snapshots.unpack(parent, layer, rec.diffIds[i]!, signal);
+      const ids = await snapshots.unpackChain(
+        rec.layers.map((desc, i) => ({ desc, diffId: rec.diffIds[i]! })),
+        signal,
+      );
+      for (const [i, chainId] of ids.entries()) {
         if (chainId !== rec.chainIds[i]) {
           throw internal(`unpack image ${rec.digest}: layer ${i} has chain ID ${chainId}, record says ${rec.chainIds[i]}`);
         }
-        parent = chainId;
       }
       return [...rec.chainIds];
     },

@@ -6,7 +6,7 @@ import { formatReference, parseReference, type Reference } from "../../lib/refer
 import type { KeyedLock } from "../content/async-lock.js";
 import type { FsContentStore } from "../content/content-store.js";
 import { sha256Digest } from "../content/digest.js";
-import type { ParsedManifest } from "../images/image-json.js";
+import { parseImageConfig, parseJson, type ParsedManifest } from "../images/image-json.js";
 import type { FsImageStore } from "../images/image-store.js";
 import { checkManifest } from "../images/manifest-check.js";
 import { MediaType } from "../images/media-types.js";
@@ -26,7 +26,7 @@ export interface PullContext {
   content: FsContentStore;
   images: FsImageStore;
   /** When given, layers are unpacked before the image is committed. */
-  snapshots?: Pick<SnapshotStore, "unpack">;
+  snapshots?: Pick<SnapshotStore, "unpackChain" | "warmUnpacker">;
   sources: BlobSources;
   fetch: BlobFetchContext;
   /** Serializes work on one blob digest across concurrent pulls. */
@@ -171,21 +171,39 @@ export async function pullImage(ctx: PullContext, input: string, options: PullOp
       pin(digest);
       if (!(await ctx.content.has(digest))) await ctx.content.ingest([bytes], { expectedDigest: digest, expectedSize: bytes.length });
       await getBlob(manifest.config, "config", pin);
-      await mapLimit(manifest.layers, ctx.concurrency, (l) => getBlob(l, "layer", pin));
+      // Each layer is unpacked as soon as its download is committed, while the others are
+      // still downloading (the diff IDs come from the config, fetched first).
+      const unpacking = ctx.snapshots ? unpackAsDownloaded(ctx.snapshots, await diffIdsOf(ctx, manifest, what), manifest.layers, signal) : undefined;
+      try {
+        await mapLimit(manifest.layers, ctx.concurrency, async (l, i) => {
+          try {
+            await getBlob(l, "layer", pin);
+            unpacking?.downloaded(i);
+          } catch (err) {
+            unpacking?.failed(err);
+            throw err;
+          }
+        });
+      } catch (err) {
+        await unpacking?.done.catch(() => {});
+        throw err;
+      }
       const image = await checkManifest(
         { content: ctx.content, logger: ctx.logger, maxConfigBytes: ctx.maxConfigBytes, now: () => new Date(ctx.clock.now()) },
         digest,
         manifest,
         what,
-      );
+      ).catch(async (err) => {
+        unpacking?.failed(err);
+        await unpacking?.done.catch(() => {});
+        throw err;
+      });
       image.manifestMediaType = doc.mediaType;
-      if (ctx.snapshots) {
-        let parent: string | undefined;
+      if (unpacking) {
+        const ids = await unpacking.done;
         for (const [i, layer] of image.layers.entries()) {
-          const chainId = await ctx.snapshots.unpack(parent, layer, image.diffIds[i]!, signal);
-          if (chainId !== image.chainIds[i]) throw internal(`${what}: layer ${i} unpacked as chain ${chainId}, expected ${image.chainIds[i]}`);
-          emit({ kind: "unpacked", digest: layer.digest, chainId });
-          parent = chainId;
+          if (ids[i] !== image.chainIds[i]) throw internal(`${what}: layer ${i} unpacked as chain ${ids[i]}, expected ${image.chainIds[i]}`);
+          emit({ kind: "unpacked", digest: layer.digest, chainId: ids[i]! });
         }
       }
       return [{ image, references }];
@@ -207,6 +225,45 @@ export async function pullImage(ctx: PullContext, input: string, options: PullOp
   if (indexDigest) result.indexDigest = indexDigest;
   if (indexMediaType) result.indexMediaType = indexMediaType;
   return result;
+}
+
+/** The config's diff IDs, read early (checkManifest checks the config fully later). */
+async function diffIdsOf(ctx: PullContext, manifest: ParsedManifest, what: string): Promise<string[]> {
+  const config = parseImageConfig(parseJson(await ctx.content.readBytes(manifest.config.digest, ctx.maxConfigBytes), `${what} config`), `${what} config`);
+  if (config.diffIds.length !== manifest.layers.length) {
+    throw invalidArgument(`${what}: manifest has ${manifest.layers.length} layers but the config has ${config.diffIds.length} diff IDs`);
+  }
+  return config.diffIds;
+}
+
+/**
+ * Starts the unpack of a pull's layers, each released by `downloaded(i)`; `failed(err)` stops
+ * it (what was not committed is removed); `done` gives the chain IDs.
+ */
+function unpackAsDownloaded(snapshots: NonNullable<PullContext["snapshots"]>, diffIds: string[], layers: Descriptor[], signal?: AbortSignal) {
+  snapshots.warmUnpacker?.();
+  const gates = layers.map(() => {
+    let open!: () => void;
+    let fail!: (err: unknown) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      open = resolve;
+      fail = reject;
+    });
+    ready.catch(() => {});
+    return { ready, open, fail };
+  });
+  const done = snapshots.unpackChain(
+    layers.map((desc, i) => ({ desc, diffId: diffIds[i]!, ready: gates[i]!.ready })),
+    signal,
+  );
+  done.catch(() => {});
+  return {
+    done,
+    downloaded: (i: number) => gates[i]!.open(),
+    failed: (err: unknown) => {
+      for (const g of gates) g.fail(err);
+    },
+  };
 }
 
 /** A repository reference (`name`, no tag or digest) as `{domain, path}`; InvalidArgument otherwise. */

@@ -25,7 +25,7 @@ export interface RegistryImagesOptions {
   content: FsContentStore;
   images: FsImageStore;
   /** When given, a pull unpacks the layers before it commits the image. */
-  snapshots?: Pick<SnapshotStore, "unpack">;
+  snapshots?: Pick<SnapshotStore, "unpackChain" | "warmUnpacker">;
   /** berth's daemon settings file (registryMirrors, mirrors, insecureRegistries); absent = defaults. */
   settingsFile?: string;
   /** Settings given directly (tests, embedders); wins over `settingsFile`. */

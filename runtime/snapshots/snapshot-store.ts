@@ -8,9 +8,27 @@ import { assertValidDigest, assertValidId, DIGEST_RE } from "../../lib/names.js"
 import { AsyncLock, KeyedLock } from "../content/async-lock.js";
 import { digestHex } from "../content/digest.js";
 import type { ContentStore, Descriptor, RootfsMount, SnapshotStore } from "../types.js";
-import { childChainId } from "./chain-id.js";
+import { chainIds, childChainId } from "./chain-id.js";
 import { mountCount, mountOverlay, planOverlayMount, unmountAll, type OverlayLower } from "./overlay-mount.js";
 import { runCommand } from "./run-command.js";
+import { UnpackPool } from "./unpack-pool.js";
+
+/** One layer of `unpackChain`: the blob, its diff ID, and when it may start (default at once). */
+export interface ChainLayer {
+  desc: Descriptor;
+  diffId: string;
+  ready?: Promise<void>;
+}
+
+interface PreparedLayer {
+  chainId: string;
+  parent: string | undefined;
+  tmp: string;
+  link: string;
+  size: number;
+  entries: number;
+  ms: number;
+}
 
 export interface SnapshotStoreOptions {
   /** State root; everything lives under `<root>/snapshots/`. */
@@ -23,6 +41,8 @@ export interface SnapshotStoreOptions {
   maxLayerEntries: number;
   /** Above this, overlay mounts use short relative lowerdirs. */
   maxMountOptionBytes: number;
+  /** Where layer unpacks run; default a pool of its own (closed by close()). */
+  pool?: UnpackPool;
 }
 
 export function defaultSnapshotStoreOptions(): Omit<SnapshotStoreOptions, "root" | "content"> {
@@ -91,6 +111,7 @@ export class FsSnapshotStore implements SnapshotStore {
   private readonly layerLock = new AsyncLock();
   private readonly containerLocks = new KeyedLock();
   private overlayExtra: string[] | undefined;
+  private readonly pool: UnpackPool;
 
   constructor(private readonly opts: SnapshotStoreOptions) {
     this.dir = path.join(opts.root, "snapshots");
@@ -100,6 +121,7 @@ export class FsSnapshotStore implements SnapshotStore {
     this.tmpDir = path.join(this.dir, "tmp");
     this.emptyDir = path.join(this.dir, "empty");
     this.log = opts.logger ?? pino({ level: "silent" });
+    this.pool = opts.pool ?? new UnpackPool({ logger: this.log });
   }
 
   /** Creates the layout, empties tmp/ and removes short links whose layer is gone. */
@@ -162,14 +184,83 @@ export class FsSnapshotStore implements SnapshotStore {
       if (parentChainId !== undefined && !(await this.has(parentChainId))) {
         throw failedPrecondition(`unpack layer ${layer.digest}: parent snapshot ${parentChainId} is not unpacked`);
       }
-      await this.doUnpack(chainId, parentChainId, layer, diffId, signal);
+      const prepared = await this.prepareLayer(chainId, parentChainId, layer, diffId, signal);
+      await this.commitPrepared([prepared]);
       return chainId;
     })().finally(() => this.inflight.delete(chainId));
     this.inflight.set(chainId, p);
     return p;
   }
 
-  private async doUnpack(chainId: string, parent: string | undefined, layer: Descriptor, diffId: string, signal?: AbortSignal) {
+  /**
+   * Unpacks a whole chain of layers, base first, skipping those already unpacked; returns the
+   * chain IDs. The layers' unpacks run at once on the unpack pool's threads — a layer's
+   * content does not depend on its parent's, only its commit does — each starting when its
+   * `ready` resolves (a pull passes the end of the layer's download, so unpacking overlaps
+   * the downloads still running). Then one `sync -f` for all of them, and the commits in
+   * chain order. A failure (or an abort) stops the rest and removes every uncommitted
+   * unpack; layers committed before it stay (they are valid on their own). Layers another
+   * call is already unpacking are awaited, not unpacked twice.
+   */
+  async unpackChain(layers: readonly ChainLayer[], signal?: AbortSignal): Promise<string[]> {
+    for (const l of layers) l.ready?.catch(() => {}); // a gate may fail before it is awaited below
+    signal?.throwIfAborted();
+    const ids = chainIds(layers.map((l) => l.diffId));
+    const mine: number[] = [];
+    const theirs: Promise<string>[] = [];
+    const settle = new Map<number, { resolve: (id: string) => void; reject: (err: unknown) => void }>();
+    for (const l of layers) assertValidDigest(l.desc.digest);
+    for (const [i, id] of ids.entries()) {
+      if (await this.has(id)) continue;
+      const running = this.inflight.get(id);
+      if (running) {
+        theirs.push(running);
+        continue;
+      }
+      mine.push(i);
+      const p = new Promise<string>((resolve, reject) => settle.set(i, { resolve, reject }));
+      p.catch(() => {}); // observed by the caller of the failing unpackChain; others see it through inflight
+      this.inflight.set(id, p);
+    }
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    const prepared = new Map<number, PreparedLayer>();
+    try {
+      const results = await Promise.allSettled(
+        mine.map(async (i) => {
+          try {
+            await layers[i]!.ready;
+            stop.signal.throwIfAborted();
+            prepared.set(i, await this.prepareLayer(ids[i]!, i > 0 ? ids[i - 1] : undefined, layers[i]!.desc, layers[i]!.diffId, stop.signal));
+          } catch (err) {
+            if (!stop.signal.aborted) stop.abort(err);
+            throw err;
+          }
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw signal?.aborted ? signal.reason : stop.signal.reason ?? failed.reason;
+      await Promise.all(theirs);
+      await this.commitPrepared(mine.map((i) => prepared.get(i)!));
+      for (const i of mine) settle.get(i)!.resolve(ids[i]!);
+      return ids;
+    } catch (err) {
+      for (const i of mine) if (prepared.has(i)) await this.discardPrepared(prepared.get(i)!);
+      for (const s of settle.values()) s.reject(err);
+      throw err;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      for (const i of mine) this.inflight.delete(ids[i]!);
+    }
+  }
+
+  /**
+   * Unpacks one layer into a fresh dir under tmp/ with its short link and meta.json, nothing
+   * synced and nothing visible yet (commitPrepared makes it so). On failure nothing is left.
+   */
+  private async prepareLayer(chainId: string, parent: string | undefined, layer: Descriptor, diffId: string, signal?: AbortSignal): Promise<PreparedLayer> {
     const what = `unpack layer ${layer.digest}`;
     let blobPath: string;
     try {
@@ -185,48 +276,69 @@ export class FsSnapshotStore implements SnapshotStore {
       await fs.mkdir(tmp, { mode: 0o700 });
       await fs.mkdir(fsDir, { mode: 0o755 });
       const started = Date.now();
-      // Loaded on the first unpack (tar-stream, decompressors): an idle daemon needs none of it.
-      const { unpackLayer } = await import("./layer-unpack.js");
-      const { size, entries } = await unpackLayer({
-        blobPath,
-        mediaType: layer.mediaType,
-        target: fsDir,
-        diffId,
-        maxBytes: this.opts.maxLayerBytes,
-        maxEntries: this.opts.maxLayerEntries,
-        chown: process.getuid?.() === 0,
-        logger: this.log,
+      const { size, entries } = await this.pool.unpack(
+        { blobPath, mediaType: layer.mediaType, target: fsDir, diffId, maxBytes: this.opts.maxLayerBytes, maxEntries: this.opts.maxLayerEntries, chown: process.getuid?.() === 0, what },
         signal,
-        what,
-      });
-      await runCommand("sync", ["-f", fsDir]);
+      );
       link = await this.createLink(chainId);
       const meta: LayerMeta = { chainId, diffId, link, size, unpackedAt: new Date().toISOString() };
       if (parent !== undefined) meta.parent = parent;
-      await writeJsonAtomic(path.join(tmp, "meta.json"), meta);
+      // Synced with the layer's files by commitPrepared's one `sync -f`, before the rename.
+      await fs.writeFile(path.join(tmp, "meta.json"), JSON.stringify(meta, null, 2) + "\n", { mode: 0o600 });
+      return { chainId, parent, tmp, link, size, entries, ms: Date.now() - started };
+    } catch (err) {
+      await this.discardPrepared({ tmp, link });
+      throw err;
+    }
+  }
+
+  /**
+   * Makes prepared layers visible, in order: one `sync -f` (their files and meta.json reach
+   * the disk), each renamed into layers/ (a parent must be committed before its child), then
+   * layers/ fsynced. A layer another process committed first is discarded (same content).
+   */
+  private async commitPrepared(prepared: PreparedLayer[]): Promise<void> {
+    if (!prepared.length) return;
+    await runCommand("sync", ["-f", this.tmpDir]);
+    let renamed = false;
+    for (const p of prepared) {
+      if (p.parent !== undefined && !(await this.has(p.parent))) {
+        throw failedPrecondition(`unpack layer ${p.chainId}: parent snapshot ${p.parent} is not unpacked`);
+      }
       const committed = await this.layerLock.run(async () => {
         try {
-          await fs.rename(tmp, this.layerDir(chainId));
+          await fs.rename(p.tmp, this.layerDir(p.chainId));
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === "EEXIST" || code === "ENOTEMPTY") return false;
           throw err;
         }
-        await fsyncDir(this.layersDir);
         return true;
       });
       if (!committed) {
-        this.log.debug({ chainId }, "layer committed concurrently; discarding ours");
-        await fs.rm(path.join(this.linksDir, link), { force: true });
-        await fs.rm(tmp, { recursive: true, force: true });
+        this.log.debug({ chainId: p.chainId }, "layer committed concurrently; discarding ours");
+        await this.discardPrepared(p);
       } else {
-        this.log.info({ chainId, size, entries, ms: Date.now() - started }, "layer unpacked");
+        renamed = true;
+        this.log.info({ chainId: p.chainId, size: p.size, entries: p.entries, ms: p.ms }, "layer unpacked");
       }
-    } catch (err) {
-      if (link) await fs.rm(path.join(this.linksDir, link), { force: true });
-      await fs.rm(tmp, { recursive: true, force: true });
-      throw err;
     }
+    if (renamed) await fsyncDir(this.layersDir);
+  }
+
+  private async discardPrepared(p: Pick<PreparedLayer, "tmp"> & { link?: string | undefined }): Promise<void> {
+    if (p.link) await fs.rm(path.join(this.linksDir, p.link), { force: true });
+    await fs.rm(p.tmp, { recursive: true, force: true });
+  }
+
+  /** Starts an unpack thread ahead of unpacks that are coming (a pull's downloads). */
+  warmUnpacker(): void {
+    this.pool.warm();
+  }
+
+  /** Terminates the unpack pool's threads. */
+  async close(): Promise<void> {
+    await this.pool.close();
   }
 
   private async createLink(chainId: string): Promise<string> {

@@ -86,6 +86,14 @@ export class OverlaySnapshotStore implements SnapshotStore {
     if (chainId !== this.chainId) throw notImplemented(`unpack layer ${layer.digest}: the test overlay store has only its one layer`);
     return chainId;
   }
+  async unpackChain(layers: readonly { desc: Descriptor; diffId: string; ready?: Promise<void> }[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const l of layers) {
+      await l.ready;
+      out.push(await this.unpack(out[out.length - 1], l.desc, l.diffId));
+    }
+    return out;
+  }
   async has(chainId: string) {
     return chainId === this.chainId;
   }

@@ -1,7 +1,10 @@
 /**
  * Layer unpack against hostile and tricky tars. Every escape attempt runs with a probe tree
  * planted on the host outside the state root; after each attempt the probe's content, modes,
- * mtimes and xattrs are compared with a snapshot taken before.
+ * mtimes and xattrs are compared with a snapshot taken before. The whole suite runs twice:
+ * unpacking on the calling thread, and on the unpack pool's worker thread (the built
+ * dist/runtime/snapshots/unpack-worker.js, what the daemon uses), so every error keeps its
+ * kind and message across the thread boundary.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -10,11 +13,22 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import pino from "pino";
 import { openImageRuntime, type ImageRuntime } from "../../runtime/images/index.js";
+import { UnpackPool } from "../../runtime/snapshots/unpack-pool.js";
+import { REPO } from "../helpers/cli.js";
 import { hostLacks, which } from "../helpers/host.js";
 import { FIXED_MTIME, gzip, sha256, tarBuffer, type FixtureEntry } from "../helpers/image-fixtures.js";
 
 const skip = hostLacks("root");
+const WORKER = path.join(REPO, "dist/runtime/snapshots/unpack-worker.js");
+const workerMissing = existsSync(WORKER) ? undefined : `${WORKER} is not built (npm run build)`;
+if (workerMissing && process.env.CI === "true") throw new Error(`CI=true but ${workerMissing}`);
+const MODES = [
+  { mode: "on the calling thread", script: undefined, skip: false },
+  { mode: "on a worker thread", script: WORKER, skip: !!workerMissing },
+];
 
 async function snapshotTree(dir: string): Promise<string> {
   const out: string[] = [];
@@ -30,7 +44,10 @@ async function snapshotTree(dir: string): Promise<string> {
   return out.join("\n");
 }
 
-describe.skipIf(skip)("layer unpack (root)", () => {
+describe.skipIf(skip).each(MODES)("layer unpack (root), $mode", ({ script, skip: noWorker }) => {
+  if (noWorker) it.skip(`worker thread: ${workerMissing}`, () => {});
+  if (noWorker) return;
+  let pool: UnpackPool;
   let base: string;
   let probe: string;
   let probeSnapshot: string;
@@ -46,12 +63,17 @@ describe.skipIf(skip)("layer unpack (root)", () => {
     const t = new Date("2001-02-03T04:05:06Z");
     for (const p of [path.join(probe, "secret"), path.join(probe, "dir", "inner"), path.join(probe, "dir"), probe]) await fs.utimes(p, t, t);
     probeSnapshot = await snapshotTree(probe);
+    pool = new UnpackPool({ logger: pino({ level: "silent" }), workerScript: script, threads: 2 });
+    expect(pool.mode).toBe(script ? "threads" : "inline");
   });
-  afterAll(() => fs.rm(base, { recursive: true, force: true }));
+  afterAll(async () => {
+    await pool.close();
+    await fs.rm(base, { recursive: true, force: true });
+  });
 
   beforeEach(async () => {
     root = await fs.mkdtemp(path.join(base, "root-"));
-    rt = await openImageRuntime({ root, maxLayerBytes: 8 * 1024 * 1024, maxLayerEntries: 2_000 });
+    rt = await openImageRuntime({ root, maxLayerBytes: 8 * 1024 * 1024, maxLayerEntries: 2_000, unpackPool: pool });
   });
   afterEach(async () => {
     expect(await snapshotTree(probe)).toBe(probeSnapshot);
@@ -312,6 +334,93 @@ describe.skipIf(skip)("layer unpack (root)", () => {
       expect((await fs.readdir(path.join(root, "snapshots", "l"))).length).toBe(1);
     });
 
+    describe("unpackChain", () => {
+      const layerOf = async (entries: FixtureEntry[]) => {
+        const raw = await tarBuffer(entries);
+        const blob = gzip(raw);
+        const { digest, size } = await rt.content.ingest([blob]);
+        return { desc: { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size }, diffId: sha256(raw) };
+      };
+      const gate = () => {
+        let open!: () => void;
+        let fail!: (err: unknown) => void;
+        const ready = new Promise<void>((res, rej) => ((open = res), (fail = rej)));
+        return { ready, open, fail };
+      };
+      const preparedCount = async () => {
+        const names = await fs.readdir(path.join(root, "snapshots", "tmp"));
+        let n = 0;
+        for (const d of names) if (existsSync(path.join(root, "snapshots", "tmp", d, "meta.json"))) n++;
+        return n;
+      };
+      const until = async (what: string, ok: () => Promise<boolean>) => {
+        for (let i = 0; i < 250; i++) {
+          if (await ok()) return;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error(`timed out waiting for ${what}`);
+      };
+
+      it("unpacks each layer when it is ready, in any order, and makes none visible before the base is ready; then commits base first", async () => {
+        const layers = [await layerOf([{ name: "a", data: "1" }]), await layerOf([{ name: "b", data: "2" }]), await layerOf([{ name: "a", data: "3" }])];
+        const gates = layers.map(gate);
+        const p = rt.snapshots.unpackChain(layers.map((l, i) => ({ ...l, ready: gates[i]!.ready })));
+        gates[2]!.open();
+        gates[1]!.open();
+        await until("two layers unpacked in tmp/", async () => (await preparedCount()) === 2);
+        expect(await rt.snapshots.listLayers()).toEqual([]);
+        gates[0]!.open();
+        const ids = await p;
+        expect(ids).toHaveLength(3);
+        expect(await rt.snapshots.listLayers()).toEqual([...ids].sort());
+        expect((await rt.snapshots.layerMeta(ids[2]!)).parent).toBe(ids[1]);
+        expect((await rt.snapshots.layerMeta(ids[1]!)).parent).toBe(ids[0]);
+        expect(await rt.snapshots.layerMeta(ids[0]!)).not.toHaveProperty("parent");
+        expect(await fs.readFile(path.join(await rt.snapshots.layerPath(ids[2]!), "a"), "utf8")).toBe("3");
+        // Already unpacked: nothing to do, same IDs.
+        expect(await rt.snapshots.unpackChain(layers)).toEqual(ids);
+      });
+
+      it("a bad layer fails the chain and leaves nothing uncommitted", async () => {
+        const good = await layerOf([{ name: "a", data: "1" }]);
+        const bad = await layerOf([{ name: "b", data: "2" }]);
+        await expect(rt.snapshots.unpackChain([good, { ...bad, diffId: sha256("something else") }])).rejects.toMatchObject({
+          kind: "InvalidArgument",
+          message: expect.stringMatching(/expected diff ID/),
+        });
+        expect(await rt.snapshots.listLayers()).toEqual([]);
+      });
+
+      it("a failed download (a rejected ready) stops the layers still unpacking", async () => {
+        const big = await layerOf(Array.from({ length: 300 }, (_, i) => ({ name: `d/f${i}`, data: `${i}` })));
+        const second = await layerOf([{ name: "b", data: "2" }]);
+        const g = gate();
+        const p = rt.snapshots.unpackChain([big, { ...second, ready: g.ready }]);
+        g.fail(new Error("download of layer 1 failed"));
+        await expect(p).rejects.toThrow("download of layer 1 failed");
+        expect(await rt.snapshots.listLayers()).toEqual([]);
+      });
+
+      it("an abort rejects with the signal's reason", async () => {
+        const l = await layerOf([{ name: "a", data: "1" }]);
+        const ac = new AbortController();
+        const g = gate();
+        const p = rt.snapshots.unpackChain([{ ...l, ready: g.ready }], ac.signal);
+        ac.abort(new Error("stop the pull"));
+        g.open();
+        await expect(p).rejects.toThrow("stop the pull");
+        expect(await rt.snapshots.listLayers()).toEqual([]);
+      });
+
+      it("shares layers with unpack() running at the same time: each is unpacked once", async () => {
+        const layers = [await layerOf([{ name: "a", data: "1" }]), await layerOf([{ name: "b", data: "2" }])];
+        const [chain, one] = await Promise.all([rt.snapshots.unpackChain(layers), rt.snapshots.unpack(undefined, layers[0]!.desc, layers[0]!.diffId)]);
+        expect(one).toBe(chain[0]);
+        expect((await rt.snapshots.listLayers()).length).toBe(2);
+        expect((await fs.readdir(path.join(root, "snapshots", "l"))).length).toBe(2);
+      });
+    });
+
     it("requires the parent to be unpacked", async () => {
       const raw = await tarBuffer([{ name: "a", data: "a" }]);
       const { digest, size } = await rt.content.ingest([raw]);
@@ -319,5 +428,30 @@ describe.skipIf(skip)("layer unpack (root)", () => {
         rt.snapshots.unpack(sha256("parent"), { mediaType: "application/vnd.oci.image.layer.v1.tar", digest, size }, sha256(raw)),
       ).rejects.toMatchObject({ kind: "FailedPrecondition" });
     });
+  });
+});
+
+describe.skipIf(skip || !!workerMissing)("the unpack pool's worker threads", () => {
+  it("closing the pool rejects the unpacks running and queued on it, and leaves no thread behind", async () => {
+    const base = await fs.mkdtemp(path.join(os.tmpdir(), "berth-unpack-pool-"));
+    const pool = new UnpackPool({ logger: pino({ level: "silent" }), workerScript: WORKER, threads: 1 });
+    try {
+      const raw = await tarBuffer(Array.from({ length: 400 }, (_, i) => ({ name: `d/f${i}`, data: `${i}` })));
+      const blobPath = path.join(base, "layer.tar.gz");
+      await fs.writeFile(blobPath, gzip(raw));
+      const req = (n: number) => ({ blobPath, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", target: path.join(base, `t${n}`), diffId: sha256(raw), maxBytes: 1e8, maxEntries: 1e4, chown: false, what: `unpack ${n}` });
+      for (const n of [0, 1, 2]) await fs.mkdir(path.join(base, `t${n}`));
+      expect(await pool.unpack(req(0))).toEqual({ size: raw.length, entries: 400 });
+      const settled = (p: Promise<unknown>) => p.then((v) => ({ resolved: v }), (err: unknown) => err);
+      const running = settled(pool.unpack(req(1)));
+      const queued = settled(pool.unpack(req(2)));
+      await pool.close();
+      expect(await running).toMatchObject({ kind: "Internal", message: expect.stringMatching(/unpack 1: the unpack pool closed/) });
+      expect(await queued).toMatchObject({ kind: "Internal", message: expect.stringMatching(/unpack 2: the unpack pool closed/) });
+      await expect(pool.unpack(req(0))).rejects.toMatchObject({ kind: "Internal" });
+    } finally {
+      await pool.close();
+      await fs.rm(base, { recursive: true, force: true });
+    }
   });
 });

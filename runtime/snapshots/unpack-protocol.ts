@@ -1,0 +1,33 @@
+/** The messages between unpack-pool.ts and its worker threads (unpack-worker.ts). */
+import type { ErrorKind } from "../../lib/errors.js";
+
+/** What a worker needs to unpack one layer: layer-unpack.ts's options less the logger and signal. */
+export interface UnpackRequest {
+  blobPath: string;
+  mediaType: string;
+  target: string;
+  diffId: string;
+  maxBytes: number;
+  maxEntries: number;
+  chown: boolean;
+  what: string;
+}
+
+export interface UnpackResult {
+  size: number;
+  entries: number;
+}
+
+/** An error crossing the thread boundary: its kind (a BerthError's) and message, or an abort. */
+export interface WorkerError {
+  kind?: ErrorKind;
+  message: string;
+  aborted?: boolean;
+}
+
+export type WorkerMessageIn = { type: "unpack"; id: number; opts: UnpackRequest } | { type: "abort"; id: number };
+
+export type WorkerMessageOut =
+  | { type: "log"; id: number; obj: object; msg: string }
+  | { type: "done"; id: number; result: UnpackResult }
+  | { type: "error"; id: number; error: WorkerError };
