@@ -40,7 +40,8 @@ async function startDaemon(root: string, runRoot: string, cgroupParent: string, 
   const deadline = now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`berth daemon exited: ${stderr.trim().slice(-800)}`);
-    const r = await runProcess(process.execPath, [BERTH_CLI, "--run-root", runRoot, "image", "ls", "-q"], { timeoutMs: 10_000 });
+    // `berth get` needs the daemon (`image ls` can read a root without one).
+    const r = await runProcess(process.execPath, [BERTH_CLI, "--run-root", runRoot, "get"], { timeoutMs: 10_000 });
     if (r.code === 0) return { stop };
     if (now() > deadline) {
       await stop();

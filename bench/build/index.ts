@@ -37,7 +37,15 @@ import { benchLayerUnpack } from "./unpack.js";
 
 export { defaultBuildBenchOptions, type BuildBenchOptions } from "./options.js";
 
+/** BERTH_BENCH_PARTS=pull,build,unpack (a comma list; default all): the scenarios to run, the others reported as skipped. */
+function partsToRun(): Set<string> {
+  const v = process.env.BERTH_BENCH_PARTS?.trim();
+  return new Set(v ? v.split(",").map((s) => s.trim()) : ["pull", "build", "unpack"]);
+}
+
 export async function benchBuildSuite(o: BuildBenchOptions = defaultBuildBenchOptions()) {
+  const parts = partsToRun();
+  const skipped = { error: "not run (BERTH_BENCH_PARTS)" };
   if (process.getuid?.() !== 0) return { skipped: "needs root (containers, overlay mounts, cgroups)" };
   for (const cmd of ["runc", "conmon", "busybox", "tar", "gzip"]) if (!which(cmd)) return { skipped: `needs ${cmd}` };
   const started = now();
@@ -64,7 +72,8 @@ export async function benchBuildSuite(o: BuildBenchOptions = defaultBuildBenchOp
 
     let pull: Awaited<ReturnType<typeof benchPull>> | { error: string };
     const noRegistry = registryMissing();
-    if (noRegistry) pull = { error: noRegistry };
+    if (!parts.has("pull")) pull = skipped;
+    else if (noRegistry) pull = { error: noRegistry };
     else {
       try {
         registry = await startTestRegistry({ parent: base });
@@ -76,8 +85,8 @@ export async function benchBuildSuite(o: BuildBenchOptions = defaultBuildBenchOp
       }
     }
 
-    let build: Awaited<ReturnType<typeof benchBuild>> | { error: string };
-    try {
+    let build: Awaited<ReturnType<typeof benchBuild>> | { error: string } = skipped;
+    if (parts.has("build")) try {
       const noDocker = dockerdMissing();
       let d: PrivateDockerd | { available: false; reason: string };
       if (noDocker) d = { available: false, reason: noDocker };
@@ -95,8 +104,8 @@ export async function benchBuildSuite(o: BuildBenchOptions = defaultBuildBenchOp
       await dockerd?.stop();
     }
 
-    let unpack: Awaited<ReturnType<typeof benchLayerUnpack>> | { error: string };
-    try {
+    let unpack: Awaited<ReturnType<typeof benchLayerUnpack>> | { error: string } = skipped;
+    if (parts.has("unpack")) try {
       unpack = await benchLayerUnpack(env);
     } catch (err) {
       unpack = { error: errText(err) };
