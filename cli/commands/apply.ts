@@ -10,11 +10,16 @@ import { failureMessage, ProgressDisplay, timeoutMessage, waitFor } from "../pro
 import { formatDuration } from "../../lib/units.js";
 import { UsageError } from "../errors.js";
 import { printDiagnostics } from "./validate.js";
+import { composeBundleStack } from "../../controller/manifests/compose/bundle.js";
 
 export interface ManifestArgs {
   filename: string[];
   recursive: boolean;
   stack?: string;
+  /** Compose's `-p`: the project name (may contain '_'); the stack is it as a berth name. */
+  projectName?: string;
+  /** Compose profiles to enable (`--profile`). */
+  profile?: string[];
 }
 
 export interface ApplyOptions extends ManifestArgs {
@@ -35,17 +40,25 @@ export interface ApplyOptions extends ManifestArgs {
  * Returns undefined after printing diagnostics when a file could not be read.
  */
 export async function readForApply(ctx: CommandContext, o: ManifestArgs): Promise<{ stack: string; texts: ManifestText[] } | undefined> {
+  if (o.stack !== undefined && o.projectName !== undefined && o.stack !== o.projectName) throw new UsageError("--stack and -p/--project-name name the same thing; give one");
+  if (o.stack !== undefined) checkStackName(o.stack);
+  const projectName = o.projectName ?? o.stack;
+  const compose = { ...(projectName ? { projectName } : {}), ...(o.profile?.length ? { profiles: o.profile } : {}) };
+  const { texts, diagnostics } = await readManifestInputs(o.filename, { recursive: o.recursive, stdin: ctx.stdin, compose });
+  printDiagnostics(diagnostics, ctx.stderr);
+  if (diagnostics.some((d) => d.severity === "error")) return undefined;
+  if (texts.length === 0) throw invalidArgument(`read manifests ${o.filename.join(", ")}: no manifest files found`);
+  // A Compose file names its stack (its project); otherwise the stack is from the first path.
+  const composeStack = texts.map((t) => composeBundleStack(t.text)).find((s) => s !== undefined);
   let stack: string;
-  if (o.stack !== undefined) stack = checkStackName(o.stack);
+  if (o.stack !== undefined) stack = o.stack;
+  else if (composeStack !== undefined) stack = checkStackName(composeStack);
   else {
+    if (o.projectName !== undefined) throw new UsageError("-p/--project-name is for Compose files; use --stack");
     const first = o.filename[0]!;
     const isDir = first !== "-" && (await stat(first).then((s) => s.isDirectory(), () => false));
     stack = defaultStackName(first, isDir);
   }
-  const { texts, diagnostics } = await readManifestInputs(o.filename, { recursive: o.recursive, stdin: ctx.stdin });
-  printDiagnostics(diagnostics, ctx.stderr);
-  if (diagnostics.some((d) => d.severity === "error")) return undefined;
-  if (texts.length === 0) throw invalidArgument(`read manifests ${o.filename.join(", ")}: no manifest files found`);
   return { stack, texts };
 }
 

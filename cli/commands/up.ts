@@ -16,6 +16,10 @@ export interface UpOptions {
   filename: string[];
   recursive: boolean;
   stack?: string;
+  /** Compose's `-p` (an alias of --stack for Compose files). */
+  projectName?: string;
+  /** Compose profiles to enable. */
+  profile?: string[];
   timeout: string;
   allowPrivileged: boolean;
   allowHostBinds?: boolean;
@@ -117,7 +121,8 @@ async function applyAndFollow(ctx: CommandContext, g: { runRoot: string }, o: Up
   signal.throwIfAborted();
   if (reportDiagnostics(ctx, check)) return 1;
   up.stack = input.stack;
-  const apply: ApplyOptions = { ...o, stack: up.stack, prune: true, dryRun: false, wait: true, pollMs: 200 };
+  // The same stack again: a Compose project named by -p is named by it again (its stack is its berth name).
+  const apply: ApplyOptions = { ...o, ...(o.projectName ? {} : { stack: up.stack }), prune: true, dryRun: false, wait: true, pollMs: 200 };
   const code = await runApply(ctx, apply); // its waits end at the signal (ctx.clock)
   signal.throwIfAborted();
   const color = paint(ctx.stdout);

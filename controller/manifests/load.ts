@@ -58,6 +58,8 @@ export interface LoadResult {
   hostGrants?: (HostGrant & { place?: Place })[];
   /** The stack of the first Compose file (its project name as a berth name). */
   composeStack?: string;
+  /** The objects Compose files became, in berth's input form (what `berth convert` prints), when valid. */
+  composeInputs?: Record<string, unknown>[];
 }
 
 export interface ManifestText {
@@ -193,6 +195,7 @@ export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = 
   const loaded: Loaded[] = [];
   const hostBinds = hostBindOptionsOf(options);
   const grants: NonNullable<LoadResult["hostGrants"]> = [];
+  const composeInputs: Record<string, unknown>[] = [];
   let composeStack: string | undefined;
 
   /** One object's data (a document, or what a Compose service became): validated, normalized, checked, or its errors placed. */
@@ -232,6 +235,7 @@ export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = 
       for (const o of c.objects) {
         const place = composePlace(c, o, t.file);
         take(o.value as Record<string, unknown>, t.baseDir, place, place([]));
+        composeInputs.push(o.value as Record<string, unknown>);
       }
       continue;
     }
@@ -250,6 +254,7 @@ export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = 
     files: texts.map((t) => t.file),
     ...(grants.length ? { hostGrants: grants } : {}),
     ...(composeStack ? { composeStack } : {}),
+    ...(ok && composeInputs.length ? { composeInputs } : {}),
   };
 }
 

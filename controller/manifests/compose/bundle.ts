@@ -71,6 +71,17 @@ export function decodeComposeBundle(text: string): { text: string; options: Omit
   };
 }
 
+/** The stack a bundle's project becomes; undefined for other texts or a project that did not load. */
+export function composeBundleStack(text: string): string | undefined {
+  if (!text.startsWith(MAGIC)) return undefined;
+  try {
+    const s = (JSON.parse(text.slice(MAGIC.length)) as ComposeBundle).stack;
+    return typeof s === "string" ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Loads `t` against the disk, reading each file it needs once (the pure load runs again
  * after each round of reads), and returns it as a bundle. Diagnostics are only for files
