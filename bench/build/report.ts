@@ -81,7 +81,7 @@ export function report(
     const p = unpack.profile;
     console.log(`\n  where berth's unpack goes (${(p.uncompressedBytes / 1e6).toFixed(0)} MB, ${p.entries} entries; cumulative stages, median of ${Math.max(3, o.unpackReps)}):`);
     for (const s of p.stages) console.log(`    ${s.name.padEnd(40)}${ms(s.medianMs).padStart(9)}   ${s.note}`);
-    console.log(`    whiteouts: ${p.whiteouts.count} in a layer: berth ${ms(p.whiteouts.berthMs)} (${p.whiteouts.perWhiteoutMs ?? "-"} ms per whiteout: a mknod process each), tar -xzf ${ms(p.whiteouts.tarMs)}`);
+    console.log(`    whiteouts: ${p.whiteouts.count} in a layer: berth ${ms(p.whiteouts.berthMs)} (${p.whiteouts.perWhiteoutMs ?? "-"} ms per whiteout: hard links of one device), tar -xzf ${ms(p.whiteouts.tarMs)}`);
   }
   const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
   console.log(`    host: ${os.cpus().length} CPUs, load average ${load} at the end (other work on the host makes every figure noisier)`);

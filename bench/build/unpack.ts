@@ -11,7 +11,7 @@
  *   + LayerWriter (unpackLayer)  every entry written (layer-unpack.ts), no sync
  *   snapshots.unpack             all of it: + `sync -f`, link, meta, rename into layers/
  *
- * and the cost of whiteouts (each a mknod(1) process) from a synthetic layer of them.
+ * and the cost of whiteouts (hard links of one mknod(1)'d device per layer) from a synthetic layer of them.
  */
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, promises as fs } from "node:fs";
@@ -125,7 +125,10 @@ async function whiteouts(dir: string, count: number, timeoutMs: number): Promise
   const withWh = path.join(dir, "wh-berth");
   await fs.mkdir(withWh);
   let t0 = now();
-  await unpackLayer({ blobPath: file, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", target: withWh, diffId, ...CAPS, chown: process.getuid?.() === 0, logger: silent, what: "whiteouts" });
+  const scratch = path.join(dir, "wh-scratch");
+  await fs.mkdir(scratch);
+  // With a scratch dir, as the snapshot store unpacks: whiteouts are hard links of one device.
+  await unpackLayer({ blobPath: file, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", target: withWh, scratch, diffId, ...CAPS, chown: process.getuid?.() === 0, logger: silent, what: "whiteouts" });
   const berthMs = now() - t0;
   // The same files without the whiteouts: what the whiteouts themselves cost.
   const plainTar = await tarBuffer([{ name: "etc/", type: "directory" }, ...entries.filter((e) => !e.name.includes(".wh."))]);
@@ -141,7 +144,7 @@ async function whiteouts(dir: string, count: number, timeoutMs: number): Promise
   t0 = now();
   await must("tar", ["-xzf", file, "-C", tarDir], timeoutMs);
   const tarMs = now() - t0;
-  for (const d of [withWh, plainDir, tarDir]) await fs.rm(d, { recursive: true, force: true });
+  for (const d of [withWh, scratch, plainDir, tarDir]) await fs.rm(d, { recursive: true, force: true });
   return { count, berthMs: round(berthMs), perWhiteoutMs: round((berthMs - plainMs) / count, 2), tarMs: round(tarMs) };
 }
 

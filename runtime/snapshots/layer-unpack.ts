@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import * as path from "node:path";
 import type { Logger } from "pino";
 import { invalidArgument, isBerthError } from "../../lib/errors.js";
 import { openDecompressed } from "./decompress.js";
@@ -22,6 +23,8 @@ export interface UnpackLayerOptions {
   signal?: AbortSignal;
   /** Names the layer in errors: "unpack layer sha256:...". */
   what: string;
+  /** A private directory beside `target` (same filesystem) for the writer's scratch files (its whiteout template). */
+  scratch?: string;
 }
 
 /**
@@ -37,6 +40,7 @@ export async function unpackLayer(o: UnpackLayerOptions): Promise<{ size: number
     maxEntries: o.maxEntries,
     logger: o.logger,
     what: o.what,
+    ...(o.scratch ? { whiteoutTemplate: path.join(o.scratch, "whiteout") } : {}),
   });
   const read = await readLayerTar(o, (h, body) => writer.apply(h, body), () => writer.finish());
   if (read.diffId !== o.diffId) {

@@ -277,7 +277,7 @@ export class FsSnapshotStore implements SnapshotStore {
       await fs.mkdir(fsDir, { mode: 0o755 });
       const started = Date.now();
       const { size, entries } = await this.pool.unpack(
-        { blobPath, mediaType: layer.mediaType, target: fsDir, diffId, maxBytes: this.opts.maxLayerBytes, maxEntries: this.opts.maxLayerEntries, chown: process.getuid?.() === 0, what },
+        { blobPath, mediaType: layer.mediaType, target: fsDir, scratch: tmp, diffId, maxBytes: this.opts.maxLayerBytes, maxEntries: this.opts.maxLayerEntries, chown: process.getuid?.() === 0, what },
         signal,
       );
       link = await this.createLink(chainId);

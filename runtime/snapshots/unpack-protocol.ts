@@ -11,6 +11,7 @@ export interface UnpackRequest {
   maxEntries: number;
   chown: boolean;
   what: string;
+  scratch?: string;
 }
 
 export interface UnpackResult {

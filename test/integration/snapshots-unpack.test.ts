@@ -324,6 +324,23 @@ describe.skipIf(skip).each(MODES)("layer unpack (root), $mode", ({ script, skip:
       expect(await fs.readFile(path.join(dir, "var/keep"), "utf8")).toBe("k");
     });
 
+    it("makes a layer's whiteouts hard links of one 0/0 device, and leaves no template behind", async () => {
+      const { chainId, fs: dir } = await unpack([
+        { name: "a/.wh.x", data: "" },
+        { name: "a/.wh.y", data: "" },
+        { name: "b/.wh.z", data: "" },
+        { name: "b/.wh.z2", data: "" },
+        { name: "b/z2", data: "back again" },
+      ]);
+      const sts = await Promise.all(["a/x", "a/y", "b/z"].map((p) => fs.lstat(path.join(dir, p))));
+      for (const st of sts) expect([st.isCharacterDevice(), st.rdev, st.mode & 0o7777]).toEqual([true, 0, 0]);
+      expect(new Set(sts.map((st) => st.ino)).size).toBe(1);
+      expect(sts[0]!.nlink).toBe(3);
+      expect((await fs.lstat(path.join(dir, "b/z2"))).isFile()).toBe(true);
+      expect((await fs.readdir(path.dirname(dir))).sort()).toEqual(["fs", "meta.json"]);
+      expect(chainId).toMatch(/^sha256:/);
+    });
+
     it("unpacks one chain ID once under concurrency", async () => {
       const raw = await tarBuffer([{ name: "a", data: "a" }]);
       const { digest, size } = await rt.content.ingest([raw]);
