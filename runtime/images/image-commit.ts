@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
-import * as zlib from "node:zlib";
+import { adaptiveGzip } from "./layer-compress.js";
 import type { Logger } from "pino";
 import type { Pack } from "tar-stream";
 import { invalidArgument } from "../../lib/errors.js";
@@ -63,7 +63,7 @@ export async function ingestUpperLayer(ctx: Pick<CommitContext, "content" | "onI
   return ingestTarLayer(ctx, (pack) => packUpper(upper, entries, pack));
 }
 
-/** A layer whose tar `write` produces (it must not finalize the pack), gzip-compressed into the content store. */
+/** A layer whose tar `write` produces (it must not finalize the pack), gzip-compressed into the content store (incompressible blocks stored: layer-compress.ts). */
 export async function ingestTarLayer(ctx: Pick<CommitContext, "content" | "onIngest">, write: (pack: Pack) => Promise<void>): Promise<LayerBlob> {
   const tar = (await import("tar-stream")).default;
   const pack = tar.pack();
@@ -74,7 +74,7 @@ export async function ingestTarLayer(ctx: Pick<CommitContext, "content" | "onIng
       cb(null, chunk);
     },
   });
-  const gzip = zlib.createGzip({ level: 6 });
+  const gzip = adaptiveGzip(6);
   const packing = write(pack).then(
     () => pack.finalize(),
     (err: unknown) => {
