@@ -155,7 +155,7 @@ export class ApiClient {
   registerSource = (req: SourceRegisterRequest) => this.request<SourceView>("POST", "/v1/sources", req);
   unregisterSource = (stack: string, o: { keep?: boolean } = {}) =>
     this.request<SourceUnregisterResponse>("DELETE", `/v1/sources/${encodeURIComponent(stack)}${o.keep ? "?keep=true" : ""}`);
-  syncSource = (stack: string) => this.request<SourceSyncResponse>("POST", `/v1/sources/${encodeURIComponent(stack)}/sync`);
+  syncSource = (stack: string) => this.request<SourceSyncResponse>("POST", `/v1/sources/${encodeURIComponent(stack)}/sync`, {});
   sourcePlan = (stack: string) => this.request<SourcePlan>("GET", `/v1/sources/${encodeURIComponent(stack)}/plan`);
   apply = (req: ApplyRequest) => this.request<ApplyResponse>("POST", "/v1/apply", req);
   list = async (kind: Kind, selector: Record<string, string> = {}) => {

@@ -27,7 +27,7 @@ export const sourceRoutes: Route = (ctx) => {
     }
     return undefined;
   }
-  if (sub === "sync" && method === "POST") return sourcesOf(ctx).sync(stack, ctx.signal).then((r) => sendJson(ctx.res, 200, r));
+  if (sub === "sync" && method === "POST") return sync(ctx, stack);
   if (sub === "plan" && method === "GET") return sourcesOf(ctx).plan(stack, ctx.signal).then((r) => sendJson(ctx.res, 200, r));
   return undefined;
 };
@@ -35,6 +35,12 @@ export const sourceRoutes: Route = (ctx) => {
 async function register(ctx: RouteContext) {
   const body = await parseBody("SourceRegisterRequest", await readJson(ctx.req, ctx.limits.maxBodyBytes), "watch");
   sendJson(ctx.res, 200, await sourcesOf(ctx).register(body, ctx.signal));
+}
+
+/** The body is `{}` (nothing to say yet); it is read so that the request is complete before the answer. */
+async function sync(ctx: RouteContext, stack: string) {
+  await readJson(ctx.req, 1024);
+  sendJson(ctx.res, 200, await sourcesOf(ctx).sync(stack, ctx.signal));
 }
 
 function sourcesOf(ctx: RouteContext): SourcesApi {
