@@ -184,6 +184,20 @@ describe("sources: watched directories and git remotes", () => {
     expect(existsSync(path.join(root, "sources", "git", "ops"))).toBe(false);
   });
 
+  it("daemon --watch DIR=STACK registers once, keeps the registration on the next start, and refuses a stack another source has", async () => {
+    const dir = path.join(base, "boot");
+    write(dir, "a.yaml", containerYaml("a"));
+    let m = await open();
+    await m.ensureDir(dir, "boot", signal());
+    await m.ensureDir(dir, "boot", signal());
+    expect((await m.list()).map((s) => `${s.stack} ${s.state}`)).toEqual(["boot Synced"]);
+    await m.stop();
+    m = await open();
+    await m.ensureDir(dir, "boot", signal());
+    expect((await m.list()).map((s) => s.source.dir)).toEqual([dir]);
+    await expect(m.ensureDir(path.join(base, "other"), "boot", signal())).rejects.toMatchObject({ kind: "AlreadyExists" });
+  });
+
   it("refuses a symlink leading out of the source, with nothing applied", async () => {
     const dir = path.join(base, "linky");
     write(dir, "ok.yaml", containerYaml("ok"));
