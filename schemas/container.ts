@@ -118,11 +118,36 @@ const DependsOn = Type.Array(
             description: "started (default), healthy, or completed (exited 0).",
           }),
         ),
+        restart: Type.Optional(Type.Boolean({ description: "Restart this container when berth restarts or recreates the dependency (Compose's depends_on restart: true). Default false." })),
+        required: Type.Optional(
+          Type.Boolean({ description: "false: a dependency that is not declared, or that failed, is not waited for (a warning, as Compose's required: false). Default true." }),
+        ),
       },
       { additionalProperties: false },
     ),
   ]),
   { description: "Containers that must reach a condition before this one starts." },
+);
+
+const IPV4_PATTERN = "^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$";
+const IPV4_OR_6_PATTERN = "^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$";
+
+/** "host:ip" or "host=ip" (Docker's --add-host, Compose's extra_hosts list form); ip may be host-gateway or a bracketed IPv6. */
+export const EXTRA_HOST_PATTERN = "^[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9_])?[:=](host-gateway|\\[?[0-9a-fA-F:.]+\\]?)$";
+const EXTRA_HOST_MESSAGE = 'expected "name:address" or "name=address" (address an IP or host-gateway)';
+
+const ExtraHosts = Type.Union(
+  [
+    Type.Array(Type.String({ pattern: EXTRA_HOST_PATTERN, patternErrorMessage: EXTRA_HOST_MESSAGE })),
+    KeyedMap(
+      Type.String({ pattern: "^[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9_])?$", patternErrorMessage: "expected a host name" }),
+      Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))]),
+    ),
+  ],
+  {
+    description: "Extra /etc/hosts lines (Docker's --add-host): a list of name:address (or name=address), or a map of name to address(es). host-gateway is the gateway of the container's first network.",
+    errorMessage: 'expected a list of "name:address", or a map of name: address',
+  },
 );
 
 const Networks = Type.Array(
@@ -132,6 +157,13 @@ const Networks = Type.Array(
       {
         name: Name("Network name."),
         aliases: Type.Optional(Type.Array(Name("Extra DNS name on this network."))),
+        ipv4Address: Type.Optional(
+          Type.String({
+            pattern: IPV4_PATTERN,
+            patternErrorMessage: "expected an IPv4 address such as 172.28.0.10",
+            description: "The container's static address on this network (Compose's ipv4_address): inside its subnet, not its gateway, not taken.",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -188,6 +220,15 @@ export const ContainerSpec = Type.Object(
     healthcheck: Type.Optional(HealthcheckSpec),
     onUnhealthy: Type.Optional(OnUnhealthy),
     dependsOn: Type.Optional(DependsOn),
+    init: Type.Optional(Type.Boolean({ description: "Run a tiny init (tini) as PID 1 that forwards signals and reaps zombies (Docker's --init)." })),
+    extraHosts: Type.Optional(ExtraHosts),
+    dns: Type.Optional(
+      Type.Array(Type.String({ pattern: IPV4_OR_6_PATTERN, patternErrorMessage: "expected an IP address" }), {
+        description: "Nameservers for names that are not containers': on bridge networks the network's resolver forwards to them (as Docker's embedded DNS does); otherwise they are resolv.conf's.",
+      }),
+    ),
+    dnsSearch: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?\\.?$", patternErrorMessage: "expected a domain name" }), { description: "resolv.conf search domains." })),
+    dnsOptions: Type.Optional(Type.Array(Type.String({ pattern: "^[a-z][a-z0-9_-]*(:[0-9]+)?$", patternErrorMessage: "expected a resolver option such as ndots:2 or edns0" }), { description: "resolv.conf options." })),
     resources: Type.Optional(
       Type.Object(
         {

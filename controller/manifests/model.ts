@@ -117,14 +117,27 @@ export interface ContainerSpec {
   /** Every port the image EXPOSEs, on free host ports (Docker's -P). */
   publishAll: boolean;
   mounts: Mount[];
-  networks: { name: string; aliases: string[] }[];
+  /** `ipv4Address`: a static address on that network (absent: the network's IPAM picks one). */
+  networks: { name: string; aliases: string[]; ipv4Address?: string }[];
   networkMode?: string;
   restartPolicy: RestartPolicy;
   healthcheck?: Healthcheck;
   /** True when `healthcheck.disable` turns off any check (image's or attached). */
   healthcheckDisabled: boolean;
   onUnhealthy: OnUnhealthy;
-  dependsOn: { name: string; condition: DependencyCondition }[];
+  /**
+   * `restart`: restarted when berth restarts or recreates that dependency (present only when
+   * true). `required: false`: not waited for when undeclared or failed (present only when false).
+   */
+  dependsOn: { name: string; condition: DependencyCondition; restart?: true; required?: false }[];
+  /** A tiny init (tini) is PID 1 (Docker's --init); present only when true. */
+  init?: true;
+  /** Extra /etc/hosts lines in order; `address` may be `host-gateway`. Present only when non-empty. */
+  extraHosts?: { name: string; address: string }[];
+  /** Present only when non-empty (each). */
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
   resources: { memoryBytes?: number; cpus?: number; pids?: number };
   /** Canonical `SIGTERM` form; undefined: the image's, else SIGTERM. */
   stopSignal?: string;

@@ -34,6 +34,36 @@ describe("Container normalization", () => {
     });
   });
 
+  it("init, extraHosts, dns, dnsSearch and dnsOptions are absent unless set", () => {
+    const s = ctr("  init: false\n  extraHosts: []\n  dns: []\n");
+    for (const k of ["init", "extraHosts", "dns", "dnsSearch", "dnsOptions"]) expect(s).not.toHaveProperty(k);
+    const t = ctr("  init: true\n  dns: [1.1.1.1, '2606:4700::1111']\n  dnsSearch: [corp.example.]\n  dnsOptions: ['ndots:2', edns0]\n");
+    expect(t).toMatchObject({ init: true, dns: ["1.1.1.1", "2606:4700::1111"], dnsSearch: ["corp.example"], dnsOptions: ["ndots:2", "edns0"] });
+  });
+
+  it("reads extraHosts as Docker's --add-host: name:address, name=address, bracketed IPv6, host-gateway, and the map form", () => {
+    expect(ctr("  extraHosts: ['db:10.0.0.2', 'v6=::1', 'w6:[fe80::1]', 'gw:host-gateway']\n").extraHosts).toEqual([
+      { name: "db", address: "10.0.0.2" },
+      { name: "v6", address: "::1" },
+      { name: "w6", address: "fe80::1" },
+      { name: "gw", address: "host-gateway" },
+    ]);
+    expect(ctr("  extraHosts: {db: 10.0.0.2, both: ['10.0.0.3', '::1']}\n").extraHosts).toEqual([
+      { name: "db", address: "10.0.0.2" },
+      { name: "both", address: "10.0.0.3" },
+      { name: "both", address: "::1" },
+    ]);
+  });
+
+  it("keeps a network's static ipv4Address and dependsOn's restart and required only when they differ from the defaults", () => {
+    const s = ctr("  networks: [{name: front, ipv4Address: 172.28.0.10}, back]\n  dependsOn: [{name: db, restart: true, required: false}, {name: cache, restart: false, required: true}]\n");
+    expect(s.networks).toEqual([{ name: "front", aliases: [], ipv4Address: "172.28.0.10" }, { name: "back", aliases: [] }]);
+    expect(s.dependsOn).toEqual([
+      { name: "db", condition: "started", restart: true, required: false },
+      { name: "cache", condition: "started" },
+    ]);
+  });
+
   it("expands every short port form", () => {
     expect(ctr("  ports: [80, '8080:80', '127.0.0.1:5353:53/udp', '127.0.0.1::9000', '[::1]:8443:443', '7000-7001:8000-8001']\n").ports).toEqual([
       { containerPort: 80, protocol: "tcp" },

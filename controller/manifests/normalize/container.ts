@@ -7,6 +7,7 @@ import type { ContainerSpecInput } from "../../../schemas/index.js";
 import { DEFAULTS, type ContainerSpec, type Healthcheck } from "../model.js";
 import { specPath, type Problems, type Seg } from "../problems.js";
 import { normalizeEnv } from "./env.js";
+import { normalizeExtraHosts } from "./extra-hosts.js";
 import { normalizeHealthcheck } from "./healthcheck.js";
 import { normalizeMounts } from "./mounts.js";
 import { normalizePorts } from "./ports.js";
@@ -39,7 +40,9 @@ export function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p
   const env = normalizeEnv(s.env, p);
   const ports = normalizePorts(s.ports ?? [], specPath("ports"), p);
   const mounts = normalizeMounts(s.mounts ?? [], specPath("mounts"), o, p);
-  const networks = (s.networks ?? []).map((n) => (typeof n === "string" ? { name: n, aliases: [] } : { name: n.name, aliases: n.aliases ?? [] }));
+  const networks: ContainerSpec["networks"] = (s.networks ?? []).map((n) =>
+    typeof n === "string" ? { name: n, aliases: [] } : { name: n.name, aliases: n.aliases ?? [], ...(n.ipv4Address !== undefined ? { ipv4Address: n.ipv4Address } : {}) },
+  );
   networks.forEach((n, i) => {
     if (networks.findIndex((x) => x.name === n.name) !== i) p.add(specPath("networks", i), `network "${n.name}" is listed twice`);
   });
@@ -58,8 +61,10 @@ export function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p
     if (s.healthcheck.disable) healthcheckDisabled = true;
     else healthcheck = normalizeHealthcheck(s.healthcheck, specPath("healthcheck"), p);
   }
-  const dependsOn = (s.dependsOn ?? []).map((d) =>
-    typeof d === "string" ? { name: d, condition: "started" as const } : { name: d.name, condition: d.condition ?? ("started" as const) },
+  const dependsOn: ContainerSpec["dependsOn"] = (s.dependsOn ?? []).map((d) =>
+    typeof d === "string"
+      ? { name: d, condition: "started" as const }
+      : { name: d.name, condition: d.condition ?? ("started" as const), ...(d.restart === true ? { restart: true as const } : {}), ...(d.required === false ? { required: false as const } : {}) },
   );
   dependsOn.forEach((d, i) => {
     if (dependsOn.findIndex((x) => x.name === d.name) !== i) p.add(specPath("dependsOn", i), `"${d.name}" is listed twice`);
@@ -121,5 +126,18 @@ export function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p
   if (s.networkMode) spec.networkMode = s.networkMode;
   if (healthcheck) spec.healthcheck = healthcheck;
   if (stopSignal) spec.stopSignal = stopSignal;
+  if (s.init === true) spec.init = true;
+  const extraHosts = normalizeExtraHosts(s.extraHosts, p);
+  if (extraHosts.length) spec.extraHosts = extraHosts;
+  if (s.dns?.length) spec.dns = [...s.dns];
+  if (s.dnsSearch?.length) spec.dnsSearch = s.dnsSearch.map((d) => d.replace(/\.$/, ""));
+  if (s.dnsOptions?.length) spec.dnsOptions = [...s.dnsOptions];
+  if ((s.dns?.length || s.dnsSearch?.length || s.dnsOptions?.length) && s.networkMode?.startsWith("container:")) {
+    const field = s.dns?.length ? "dns" : s.dnsSearch?.length ? "dnsSearch" : "dnsOptions";
+    p.add(specPath(field), `${field} cannot be set with networkMode ${s.networkMode}: the container uses the other's resolv.conf`, `remove ${field}`);
+  }
+  if (extraHosts.length && s.networkMode?.startsWith("container:")) {
+    p.add(specPath("extraHosts"), `extraHosts cannot be set with networkMode ${s.networkMode}: the container uses the other's /etc/hosts`, "remove extraHosts");
+  }
   return spec;
 }

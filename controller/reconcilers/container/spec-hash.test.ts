@@ -62,6 +62,12 @@ describe("specHash", () => {
     ["capAdd", { capAdd: ["CAP_NET_ADMIN"] }, false],
     ["capDrop", { capDrop: ["ALL"] }, false],
     ["privileged", { privileged: true }, false],
+    ["init", { init: true }, false],
+    ["a network's ipv4Address", { networks: [{ name: "n", aliases: [], ipv4Address: "10.1.0.5" }] }, false],
+    ["extraHosts", { extraHosts: [{ name: "db", address: "10.0.0.2" }] }, false],
+    ["dns", { dns: ["1.1.1.1"] }, false],
+    ["dnsSearch", { dnsSearch: ["example.com"] }, false],
+    ["dnsOptions", { dnsOptions: ["ndots:2"] }, false],
     ["image digest", { imageDigest: "sha256:" + "b".repeat(64) }, true],
     ["labels", { labels: { team: "a" } }, true],
     ["env file content", { envFileDigests: { "/etc/app.env": "x" } }, true],
@@ -79,6 +85,7 @@ describe("specHash", () => {
     ["healthcheckDisabled", { healthcheckDisabled: true }],
     ["onUnhealthy", { onUnhealthy: "stop" }],
     ["dependsOn", { dependsOn: [{ name: "db", condition: "healthy" }] }],
+    ["dependsOn restart and required", { dependsOn: [{ name: "db", condition: "started", restart: true, required: false }] }],
     ["ports (re-programmed in place)", { ports: [{ containerPort: 80, protocol: "tcp" }] }],
   ];
   it.each(live)("does not change with %s (applied live)", (_name, change) => {
@@ -86,7 +93,15 @@ describe("specHash", () => {
   });
 
   it("classifies every ContainerSpec field", () => {
-    expect(Object.keys(SPEC_HASH_FIELDS).sort()).toEqual(Object.keys(containerSpec({ workingDir: "/", user: "u", hostname: "h", networkMode: "none", args: [], stopSignal: "SIGTERM", healthcheck: healthcheck() })).sort());
+    expect(Object.keys(SPEC_HASH_FIELDS).sort()).toEqual(Object.keys(containerSpec({ workingDir: "/", user: "u", hostname: "h", networkMode: "none", args: [], stopSignal: "SIGTERM", healthcheck: healthcheck(), init: true, extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] })).sort());
+  });
+
+  it("is unchanged by the fields added after version 2 while they are unset (an upgrade recreates nothing)", () => {
+    // The pinned hash above is the version-2 hash of a spec without them; a network entry
+    // without ipv4Address hashes as before too.
+    const withNet = containerSpec({ networks: [{ name: "n", aliases: ["a"] }] });
+    expect(specHash({ imageDigest: DIGEST, spec: { ...withNet, networks: [{ name: "n", aliases: ["a"], ipv4Address: undefined }] } })).toBe(specHash({ imageDigest: DIGEST, spec: withNet }));
+    expect(hashWith({ init: undefined, extraHosts: undefined, dns: undefined, dnsSearch: undefined, dnsOptions: undefined })).toBe(specHash(base()));
   });
 });
 

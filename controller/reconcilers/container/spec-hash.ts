@@ -9,8 +9,12 @@
  * (paths, plus content digests when the caller supplies them), workingDir, user, hostname,
  * mounts, networks, networkMode (and the id of the container whose network it shares: a
  * sharer is recreated with it), resources, stopSignal, stopGracePeriodMs (the runtime
- * records both at create), readOnlyRootfs, capAdd, capDrop, privileged, and the object's
- * user labels (they become container labels).
+ * records both at create), readOnlyRootfs, capAdd, capDrop, privileged, init, extraHosts,
+ * dns, dnsSearch, dnsOptions (the init binary and the /etc files are made at create), and
+ * the object's user labels (they become container labels). Fields added after version 2
+ * (init, extraHosts, dns*, a network's ipv4Address) are absent from the spec unless set, and
+ * canonical JSON drops absent members: an upgrade recreates no container that does not use
+ * them.
  *
  * Excluded, applied live by the controller:
  * - restartPolicy (name, maxRetries, backoff): a controller decision after exits (Docker
@@ -19,7 +23,8 @@
  *   run in the controller, not in the container; a change restarts the health monitor only
  *   (see `healthcheckHash`). Docker recreates here only because its healthcheck lives in
  *   the container config.
- * - dependsOn: start ordering only (compose drops it from its hash too).
+ * - dependsOn (with restart and required): start ordering only (compose drops it from its
+ *   hash too).
  * - ports: re-programmed in place by the network driver (DNAT rules and held host ports),
  *   where Docker and Podman must recreate (moby#2045). Version 2 moved them out; it also
  *   made every container without networkMode join its stack's network, so the one
@@ -62,6 +67,11 @@ export const SPEC_HASH_FIELDS: Record<keyof ContainerSpec, "hash" | "live"> = {
   healthcheckDisabled: "live",
   onUnhealthy: "live",
   dependsOn: "live",
+  init: "hash",
+  extraHosts: "hash",
+  dns: "hash",
+  dnsSearch: "hash",
+  dnsOptions: "hash",
 };
 
 export interface SpecHashInput {
