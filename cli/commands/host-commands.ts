@@ -1,9 +1,11 @@
 /**
  * `berth up`, `daemon` and `doctor`: the commands that run on this host themselves (a daemon
- * in the foreground, a check of the host) rather than asking a running daemon.
+ * in the foreground, a check of the host) rather than asking a running daemon — except
+ * `up -d`, which applies to the running one as `docker compose up -d` does.
  */
 import { Option, type Command } from "commander";
-import { HOST_BINDS_HELP, run } from "./registration.js";
+import { UsageError } from "../errors.js";
+import { clientContext, HOST_BINDS_HELP, run } from "./registration.js";
 
 export function registerHostCommands(program: Command): void {
   program
@@ -25,17 +27,26 @@ export function registerHostCommands(program: Command): void {
     .option("--allow-privileged", "accept containers with privileged: true", false)
     .option("--allow-host-binds", HOST_BINDS_HELP, false)
     .option("--no-logs", "do not stream the containers' logs")
+    .option("-d, --detach", "apply the stack to the running daemon and return (docker compose up -d)", false)
+    .option("--wait", "with -d: return once every object is running and healthy; exit 1 as soon as one fails (naming it and, for a failed dependency, the dependency)", false)
     .addHelpText(
       "after",
       `
 Examples:
   berth up -f examples/web
   berth up -f compose.yaml -p shop --profile debug
+  berth up -d --wait -f compose.yaml      against the running daemon; exit 1 if something fails to become ready
   berth --root /tmp/berth --run-root /tmp/berth-run up -f stack/ --timeout 2m`,
     )
-    .action(async (opts: { filename: string[]; recursive: boolean; stack?: string; projectName?: string; profile?: string[]; timeout: string; allowPrivileged: boolean; allowHostBinds: boolean; logs: boolean }, cmd: Command) => {
+    .action(async (opts: { filename: string[]; recursive: boolean; stack?: string; projectName?: string; profile?: string[]; timeout: string; allowPrivileged: boolean; allowHostBinds: boolean; logs: boolean; detach: boolean; wait: boolean }, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { root: string; runRoot: string; socket?: string };
-      const { runUp } = await import("./up.js");
+      if (opts.wait && !opts.detach) throw new UsageError("--wait goes with -d (without -d, up already waits, then follows the logs)");
+      const { runUp, runUpDetached } = await import("./up.js");
+      if (opts.detach) {
+        const up = { filename: opts.filename, recursive: opts.recursive, ...(opts.stack ? { stack: opts.stack } : {}), ...(opts.projectName ? { projectName: opts.projectName } : {}), ...(opts.profile ? { profile: opts.profile } : {}), timeout: opts.timeout, allowPrivileged: opts.allowPrivileged, allowHostBinds: opts.allowHostBinds, detachLogs: true, wait: opts.wait };
+        await run(runUpDetached(await clientContext(cmd), up));
+        return;
+      }
       await run(
         runUp(
           { root: o.root, runRoot: o.runRoot, ...(o.socket ? { socket: o.socket } : {}) },

@@ -51,18 +51,22 @@ Examples:
     .command("delete")
     .summary("delete objects, by manifest or by name")
     .description(
-      "Delete the objects named in manifests (they are only parsed, not validated) or on the command line. " +
+      "Delete the objects named in manifests (they are only parsed, not validated; a Compose file is converted, " +
+        "so it must still convert) or on the command line. " +
         "The daemon stops and removes what they created. Exits 3 when an object does not exist, unless --ignore-not-found.",
     )
     .argument("[objects...]", "KIND NAME... or KIND/NAME...")
     .option("-f, --filename <path...>", filenameHelp)
     .option("-R, --recursive", "process directories recursively", false)
     .option("--ignore-not-found", "treat objects that do not exist as deleted", false)
+    .option("-p, --project-name <name>", "a Compose file's project name, as given to apply/up")
+    .option("--profile <name...>", "Compose profiles, as given to apply/up")
     .addHelpText(
       "after",
       `
 Examples:
   berth delete -f examples/web/
+  berth delete -f compose.yaml            every object the Compose file became (its volumes too)
   berth delete container web db
   berth delete ctr/web vol/data --ignore-not-found`,
     )

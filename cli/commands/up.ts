@@ -106,6 +106,30 @@ export async function runUp(g: { root: string; runRoot: string; socket?: string 
 }
 
 /**
+ * `berth up -d [--wait]` (Compose's `up -d`): the stack applied to the running daemon, pruned to
+ * exactly these objects, and nothing followed. With `--wait` (Compose's `up -d --wait`) it
+ * returns once every object is ready (running, and healthy where checked) and exits 1 as
+ * soon as one fails, naming it — a container whose dependency failed fails with that
+ * dependency's name and reason (DependencyFailed) — or when `--timeout` passes.
+ */
+export async function runUpDetached(ctx: CommandContext, o: UpOptions & { wait: boolean }): Promise<number> {
+  const apply: ApplyOptions = {
+    filename: o.filename,
+    recursive: o.recursive,
+    ...(o.stack ? { stack: o.stack } : {}),
+    ...(o.projectName ? { projectName: o.projectName } : {}),
+    ...(o.profile ? { profile: o.profile } : {}),
+    prune: true,
+    dryRun: false,
+    allowPrivileged: o.allowPrivileged,
+    ...(o.allowHostBinds ? { allowHostBinds: true } : {}),
+    wait: o.wait,
+    timeout: o.timeout,
+  };
+  return runApply(ctx, apply);
+}
+
+/**
  * Applies the manifests and follows the stack until `ctx.interrupt()` aborts; sets
  * `up.stack` once this `up` may have started something of it. Throws the abort reason when
  * interrupted during a step.

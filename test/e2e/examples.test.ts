@@ -6,7 +6,7 @@
  * networks are made for real.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, berth } from "../helpers/cli.js";
@@ -18,6 +18,8 @@ const lacking = hostLacks("root", "runc", "conmon", "overlay", "busybox", "cgrou
 
 const WEB_PORT = 8080;
 const STACK_PORT = 8081;
+/** examples/compose/.env's WEB_PORT. */
+const SHOP_PORT = 8088;
 /** examples/web/busybox.yaml builds examples/images/busybox, whose context needs the host's busybox (gitignored), put there by scripts/busybox-context.sh. */
 const BUSYBOX = path.join(REPO, "examples/images/busybox/busybox");
 
@@ -38,7 +40,7 @@ describe.skipIf(lacking)("examples", () => {
   beforeAll(async () => {
     // The examples bind fixed ports: another berth (or anything) on them would make this test
     // lie. Wait a little for a previous run to go away, then refuse to start.
-    for (const port of [WEB_PORT, STACK_PORT]) {
+    for (const port of [WEB_PORT, STACK_PORT, SHOP_PORT]) {
       await until(`127.0.0.1:${port} to be free (something else is listening on it)`, async () => ((await portOpen(port)) ? undefined : true), 30_000, 500);
     }
     if (!existsSync(BUSYBOX)) {
@@ -133,7 +135,53 @@ describe.skipIf(lacking)("examples", () => {
     expect((await json("ctr", "front")).status).toMatchObject({ phase: "Running" });
   });
 
+  it("examples/compose: up -d --wait brings the shop up in dependency order; services reach each other by name on their networks only", async () => {
+    const compose = path.join(examples("compose"), "compose.yaml");
+    const r = await cli(["up", "-d", "--wait", "-f", compose, "--timeout", "90s"], { timeoutMs: 120_000 });
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    for (const line of ["image/shop-web created", "network/shop-front created", "network/shop-back created", "volume/shop-db-data created", "container/shop-db created", "container/shop-cache created", "container/shop-api created", "container/shop-web created"]) {
+      expect(r.stdout).toContain(`${line}\n`);
+    }
+    expect(r.stdout).toMatch(/ready in \S+\n$/);
+    // the site is bind-mounted read-only and published on .env's WEB_PORT
+    expect(await httpGet(SHOP_PORT)).toContain("The shop, from a Compose file");
+    // web -> api by its service name on front; SHOP_NAME interpolated from .env ($$ kept a $ for the shell)
+    const viaName = await cli(["exec", "shop-web", "--", "wget", "-q", "-O", "-", "http://api:3000/"]);
+    expect(viaName, viaName.stderr).toMatchObject({ code: 0, stdout: "api of the berth shop\n" });
+    // db is only on back: web (front only) cannot even resolve it; api (on both) reaches cache
+    // by its name and its alias (httpd there answers 404: reached)
+    expect((await cli(["exec", "shop-web", "--", "timeout", "5", "wget", "-q", "-O", "-", "http://db/"])).stderr).toContain("bad address 'db'");
+    for (const name of ["cache", "redis"]) {
+      expect((await cli(["exec", "shop-api", "--", "timeout", "5", "wget", "-q", "-O", "-", `http://${name}:6379/`])).stderr).toContain("404 Not Found");
+    }
+    // the secret file is mounted at /run/secrets/<name>, read-only
+    expect((await cli(["exec", "shop-api", "--", "cat", "/run/secrets/db_password"])).stdout).toBe(readFileSync(path.join(examples("compose"), "secrets/db_password.txt"), "utf8"));
+    expect((await cli(["exec", "shop-api", "--", "sh", "-c", "echo x > /run/secrets/db_password"])).code).not.toBe(0);
+    // depends_on with service_healthy: db healthy before api started, api healthy before web started
+    const st = async (n: string) => (await json("ctr", n)).status as { phase: string; health?: string; startedAt: string };
+    const [db, api, web] = [await st("shop-db"), await st("shop-api"), await st("shop-web")];
+    for (const s of [db, api, web]) expect(s).toMatchObject({ phase: "Running", health: "healthy" });
+    const healthyAt = async (obj: string) => {
+      const events = (await cli(["events", "--for", obj])).stdout;
+      const at = events.split("\n").find((l) => /\sHealthy\s/.test(l))?.split(/\s+/)[0];
+      expect(at, events).toBeDefined();
+      return Date.parse(at!);
+    };
+    expect(Date.parse(api.startedAt)).toBeGreaterThanOrEqual(await healthyAt("container/shop-db"));
+    expect(Date.parse(web.startedAt)).toBeGreaterThanOrEqual(await healthyAt("container/shop-api"));
+    // the named volume holds what db wrote
+    expect((await cli(["exec", "shop-db", "--", "cat", "/data/started"])).stdout).toMatch(/\d{4}\n$/);
+    // applied again unchanged: nothing is recreated
+    const again = await cli(["up", "-d", "-f", compose]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).not.toMatch(/configured|created/);
+    expect((await st("shop-db")).startedAt).toBe(db.startedAt);
+  });
+
   it("deleting every example removes its containers and closes the ports", async () => {
+    const down = await cli(["delete", "-f", path.join(examples("compose"), "compose.yaml")]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).toContain("container/shop-web deleted\n");
     for (const name of ["kinds", "stack", "web"]) {
       const r = await cli(["delete", "-f", examples(name)]);
       expect(r.code, `${name}: ${r.stderr}`).toBe(0);
@@ -143,7 +191,7 @@ describe.skipIf(lacking)("examples", () => {
     await untilCli("every deleted container gone from get", () => cli(["get"]), (r) => r.stdout === "");
     expect(await cli(["get"])).toEqual({ code: 0, stdout: "", stderr: "No resources found.\n" });
     // httpd ignores SIGTERM as PID 1: front is killed after its 10s grace period
-    await until("ports 8080 and 8081 to close", async () => (!(await portOpen(WEB_PORT)) && !(await portOpen(STACK_PORT)) ? true : undefined), 30_000, 250);
+    await until("ports 8080, 8081 and 8088 to close", async () => (!(await portOpen(WEB_PORT)) && !(await portOpen(STACK_PORT)) && !(await portOpen(SHOP_PORT)) ? true : undefined), 30_000, 250);
     await until("the daemon to remove every container", async () => ((await leftovers(env)).containers.length === 0 ? true : undefined), 30_000, 250);
   });
 });
