@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as os from "node:os";
-import { alreadyExists, failedPrecondition, invalidArgument } from "../../lib/errors.js";
+import { alreadyExists, failedPrecondition, internal, invalidArgument } from "../../lib/errors.js";
 import { isDnsName, isValidName } from "../../lib/names.js";
 import { normalizeSignal } from "../../lib/signals.js";
 import type { ContainerCreateSpec, ContainerState, ImageRecord, SnapshotStore } from "../types.js";
@@ -150,11 +150,9 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerCreate
   }
 }
 
+/** The image's layers not yet unpacked, unpacked at once (snapshots.unpackChain); their chain must be the record's. */
 async function unpackImage(snapshots: SnapshotStore, image: ImageRecord): Promise<void> {
-  let parent: string | undefined;
-  for (let i = 0; i < image.layers.length; i++) {
-    const chainId = image.chainIds[i]!;
-    if (!(await snapshots.has(chainId))) await snapshots.unpack(parent, image.layers[i]!, image.diffIds[i]!);
-    parent = chainId;
-  }
+  const ids = await snapshots.unpackChain(image.layers.map((desc, i) => ({ desc, diffId: image.diffIds[i]! })));
+  const i = ids.findIndex((id, n) => id !== image.chainIds[n]);
+  if (i >= 0) throw internal(`unpack image ${image.digest}: layer ${i} has chain ID ${ids[i]}, the record says ${image.chainIds[i]}`);
 }
