@@ -256,10 +256,18 @@ export interface ContainerCreateSpec {
    * Own namespaces are made at create and removed with the container (ContainerState.netns).
    */
   networkMode: NetworkModeSpec;
-  /** The container's /etc/resolv.conf in bridge mode (its networks' resolvers). */
-  dns?: { nameservers: string[]; search: string[]; options: string[] };
+  /**
+   * The container's /etc/resolv.conf in bridge mode (its networks' resolvers). `upstreams`:
+   * where those resolvers forward its other names (shown in a comment; the network driver
+   * is told them at connect, AttachSpec.upstreams).
+   */
+  dns?: { nameservers: string[]; search: string[]; options: string[]; upstreams?: string[] };
   /** Extra /etc/hosts lines (bridge mode: the container's own addresses and names). */
   hosts?: { address: string; names: string[] }[];
+  /** The user's /etc/hosts lines (Docker's --add-host), after the others; every mode but container:<id>. */
+  extraHosts?: { address: string; names: string[] }[];
+  /** Runs the runtime's init (tini) as PID 1, the command under it (Docker's --init). */
+  init?: boolean;
   resources: { memoryBytes?: number; cpus?: number; pids?: number };
   /** Signal name, e.g. "SIGTERM". Default: the image's StopSignal, else SIGTERM. */
   stopSignal?: string;
@@ -487,6 +495,10 @@ export interface AttachSpec {
   names: string[];
   /** The container's default route goes through this network (ignored for an internal one). */
   defaultRoute: boolean;
+  /** Its static address (as reserved with it); absent: the one reserved, else a free one. */
+  address?: string;
+  /** Upstream resolvers the network's resolver forwards this container's other names to; absent: the host's. */
+  upstreams?: string[];
 }
 
 export interface AttachmentState {
@@ -533,7 +545,11 @@ export interface NetworkDriver {
   inspect(name: string): Promise<NetworkState>;
   list(labels?: Record<string, string>): Promise<NetworkState[]>;
   /** The address the container has (or will have) on the network: allocated now, before its create. */
-  reserve(network: string, container: string): Promise<{ address: string; prefixLength: number; gateway: string }>;
+  /**
+   * `options.address`: that exact address (a static one): InvalidArgument outside the subnet or
+   * on its network, broadcast or gateway address, Conflict when another container has it.
+   */
+  reserve(network: string, container: string, options?: { address?: string }): Promise<{ address: string; prefixLength: number; gateway: string }>;
   /** Idempotent: the same address again, and what a reboot or a crash lost is made again. */
   connect(spec: AttachSpec): Promise<AttachmentState>;
   disconnect(network: string, container: string): Promise<void>;

@@ -6,6 +6,7 @@ import { normalizeSignal } from "../../lib/signals.js";
 import type { ContainerCreateSpec, ContainerState, ImageRecord, SnapshotStore } from "../types.js";
 import { validateMounts } from "../volumes/mounts.js";
 import type { RuntimeContext } from "./context.js";
+import { checkInitBinary } from "./init-binary.js";
 import { phaseTimer } from "./options.js";
 import { ensureNetns, netnsMadeAtCreate, netnsNameOf, removeNetns, sharedContainerId } from "./netns.js";
 import { stateOf, type ContainerRecord } from "./records.js";
@@ -54,7 +55,9 @@ function validateNetworkSpec(spec: ContainerCreateSpec): void {
   for (const ns of spec.dns?.nameservers ?? []) if (!ADDRESS_RE.test(ns)) throw bad(`invalid nameserver ${JSON.stringify(ns)}`);
   for (const d of spec.dns?.search ?? []) if (!isDnsName(d)) throw bad(`invalid search domain ${JSON.stringify(d)}`);
   for (const o of spec.dns?.options ?? []) if (!RESOLV_OPTION_RE.test(o)) throw bad(`invalid resolver option ${JSON.stringify(o)}`);
-  for (const h of spec.hosts ?? []) {
+  for (const u of spec.dns?.upstreams ?? []) if (!ADDRESS_RE.test(u)) throw bad(`invalid upstream nameserver ${JSON.stringify(u)}`);
+  if (spec.extraHosts?.length && mode.startsWith("container:")) throw bad("extra hosts cannot be set when sharing another container's network (its /etc/hosts is used)");
+  for (const h of [...(spec.hosts ?? []), ...(spec.extraHosts ?? [])]) {
     if (!ADDRESS_RE.test(h.address)) throw bad(`invalid hosts address ${JSON.stringify(h.address)}`);
     for (const n of h.names) if (!isDnsName(n)) throw bad(`invalid hosts name ${JSON.stringify(n)}`);
   }
@@ -78,6 +81,7 @@ export function checkSpecWithImage(spec: ContainerCreateSpec, image: ImageRecord
     cgroupsPath,
     hostHostname: os.hostname(),
     ...(knownCapabilities ? { knownCapabilities } : {}),
+    ...(spec.init ? { initBinary: "/" } : {}),
   });
 }
 
@@ -99,6 +103,7 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerCreate
   if (shared !== undefined && !(await ctx.records.load(shared))) {
     throw failedPrecondition(`create container ${spec.name}: the container whose network it shares (${shared.slice(0, 12)}) does not exist`);
   }
+  if (spec.init) await checkInitBinary(ctx.opts.initPath, spec.name, "create");
   const image = await images.get(spec.image);
   const id = randomBytes(32).toString("hex");
   const cgroupsPath = `/${ctx.opts.cgroupParent}/${id}`;

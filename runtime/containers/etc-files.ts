@@ -15,12 +15,16 @@ import type { ContainerCreateSpec, NetworkModeSpec } from "../types.js";
  *   its networks' resolvers (`spec.dns`: the embedded resolver on each network's gateway,
  *   which answers the names of the containers on the same networks and forwards the rest).
  * - container:<id>: the other container's files (start.ts passes them in as `shared`).
+ * - `extraHosts` (Docker's --add-host) are appended in every mode, after the rest.
+ * - host mode with `dns`: the given nameservers, search and options, each defaulting to the host's.
  */
 
-type EtcSpec = Pick<ContainerCreateSpec, "dns" | "hosts"> & { networkMode: NetworkModeSpec };
+type EtcSpec = Pick<ContainerCreateSpec, "dns" | "hosts" | "extraHosts"> & { networkMode: NetworkModeSpec };
+
+const extraLines = (spec: EtcSpec) => (spec.extraHosts ?? []).filter((h) => h.names.length).map((h) => `${h.address}\t${h.names.join(" ")}\n`).join("");
 
 export function hostsContent(spec: EtcSpec, hostname: string, hostHosts: string | undefined): string {
-  if (spec.networkMode === "host" && hostHosts !== undefined) return hostHosts.endsWith("\n") || hostHosts === "" ? hostHosts : `${hostHosts}\n`;
+  if (spec.networkMode === "host" && hostHosts !== undefined) return `${hostHosts.endsWith("\n") || hostHosts === "" ? hostHosts : `${hostHosts}\n`}${extraLines(spec)}`;
   const lines = [
     "127.0.0.1\tlocalhost",
     "::1\tlocalhost ip6-localhost ip6-loopback",
@@ -34,16 +38,29 @@ export function hostsContent(spec: EtcSpec, hostname: string, hostHosts: string 
   for (const [i, h] of own.entries()) lines.push(`${h.address}\t${(i === 0 && !h.names.includes(hostname) ? [hostname, ...h.names] : h.names).join(" ")}`);
   if (!own.length) lines.push(`127.0.1.1\t${hostname}`);
   lines.push("");
-  return lines.join("\n");
+  return lines.join("\n") + extraLines(spec);
 }
 
 export function resolvConfContent(spec: EtcSpec, hostResolv: string | undefined): string {
+  if (spec.networkMode === "host" && spec.dns) {
+    const host = (hostResolv ?? "").split("\n").map((l) => l.trim().split(/\s+/));
+    const of = (key: string) => host.filter((w) => w[0] === key).flatMap((w) => w.slice(1));
+    const nameservers = spec.dns.nameservers.length ? spec.dns.nameservers : of("nameserver");
+    const search = spec.dns.search.length ? spec.dns.search : of("search");
+    const options = spec.dns.options.length ? spec.dns.options : of("options");
+    const lines = ["# berth: the container's dns settings over the host's", ...nameservers.map((n) => `nameserver ${n}`)];
+    if (search.length) lines.push(`search ${search.join(" ")}`);
+    if (options.length) lines.push(`options ${options.join(" ")}`);
+    return `${lines.join("\n")}\n`;
+  }
   if (spec.networkMode === "host") {
     const text = hostResolv ?? "";
     return text.endsWith("\n") || text === "" ? text : `${text}\n`;
   }
   if (spec.networkMode === "bridge" && spec.dns && spec.dns.nameservers.length) {
     const lines = ["# berth: the resolvers of this container's networks"];
+    // As Docker's "# ExtServers:" line: the container's own dns, which its resolvers forward to.
+    if (spec.dns.upstreams?.length) lines.push(`# berth: other names are forwarded to ${spec.dns.upstreams.join(" ")}`);
     for (const ns of spec.dns.nameservers) lines.push(`nameserver ${ns}`);
     if (spec.dns.search.length) lines.push(`search ${spec.dns.search.join(" ")}`);
     if (spec.dns.options.length) lines.push(`options ${spec.dns.options.join(" ")}`);

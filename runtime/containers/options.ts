@@ -19,6 +19,8 @@ export interface ContainerRuntimeOptions {
   volumes?: LocalVolumeStore;
   runcPath?: string;
   conmonPath?: string;
+  /** The static init bind-mounted into `init: true` containers (Debian's tini package). */
+  initPath?: string;
   /** Parent cgroup of every container: `/<cgroupParent>/<id>`. */
   cgroupParent?: string;
   /** conmon's --log-size-max per container log, bytes (one previous generation is kept). */
@@ -53,10 +55,14 @@ export function phaseTimer(op: "create" | "start", observer: PhaseObserver | und
   };
 }
 
+/** tini-static from Debian's tini package: static, so it runs in images without a libc. */
+export const DEFAULT_INIT_PATH = "/usr/bin/tini-static";
+
 export function defaultContainerRuntimeOptions() {
   return {
     runcPath: "/usr/sbin/runc",
     conmonPath: "/usr/bin/conmon",
+    initPath: DEFAULT_INIT_PATH,
     cgroupParent: "berth",
     logSizeMax: 10 * 1024 * 1024,
     pollIntervalMs: 2000,

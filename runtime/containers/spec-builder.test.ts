@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerCreateSpec, ImageRuntimeConfig } from "../types.js";
 import { DEFAULT_CAPABILITIES, effectiveCapabilities, normalizeCapability } from "../../lib/capabilities.js";
-import { buildEnv, buildOciSpec, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, resolveCommand, type SpecInput } from "./spec-builder.js";
+import { buildEnv, buildOciSpec, DEFAULT_PATH, INIT_PATH, MASKED_PATHS, READONLY_PATHS, resolveCommand, type SpecInput } from "./spec-builder.js";
 import { testSpec } from "../../test/helpers/rootfs.js";
 
 const ID = "a".repeat(64);
@@ -190,5 +190,25 @@ describe("buildOciSpec", () => {
 
   it("rejects bad hostnames", () => {
     expect(() => buildOciSpec(input({ hostname: "bad host" }))).toThrow(expect.objectContaining({ kind: "InvalidArgument" }));
+  });
+});
+
+describe("init: true (Docker's --init)", () => {
+  it("makes the init PID 1 with -- before the argv, bound read-only at /dev/init after /dev's tmpfs", () => {
+    const oci = buildOciSpec(input({ init: true, command: ["sh", "-c", "sleep 1000 & wait"] }, { Cmd: ["sh"] }, { initBinary: "/usr/bin/tini-static" }));
+    expect(oci.process.args).toEqual([INIT_PATH, "--", "sh", "-c", "sleep 1000 & wait"]);
+    expect(INIT_PATH).toBe("/dev/init");
+    const dests = oci.mounts.map((m) => m.destination);
+    expect(dests.indexOf("/dev/init")).toBeGreaterThan(dests.indexOf("/dev"));
+    expect(oci.mounts.find((m) => m.destination === "/dev/init")).toEqual({ destination: "/dev/init", type: "bind", source: "/usr/bin/tini-static", options: ["rbind", "ro", "nosuid", "nodev", "rprivate"] });
+  });
+
+  it("adds nothing without it, and refuses it without a binary or with a mount at /dev/init", () => {
+    const plain = buildOciSpec(input({}, { Cmd: ["sh"] }, { initBinary: "/usr/bin/tini-static" }));
+    expect(plain.process.args).toEqual(["sh"]);
+    expect(plain.mounts.some((m) => m.destination === INIT_PATH)).toBe(false);
+    expect(() => buildOciSpec(input({ init: true }))).toThrow(/init binary/);
+    const mounted = input({ init: true }, { Cmd: ["sh"] }, { initBinary: "/i", mounts: [{ destination: "/dev/init", type: "bind", source: "/x", options: ["rbind"] }] });
+    expect(() => buildOciSpec(mounted)).toThrow(/a mount targets \/dev\/init/);
   });
 });

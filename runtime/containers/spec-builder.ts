@@ -83,7 +83,17 @@ export interface SpecInput {
   netns?: string;
   /** The hostname, when not the spec's (sharing another container's network: its hostname). */
   hostname?: string;
+  /** Host path of the init binary (required when `spec.init`), bind-mounted read-only at INIT_PATH. */
+  initBinary?: string;
 }
+
+/**
+ * Where the init is in the container. Under /dev, which is the tmpfs every container gets
+ * (defaultMounts): it never hides or collides with an image's file (Docker's /sbin/docker-init
+ * shadows one an image may have), needs no mount point in the image, works with a read-only
+ * rootfs, and is not hidden by a user's mount over /run (what breaks Podman's /run/podman-init).
+ */
+export const INIT_PATH = "/dev/init";
 
 /**
  * Docker's ENTRYPOINT/CMD rules: `command` replaces the image Entrypoint and drops the
@@ -211,7 +221,10 @@ export function containerWorkingDir(image: ImageRuntimeConfig, spec: ContainerCr
 
 export function buildOciSpec(input: SpecInput): OciSpec {
   const { id, spec, image, user } = input;
-  const args = resolveCommand(image, spec);
+  const command = resolveCommand(image, spec);
+  if (spec.init && !input.initBinary) throw invalidArgument(`create container ${spec.name}: init: true needs the runtime's init binary`);
+  // Docker's --init: `docker-init -- <argv>`; tini forwards signals to its child and reaps every orphan.
+  const args = spec.init ? [INIT_PATH, "--", ...command] : command;
   const hostname = input.hostname ?? containerHostname(id, spec, input.hostHostname);
   const env = buildEnv(image, spec.env, hostname, user.home, spec.name);
   const cwd = validateWorkingDir(image, spec);
@@ -224,8 +237,10 @@ export function buildOciSpec(input: SpecInput): OciSpec {
     { destination: "/etc/resolv.conf", type: "bind", source: input.etcFiles.resolvConf, options: etcOpts },
     { destination: "/etc/hostname", type: "bind", source: input.etcFiles.hostname, options: etcOpts },
   ];
+  if (spec.init && userTargets.has(INIT_PATH)) throw invalidArgument(`create container ${spec.name}: a mount targets ${INIT_PATH}, where init: true puts the init`);
+  const initMounts: OciMount[] = spec.init ? [{ destination: INIT_PATH, type: "bind", source: input.initBinary!, options: ["rbind", "ro", "nosuid", "nodev", "rprivate"] }] : [];
   const mounts = [...defaultMounts(spec.privileged), ...etcMounts].filter((m) => !userTargets.has(m.destination));
-  mounts.push(...input.mounts);
+  mounts.push(...initMounts, ...input.mounts);
 
   const namespaces: OciNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   const netns = input.netns ?? (spec.networkMode === "host" ? "host" : undefined);

@@ -5,6 +5,7 @@ import { writeJsonAtomic } from "../../lib/atomic-file.js";
 import { failedPrecondition, internal } from "../../lib/errors.js";
 import { resolveMounts } from "../volumes/mounts.js";
 import { conmonArgs, startConmon } from "./conmon.js";
+import { checkInitBinary } from "./init-binary.js";
 import { phaseTimer } from "./options.js";
 import type { RuntimeContext } from "./context.js";
 import { readEtcFiles, writeEtcFiles } from "./etc-files.js";
@@ -59,6 +60,8 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   t.mark("leftovers");
 
   // Independent inputs of the spec, gathered concurrently (start latency is mostly waiting).
+  // The init binary may have gone since the create (a package removed): said before anything runs.
+  if (spec.init) await checkInitBinary(ctx.opts.initPath, spec.name, "start");
   const network = await networkOf(ctx, rec);
   t.mark("netns");
   const hostname = network.hostname ?? containerHostname(id, spec, os.hostname());
@@ -94,6 +97,7 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
     identity: identityOf(rec),
     hostname,
     ...(network.netns ? { netns: network.netns } : {}),
+    ...(spec.init ? { initBinary: ctx.opts.initPath } : {}),
   });
   await writeJsonAtomic(path.join(bundle, "config.json"), oci, { mode: 0o600 });
   t.mark("spec");

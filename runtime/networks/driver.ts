@@ -32,7 +32,7 @@ import { hostBlocks } from "./host-blocks.js";
 import { withHostNetworkLock } from "./host-lock.js";
 import { Ipam, type AddressPool } from "./ipam.js";
 import { holdPublished, type HeldPort } from "./port-holder.js";
-import { readDriverDoc, writeDriverDoc, type DriverDoc } from "./state.js";
+import { readDriverDoc, writeDriverDoc, type AttachmentMeta, type DriverDoc } from "./state.js";
 
 /** What the driver needs of the firewall (firewall.ts). */
 export interface FirewallPort {
@@ -51,7 +51,7 @@ export interface ResolverPort {
 
 /** The resolver's view: who is asking (by source address), and what they may resolve. */
 export interface NetworkDnsView {
-  clientOf(source: string): { resolve(name: string): string[]; reverse(address: string): string | undefined; mayForward: boolean } | undefined;
+  clientOf(source: string): { resolve(name: string): string[]; reverse(address: string): string | undefined; mayForward: boolean; upstreams?: string[] } | undefined;
 }
 
 export interface NetworkDriverOptions {
@@ -209,11 +209,14 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       .filter((n) => !labels || Object.entries(labels).every(([k, v]) => n.labels[k] === v));
   }
 
-  reserve(network: string, container: string): Promise<{ address: string; prefixLength: number; gateway: string }> {
+  reserve(network: string, container: string, options: { address?: string } = {}): Promise<{ address: string; prefixLength: number; gateway: string }> {
     return this.serial(async () => {
       if (!this.doc.networks[network]) throw notFound(`reserve an address on network ${network}: no such network`, { object: { kind: "network", name: network } });
       if (!isValidName(container)) throw invalidArgument(`reserve an address on network ${network}: invalid container name ${JSON.stringify(container)}`);
-      const address = await this.ipam.allocateAddress(network, container);
+      if (options.address !== undefined && isIP(options.address) !== 4) throw invalidArgument(`reserve ${JSON.stringify(options.address)} on network ${network}: expected an IPv4 address`);
+      // A static address moves the container's reservation to it (ipam.ts: in the subnet, not
+      // the network, broadcast or gateway address, no other owner's): Conflict or InvalidArgument.
+      const address = await this.ipam.allocateAddress(network, container, options.address);
       const alloc = this.ipam.get(network)!;
       return { address, prefixLength: parseCidr(alloc.subnet).prefix, gateway: alloc.gateway };
     });
@@ -225,17 +228,21 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       if (!meta) throw notFound(`connect to network ${spec.network}: no such network`, { object: { kind: "network", name: spec.network } });
       if (!isValidName(spec.container)) throw invalidArgument(`connect to network ${spec.network}: invalid container name ${JSON.stringify(spec.container)}`);
       for (const n of spec.names) if (!isDnsName(n)) throw invalidArgument(`connect to network ${spec.network}: invalid DNS name ${JSON.stringify(n)}`);
+      if (spec.address !== undefined && isIP(spec.address) !== 4) throw invalidArgument(`connect to network ${spec.network}: invalid address ${JSON.stringify(spec.address)}`);
+      for (const u of spec.upstreams ?? []) if (isIP(u) === 0) throw invalidArgument(`connect to network ${spec.network}: invalid upstream resolver ${JSON.stringify(u)}`);
       const alloc = this.ipam.get(spec.network)!;
-      const address = await this.ipam.allocateAddress(spec.network, spec.container);
+      const had = alloc.addresses[spec.container];
+      // A static address is the one reserved; asked for again here so that an address file lost meanwhile gets it back.
+      const address = await this.ipam.allocateAddress(spec.network, spec.container, spec.address);
       const hostIfname = `bv${hex12(path.resolve(this.opts.root), spec.container, spec.network)}`;
       const prev = this.doc.attachments[spec.network]?.[spec.container];
-      const next = { ifname: spec.ifname, hostIfname, netns: spec.netns, names: [...spec.names] };
+      const next: AttachmentMeta = { ifname: spec.ifname, hostIfname, netns: spec.netns, names: [...spec.names], ...(spec.upstreams?.length ? { upstreams: [...spec.upstreams] } : {}) };
       if (JSON.stringify(prev) !== JSON.stringify(next)) {
         this.doc = { ...this.doc, attachments: { ...this.doc.attachments, [spec.network]: { ...this.doc.attachments[spec.network], [spec.container]: next } } };
         await this.save();
       }
       // Made again when missing (a reboot, a crash mid-attach) or changed; else left alone.
-      if (!prev || prev.netns !== spec.netns || prev.ifname !== spec.ifname || (await linkMaster(hostIfname)) !== meta.bridge) {
+      if (!prev || prev.netns !== spec.netns || prev.ifname !== spec.ifname || had !== address || (await linkMaster(hostIfname)) !== meta.bridge) {
         const gateway = spec.defaultRoute && !meta.internal ? alloc.gateway : undefined;
         await attach(meta.bridge, spec.netns, { ifname: spec.ifname, hostIfname, address: `${address}/${parseCidr(alloc.subnet).prefix}`, ...(gateway ? { gateway } : {}) });
       }
@@ -400,7 +407,10 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
             const alloc = this.ipam.get(net);
             return Object.entries(this.doc.attachments[net] ?? {}).flatMap(([id, a]) => (alloc?.addresses[id] ? [{ address: alloc.addresses[id]!, names: a.names }] : []));
           });
+        // The container's own upstreams (its dns setting), from its first attachment that has them.
+        const upstreams = networks.map((net) => Object.entries(this.doc.attachments[net] ?? {}).find(([owner]) => this.ipam.get(net)?.addresses[owner] === source)?.[1].upstreams).find((u) => u?.length);
         return {
+          ...(upstreams ? { upstreams: [...upstreams] } : {}),
           resolve: (name) => {
             const want = name.toLowerCase().replace(/\.$/, "");
             return [...new Set(entries().filter((e) => e.names.some((n) => n.toLowerCase() === want)).map((e) => e.address))];

@@ -24,6 +24,8 @@ export interface AttachmentMeta {
   hostIfname: string;
   netns: string;
   names: string[];
+  /** Upstream resolvers for this container's other names (its dns setting); absent: the host's. */
+  upstreams?: string[];
 }
 
 export interface DriverDoc {

@@ -142,6 +142,18 @@ describe("forwarding", () => {
     expect(new Set(up.seen.map((s) => s.id)).size).toBeGreaterThan(1);
   });
 
+  it("forwards a client with upstreams of its own (a container's dns) to those, never to the server's", async () => {
+    const own = await upstream();
+    const server = await upstream();
+    view.client(HOST, { web: ["172.18.0.2"] }, true, [own.address]);
+    const port = await serve([server.address]);
+    const r = await udpQuery(port, queryPacket("example.org"));
+    expect(r?.answers?.map((a) => (a as { data: string }).data)).toEqual(["192.0.2.7"]);
+    expect((await udpQuery(port, queryPacket("web")))?.answers).toHaveLength(1); // container names are still berth's
+    expect(own.seen).toHaveLength(1);
+    expect(server.contacted).toBe(0);
+  });
+
   it("ignores an upstream reply with the wrong id and takes the matching one", async () => {
     view.client(HOST, {});
     const up = await upstream((q) => [dnsPacket.encode(aReply({ ...q, id: (q.id! + 1) & 0xffff }, "203.0.113.66")), dnsPacket.encode(aReply(q, "192.0.2.8"))]);

@@ -19,7 +19,8 @@
  *   packet, or a question dns-packet would not echo byte for byte → FORMERR; an internal
  *   failure → SERVFAIL. TCP limits (idle timeout, connections, buffering): listener.ts.
  * - Forwards are bounded by maxInFlight: beyond it a UDP query is dropped (the client
- *   retries) and a TCP one gets SERVFAIL. No upstreams at all: SERVFAIL.
+ *   retries) and a TCP one gets SERVFAIL. No upstreams at all: SERVFAIL. A client with
+ *   upstreams of its own (a container's dns setting) is forwarded to those instead.
  */
 import * as net from "node:net";
 import { readFileSync } from "node:fs";
@@ -151,8 +152,9 @@ export class DnsServer {
     const question = query.questions![0]!;
     const limit = transport === "udp" ? udpLimit(query) : 65535;
     let plan: AnswerPlan;
+    const client = this.clientOf(source);
     try {
-      plan = planAnswer(question, this.clientOf(source), this.opts.ttlSeconds);
+      plan = planAnswer(question, client, this.opts.ttlSeconds);
     } catch (err) {
       this.warnSometimes("view", { source, name: question.name, err }, "dns: the view failed to resolve; SERVFAIL");
       return servfail(query);
@@ -166,7 +168,16 @@ export class DnsServer {
         return servfail(query);
       }
     }
-    if (this.upstreams.length === 0) return servfail(query);
+    let upstreams = this.upstreams;
+    if (client?.upstreams?.length) {
+      try {
+        upstreams = client.upstreams.map(parseUpstream);
+      } catch (err) {
+        this.warnSometimes("view", { source, err }, "dns: a client's upstream does not parse; SERVFAIL");
+        return servfail(query);
+      }
+    }
+    if (upstreams.length === 0) return servfail(query);
     if (this.inFlight >= this.opts.maxInFlight) {
       this.warnSometimes("inflight", { source, maxInFlight: this.opts.maxInFlight }, "dns: too many forwards in flight; query dropped");
       return transport === "tcp" ? servfail(query) : undefined;
@@ -175,7 +186,7 @@ export class DnsServer {
     this.inFlight++;
     this.forwards.add(ac);
     try {
-      const { reply, failures } = await forward({ query: msg, transport, upstreams: this.upstreams, timeoutMs: this.opts.forwardTimeoutMs, clock: this.opts.clock, signal: ac.signal });
+      const { reply, failures } = await forward({ query: msg, transport, upstreams, timeoutMs: this.opts.forwardTimeoutMs, clock: this.opts.clock, signal: ac.signal });
       if (!reply) {
         if (!ac.signal.aborted) this.warnSometimes("upstreams", { name: question.name, failures }, "dns: every upstream failed; SERVFAIL");
         return servfail(query);

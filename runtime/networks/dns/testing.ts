@@ -12,6 +12,7 @@ import type { DnsAnswerView, DnsClient } from "./types.js";
 export interface FakeClient {
   names: Map<string, string[]>;
   mayForward: boolean;
+  upstreams?: string[];
 }
 
 /** clientOf(source) → the client registered for that source; names compared lowercased. */
@@ -19,8 +20,8 @@ export class FakeView implements DnsAnswerView {
   readonly clients = new Map<string, FakeClient>();
   calls = 0;
 
-  client(source: string, names: Record<string, string[]> = {}, mayForward = true): FakeClient {
-    const c = { names: new Map(Object.entries(names)), mayForward };
+  client(source: string, names: Record<string, string[]> = {}, mayForward = true, upstreams?: string[]): FakeClient {
+    const c = { names: new Map(Object.entries(names)), mayForward, ...(upstreams ? { upstreams } : {}) };
     this.clients.set(source, c);
     return c;
   }
@@ -31,6 +32,7 @@ export class FakeView implements DnsAnswerView {
     if (!c) return undefined;
     return {
       mayForward: c.mayForward,
+      ...(c.upstreams ? { upstreams: c.upstreams } : {}),
       resolve: (name) => c.names.get(name) ?? [],
       reverse: (address) => [...c.names].find(([, addrs]) => addrs.includes(address))?.[0],
     };

@@ -26,6 +26,8 @@ export interface DnsClient {
   reverse?(address: string): string | undefined;
   /** False when every network of the client is internal: never forward outside (CVE-2024-29018). */
   mayForward: boolean;
+  /** The client's own upstream resolvers ("ip", "ip:port", "[ipv6]:port"; a container's dns setting); absent or empty: the server's. */
+  upstreams?: string[];
 }
 
 export interface DnsLog {
