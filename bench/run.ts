@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { benchBuildSuite } from "./build/index.js";
 import { benchCliStartup } from "./cli-startup.js";
 import { benchController } from "./controller/index.js";
+import { benchGitops } from "./gitops/index.js";
 import { benchNetwork } from "./network/index.js";
 import { benchRuntime } from "./runtime/index.js";
 
@@ -18,6 +19,7 @@ const benches: Record<string, () => unknown | Promise<unknown>> = {
   controller: () => benchController(),
   network: () => benchNetwork(),
   build: () => benchBuildSuite(),
+  gitops: () => benchGitops(),
 };
 
 const wanted = process.argv.slice(2);
