@@ -18,7 +18,11 @@ function exampleDocuments(): { file: string; doc: unknown }[] {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/\.ya?ml$/.test(e.name)) for (const d of parseAllDocuments(readFileSync(p, "utf8"))) out.push({ file: p, doc: d.toJS() });
+      else if (/\.ya?ml$/.test(e.name)) {
+        const text = readFileSync(p, "utf8");
+        if (/^services:/m.test(text) && !/^kind:/m.test(text)) continue; // a Compose file (examples/compose): the Compose Specification's schema, not berth's
+        for (const d of parseAllDocuments(text)) out.push({ file: p, doc: d.toJS() });
+      }
     }
   };
   walk(path.join(root, "examples"));
