@@ -137,3 +137,28 @@ describe("readiness", () => {
     expect(r).toMatchObject({ name: "db", condition });
   });
 });
+
+describe("dependsOn required: false and restart: true", () => {
+  const st = (over: Partial<DependencyState> = {}): DependencyState => ({ declared: true, status: "running", hasHealthcheck: false, restartPending: false, ...over });
+  const states = (s?: DependencyState) => new Map(s ? [["db", s]] : []);
+
+  it("an undeclared optional dependency is not waited for; a required one is", () => {
+    expect(readiness({ name: "db", condition: "healthy", required: false }, states())).toEqual({
+      name: "db", condition: "healthy", satisfied: true, failed: false, skipped: true, reason: "dependency db is not declared; not required: not waited for",
+    });
+    expect(readiness({ name: "db", condition: "healthy" }, states())).toMatchObject({ satisfied: false, failed: false, reason: "dependency db is not declared" });
+  });
+
+  it("a declared optional dependency is waited for, and skipped once it failed (Compose's optional dependency warning)", () => {
+    expect(readiness({ name: "db", condition: "healthy", required: false }, states(st({ hasHealthcheck: true, health: "starting" })))).toMatchObject({ satisfied: false, failed: false });
+    expect(readiness({ name: "db", condition: "completed", required: false }, states(st({ status: "exited", exitCode: 3 })))).toMatchObject({
+      satisfied: true, failed: false, skipped: true, reason: "dependency db exited with code 3; not required: not waited for",
+    });
+    expect(readiness({ name: "db", condition: "completed" }, states(st({ status: "exited", exitCode: 3 })))).toMatchObject({ satisfied: false, failed: true });
+  });
+
+  it("restart: true carries the dependency's run start; without it, nothing", () => {
+    expect(readiness({ name: "db", condition: "started", restart: true }, states(st({ startedAtMs: 5 })))).toMatchObject({ satisfied: true, runStartedAtMs: 5 });
+    expect(readiness({ name: "db", condition: "started" }, states(st({ startedAtMs: 5 })))).not.toHaveProperty("runStartedAtMs");
+  });
+});

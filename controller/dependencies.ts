@@ -17,6 +17,15 @@
  *   compose's "didn't complete successfully"). While a restart is pending it is only "not
  *   ready yet": the next run may succeed. An undeclared dependency is waited for (it may be
  *   applied later, from another stack); the reason says it is not declared.
+ * - `required: false` (Compose's): an undeclared dependency is not waited for, and neither is
+ *   a failed one (compose's "optional dependency ... failed to start" warning): satisfied
+ *   with `skipped`, the reason saying why. A declared one is waited for as any other.
+ * - `restart: true` (Compose's): the verdict carries the dependency's run start
+ *   (`runStartedAtMs`); the planner restarts a dependent whose run began before it. Compose
+ *   can only do this for restarts it drives itself (`compose restart`, a recreate by `up`),
+ *   not for the engine's restart-policy restarts (docker/compose#10263); berth drives both,
+ *   so every new run of the dependency — recreate, user restart, policy or unhealthy restart —
+ *   restarts its `restart: true` dependents.
  */
 import { invalidArgument } from "../lib/errors.js";
 import { KINDS, type Kind } from "../schemas/kinds.js";
@@ -44,6 +53,8 @@ export interface DependencyState {
    * or its own dependencies failed. The text says why.
    */
   failure?: string;
+  /** When its current run started (epoch ms), if it has run. */
+  startedAtMs?: number;
 }
 
 /** The verdict on one `dependsOn` entry. */
@@ -56,6 +67,10 @@ export interface DependencyReadiness {
   failed: boolean;
   /** Human text naming the dependency, e.g. `db is not healthy yet (starting)`. */
   reason: string;
+  /** `required: false` and undeclared or failed: not waited for (a warning). */
+  skipped?: boolean;
+  /** `restart: true`: when the dependency's current run started (a dependent started before it is restarted). */
+  runStartedAtMs?: number;
 }
 
 /** Position of a kind in apply order (lower first). */
@@ -171,9 +186,20 @@ export function referencedObjectKeys(container: AnyObject, declared: readonly An
 
 /** Judges one `dependsOn` entry against the dependencies' states (by container name). */
 export function readiness(
-  dep: { name: string; condition: DependencyCondition },
+  dep: { name: string; condition: DependencyCondition; restart?: boolean; required?: boolean },
   states: ReadonlyMap<string, DependencyState>,
 ): DependencyReadiness {
+  const verdict = requiredReadiness(dep, states);
+  const s = states.get(dep.name);
+  if (dep.required === false && (verdict.failed || !s?.declared)) {
+    const why = !s?.declared ? `dependency ${dep.name} is not declared` : verdict.reason;
+    return { name: dep.name, condition: dep.condition, satisfied: true, failed: false, skipped: true, reason: `${why}; not required: not waited for` };
+  }
+  if (dep.restart && s?.startedAtMs !== undefined) verdict.runStartedAtMs = s.startedAtMs;
+  return verdict;
+}
+
+function requiredReadiness(dep: { name: string; condition: DependencyCondition }, states: ReadonlyMap<string, DependencyState>): DependencyReadiness {
   const { name, condition } = dep;
   const out = (satisfied: boolean, failed: boolean, reason: string): DependencyReadiness => ({ name, condition, satisfied, failed, reason });
   const s = states.get(name);

@@ -16,7 +16,7 @@ export function anonymousVolumeName(container: string, target: string): string {
  */
 export function toCreateSpec(
   obj: ContainerObject,
-  ctx: { stack: string; specHash: string; envFiles: Record<string, { name: string; value: string }[]>; network?: Pick<ContainerCreateSpec, "networkMode" | "dns" | "hosts"> },
+  ctx: { stack: string; specHash: string; envFiles: Record<string, { name: string; value: string }[]>; network?: Pick<ContainerCreateSpec, "networkMode" | "dns" | "hosts" | "extraHosts"> },
 ): ContainerCreateSpec {
   const s = obj.spec;
   const name = obj.metadata.name;
@@ -48,6 +48,7 @@ export function toCreateSpec(
     networkMode: ctx.network?.networkMode ?? "none",
     ...(ctx.network?.dns ? { dns: ctx.network.dns } : {}),
     ...(ctx.network?.hosts ? { hosts: ctx.network.hosts } : {}),
+    ...(ctx.network?.extraHosts ? { extraHosts: ctx.network.extraHosts } : {}),
     resources: { ...s.resources },
     stopGracePeriodMs: s.stopGracePeriodMs,
     readOnlyRootfs: s.readOnlyRootfs,
@@ -61,5 +62,6 @@ export function toCreateSpec(
   if (s.user) spec.user = s.user;
   if (s.hostname) spec.hostname = s.hostname;
   if (s.stopSignal) spec.stopSignal = s.stopSignal;
+  if (s.init) spec.init = true;
   return spec;
 }

@@ -91,7 +91,7 @@ export class ContainerLifecycle {
         s.restart.retries += 1;
         s.restart.lastBackoffMs = a.delayMs;
         s.lastRestartAtMs = now;
-      } else if (a.by === "user") {
+      } else if (a.by === "user" || a.by === "dependency") {
         // A fresh restart manager, as `docker start` makes one: the count shown is kept.
         s.restart.retries = 0;
         s.restart.lastBackoffMs = 0;
@@ -108,13 +108,14 @@ export class ContainerLifecycle {
     });
     if (a.by === "policy") this.deps.events.record("Normal", "Restarted", t.key, `restarted (restart ${st.restart.restartCount})`);
     else if (a.by === "user") this.deps.events.record("Normal", "Started", t.key, `started by the user, pid ${started.pid ?? "?"}`);
+    else if (a.by === "dependency") this.deps.events.record("Normal", "Restarted", t.key, `${a.reason}, pid ${started.pid ?? "?"}`);
     else this.deps.events.record("Normal", "Started", t.key, `started, pid ${started.pid ?? "?"}`);
     return started;
   }
 
   private async stop(a: Extract<Action, { type: "stop" }>, observed: ContainerState | undefined, t: ActionTarget): Promise<ContainerState | undefined> {
     const cause = a.cause;
-    if (cause && cause !== "restart") {
+    if (cause && cause !== "restart" && cause !== "dependency-restart") {
       const atMs = this.deps.clock.now();
       this.deps.status.update(t.key, "Container", (s) => {
         s.restart.lastStop = { cause, atMs };
@@ -126,6 +127,7 @@ export class ContainerLifecycle {
     const after = running ? await this.deps.runtime.containers.stop(observed.id, { signal: t.signal }) : observed;
     if (cause === "user") this.deps.events.record("Normal", "Stopped", t.key, running ? "stopped by the user" : "stopped by the user (it was not running): it will not be restarted");
     else if (cause === "restart") this.deps.events.record("Normal", "Stopped", t.key, "stopped by the user to restart it");
+    else if (cause === "dependency-restart") this.deps.events.record("Normal", "Stopped", t.key, `${a.reason}: stopped to restart it`);
     else if (cause) this.deps.events.record("Warning", cause.startsWith("unhealthy") ? "Unhealthy" : "Killing", t.key, a.reason);
     return after;
   }

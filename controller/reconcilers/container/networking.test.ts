@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { containerObject, containerYaml, startHarness, type Harness } from "../../testing.js";
 import { defaultNetworkName } from "../../store/keys.js";
 import { networkPlanOf, portRequestsOf } from "./networking.js";
@@ -36,6 +36,33 @@ describe("networkPlanOf and portRequestsOf", () => {
 describe("container networking on the fake runtime", () => {
   let h: Harness;
   afterEach(async () => h?.close());
+
+  it("a static ipv4Address is reserved and connected as asked; extraHosts (host-gateway: the first network's gateway) and dns reach the create spec", async () => {
+    h = await startHarness();
+    const reserve = vi.spyOn(h.networks, "reserve");
+    const connect = vi.spyOn(h.networks, "connect");
+    const yaml = containerYaml("web").replace(
+      "spec:\n",
+      "spec:\n  networks: [{name: front, ipv4Address: 127.89.0.10}]\n  extraHosts: ['db.example:10.9.0.2', 'host.docker.internal:host-gateway']\n  dns: [10.9.0.53]\n  dnsSearch: [corp.example]\n",
+    );
+    await h.apply(network("front") + yaml, { stack: "shop" });
+    expect((await h.status("web")).phase).toBe("Running");
+    expect(reserve).toHaveBeenCalledWith("front", "web", { address: "127.89.0.10" });
+    expect(connect.mock.calls[0]![0]).toMatchObject({ network: "front", container: "web", address: "127.89.0.10", upstreams: ["10.9.0.53"] });
+    const spec = h.containers.specOf("web");
+    const gateway = (await h.networks.inspect("front")).gateway;
+    expect(spec.extraHosts).toEqual([
+      { address: "10.9.0.2", names: ["db.example"] },
+      { address: gateway, names: ["host.docker.internal"] },
+    ]);
+    expect(spec.dns).toEqual({ nameservers: [gateway], search: ["corp.example"], options: ["ndots:0"], upstreams: ["10.9.0.53"] });
+  });
+
+  it("extraHosts host-gateway without a network waits, naming it", async () => {
+    h = await startHarness();
+    await h.apply(containerYaml("web").replace("spec:\n", "spec:\n  networkMode: none\n  extraHosts: ['gw:host-gateway']\n"), { stack: "shop" });
+    expect((await h.status("web")).message).toMatch(/extraHosts gw:host-gateway needs a network/);
+  });
 
   it("containers of a stack share its default network, made on demand and removed with its last container", async () => {
     h = await startHarness();

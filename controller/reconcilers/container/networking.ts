@@ -19,6 +19,7 @@
 import { failedPrecondition, isBerthError, notImplemented } from "../../../lib/errors.js";
 import type { ContainerCreateSpec, ContainerState, PortMappingSpec, PublishedPort } from "../../../runtime/types.js";
 import { LABELS } from "../../labels.js";
+import { HOST_GATEWAY } from "../../manifests/normalize/extra-hosts.js";
 import type { ContainerObject } from "../../manifests/model.js";
 import { defaultNetworkName, keyOf } from "../../store/keys.js";
 import type { ReconcilerDeps } from "../context.js";
@@ -26,13 +27,13 @@ import type { ReconcilerDeps } from "../context.js";
 export type NetworkPlan =
   | { mode: "host" | "none" }
   | { mode: "container"; container: string }
-  | { mode: "bridge"; networks: { name: string; aliases: string[]; implicit: boolean }[] };
+  | { mode: "bridge"; networks: { name: string; aliases: string[]; implicit: boolean; ipv4Address?: string }[] };
 
 export function networkPlanOf(obj: ContainerObject, stack: string): NetworkPlan {
   const s = obj.spec;
   if (s.networkMode === "host" || s.networkMode === "none") return { mode: s.networkMode };
   if (s.networkMode?.startsWith("container:")) return { mode: "container", container: s.networkMode.slice("container:".length) };
-  if (s.networks.length) return { mode: "bridge", networks: s.networks.map((n) => ({ name: n.name, aliases: [...n.aliases], implicit: false })) };
+  if (s.networks.length) return { mode: "bridge", networks: s.networks.map((n) => ({ name: n.name, aliases: [...n.aliases], implicit: false, ...(n.ipv4Address ? { ipv4Address: n.ipv4Address } : {}) })) };
   return { mode: "bridge", networks: [{ name: defaultNetworkName(stack), aliases: [], implicit: true }] };
 }
 
@@ -84,22 +85,50 @@ export class ContainerNetworking {
     return target;
   }
 
-  /** The network fields of the create spec (see the file comment). */
-  async prepare(obj: ContainerObject, stack: string): Promise<Pick<ContainerCreateSpec, "networkMode" | "dns" | "hosts">> {
+  /**
+   * The network fields of the create spec (see the file comment), with the user's
+   * extraHosts (`host-gateway`: the gateway of its first network; 127.0.0.1 with networkMode
+   * host; FailedPrecondition without a network) and dns settings: on bridge networks the
+   * nameservers stay its networks' resolvers, which forward other names to `dns` (Docker's
+   * embedded DNS); search and options are resolv.conf's.
+   */
+  async prepare(obj: ContainerObject, stack: string): Promise<Pick<ContainerCreateSpec, "networkMode" | "dns" | "hosts" | "extraHosts">> {
     const plan = networkPlanOf(obj, stack);
     const name = obj.metadata.name;
-    if (plan.mode === "host" || plan.mode === "none") return { networkMode: plan.mode };
+    const s = obj.spec;
+    const extra = (gateway: string | undefined) => {
+      if (!s.extraHosts?.length) return {};
+      return {
+        extraHosts: s.extraHosts.map((h) => {
+          if (h.address !== HOST_GATEWAY) return { address: h.address, names: [h.name] };
+          if (!gateway) throw failedPrecondition(`create container ${name}: extraHosts ${h.name}:${HOST_GATEWAY} needs a network (networkMode ${s.networkMode} has no gateway)`);
+          return { address: gateway, names: [h.name] };
+        }),
+      };
+    };
+    if (plan.mode === "host") {
+      const dns = s.dns || s.dnsSearch || s.dnsOptions ? { dns: { nameservers: s.dns ?? [], search: s.dnsSearch ?? [], options: s.dnsOptions ?? [] } } : {};
+      return { networkMode: "host", ...dns, ...extra("127.0.0.1") };
+    }
+    if (plan.mode === "none") return { networkMode: "none", ...extra(undefined) };
     if (plan.mode !== "bridge") return { networkMode: `container:${(await this.sharedTarget(obj, stack))!.id}` };
     const nameservers: string[] = [];
     const hosts: { address: string; names: string[] }[] = [];
     const hostname = obj.spec.hostname;
+    let gateway: string | undefined;
     for (const n of plan.networks) {
       await this.ensureNetwork(n, name, stack);
-      const r = await this.deps.runtime.networks.reserve(n.name, name);
+      const r = await this.deps.runtime.networks.reserve(n.name, name, n.ipv4Address ? { address: n.ipv4Address } : {}).catch((err) => {
+        // A static address refused (outside the subnet, the gateway, taken): a waiting status naming it, retried.
+        if (n.ipv4Address && (isBerthError(err, "Conflict") || isBerthError(err, "InvalidArgument"))) throw failedPrecondition(`create container ${name}: ipv4Address ${n.ipv4Address} on network ${n.name}: ${(err as Error).message}`, { cause: err });
+        throw err;
+      });
+      if (gateway === undefined) gateway = r.gateway;
       if (!nameservers.includes(r.gateway)) nameservers.push(r.gateway);
       hosts.push({ address: r.address, names: hosts.length === 0 ? [...new Set([...(hostname ? [hostname] : []), name, ...n.aliases])] : [name, ...n.aliases] });
     }
-    return { networkMode: "bridge", dns: { nameservers: nameservers.slice(0, 3), search: [], options: ["ndots:0"] }, hosts };
+    const dns = { nameservers: nameservers.slice(0, 3), search: s.dnsSearch ?? [], options: s.dnsOptions ?? ["ndots:0"], ...(s.dns ? { upstreams: [...s.dns] } : {}) };
+    return { networkMode: "bridge", dns, hosts, ...extra(gateway) };
   }
 
   private async ensureNetwork(n: { name: string; implicit: boolean }, container: string, stack: string): Promise<void> {
@@ -124,7 +153,16 @@ export class ContainerNetworking {
       const internal = (await this.deps.runtime.networks.inspect(n.name)).internal;
       const defaultRoute = !internal && !routed;
       if (defaultRoute) routed = true;
-      await this.deps.runtime.networks.connect({ network: n.name, container: obj.metadata.name, netns: c.netns, ifname: `eth${i}`, names: [obj.metadata.name, ...n.aliases], defaultRoute });
+      await this.deps.runtime.networks.connect({
+        network: n.name,
+        container: obj.metadata.name,
+        netns: c.netns,
+        ifname: `eth${i}`,
+        names: [obj.metadata.name, ...n.aliases],
+        defaultRoute,
+        ...(n.ipv4Address ? { address: n.ipv4Address } : {}),
+        ...(obj.spec.dns ? { upstreams: [...obj.spec.dns] } : {}),
+      });
     }
   }
 

@@ -255,3 +255,35 @@ describe("planContainer", () => {
     expect(delays).toEqual([100, 200, 400, 800]);
   });
 });
+
+describe("dependsOn restart: true", () => {
+  const dep = (over: Partial<DependencyReadiness> = {}): DependencyReadiness => ({ name: "db", condition: "started", satisfied: true, failed: false, reason: "dependency db is running", ...over });
+  const plan = (mut: Mut) => {
+    const s = base();
+    mut(s);
+    return planContainer(s.desired, s.observed, s.now, s.ctx);
+  };
+  const started = Date.parse(base().observed!.startedAt!);
+
+  it("restarts a running dependent whose dependency's run began after its own", () => {
+    expect(plan((s) => (s.ctx.dependencies = [dep({ runStartedAtMs: started + 1 })]))).toEqual([
+      { type: "stop", cause: "dependency-restart", reason: "dependency db was restarted or recreated (restart: true)" },
+      { type: "start", by: "dependency", dependency: "db", reason: "dependency db was restarted or recreated (restart: true)" },
+    ]);
+  });
+
+  it("keeps it running while the dependency is not satisfied again, and does nothing for an older run, a user action or without restart", () => {
+    expect(plan((s) => (s.ctx.dependencies = [dep({ runStartedAtMs: started + 1, satisfied: false, reason: "dependency db is not healthy yet (starting)", condition: "healthy" })]))).toEqual([]);
+    expect(plan((s) => (s.ctx.dependencies = [dep({ runStartedAtMs: started - 1 })]))).toEqual([]);
+    expect(plan((s) => (s.ctx.dependencies = [dep({ runStartedAtMs: started })]))).toEqual([]);
+    expect(plan((s) => (s.ctx.dependencies = [dep()]))).toEqual([]);
+    expect(plan((s) => ((s.ctx.dependencies = [dep({ runStartedAtMs: started + 1 })]), (s.ctx.intent = "stop")))).toEqual([{ type: "stop", cause: "user", reason: "stopped by the user" }]);
+  });
+
+  it("an optional dependency skipped does not hold up a create", () => {
+    expect(plan((s) => ((s.observed = undefined), (s.ctx.dependencies = [dep({ skipped: true, reason: "dependency db is not declared; not required: not waited for" })])))).toEqual([
+      { type: "create", reason: "container does not exist" },
+      { type: "start", by: "create", reason: "container was created" },
+    ]);
+  });
+});

@@ -26,6 +26,9 @@
  *    are satisfied, keeping the old container meanwhile — and start it unless the user had
  *    stopped it.
  * 7. Created, not started: start once the dependencies are satisfied (not when user-stopped).
+ * 8a. Running, and a `restart: true` dependency's current run started after this one's
+ *    (it was recreated or restarted): stop and start it once every dependency is satisfied
+ *    again (until then it keeps running). Not for a user-stopped container.
  * 8. Running and unhealthy (health of this run): `onUnhealthy: restart` stops it with
  *    cause `unhealthy-restart` — the restart then goes through the restart backoff like any
  *    exit (9) — unless on-failure's retries are used up (wait, failed); `stop` stops it
@@ -103,6 +106,15 @@ export function planContainer(desired: DesiredContainer | undefined, observed: C
       return [{ type: "start", by: "create", reason: "container is created but not started" }];
 
     case "running": {
+      const startedAtMs = observed.startedAt ? Date.parse(observed.startedAt) : undefined;
+      const newer = intent === undefined && startedAtMs !== undefined ? ctx.dependencies.find((d) => d.runStartedAtMs !== undefined && d.runStartedAtMs > startedAtMs) : undefined;
+      if (newer && !blocked) {
+        const reason = `dependency ${newer.name} was restarted or recreated (restart: true)`;
+        return [
+          { type: "stop", cause: "dependency-restart", reason },
+          { type: "start", by: "dependency", dependency: newer.name, reason },
+        ];
+      }
       if (ctx.health !== "unhealthy") return [];
       const onUnhealthy = ctx.onUnhealthy ?? desired.spec.onUnhealthy;
       if (onUnhealthy === "stop") return [{ type: "stop", cause: "unhealthy-stop", reason: "container is unhealthy (onUnhealthy: stop)" }];

@@ -100,6 +100,13 @@ export class ContainerReconciler implements Reconciler {
       ...(intent ? { intent: intent.action } : {}),
     });
 
+    // An optional dependency not waited for is said once, when the container starts without it.
+    if (actions.some((a) => a.type === "start" && a.by === "create") || actions.some((a) => a.type === "recreate" && a.start)) {
+      for (const dep of obj.spec.dependsOn) {
+        const r = readiness(dep, new Map([[dep.name, this.dependencyState(dep.name)]]));
+        if (r.skipped) d.events.record("Warning", "DependencySkipped", key, r.reason);
+      }
+    }
     let wait: Extract<Action, { type: "wait" }> | undefined;
     const exposed = image?.config.ExposedPorts;
     const target = { key, stack: stored.stack, obj, specHash: hash ?? "", envFiles: env.parsed, signal, ...(exposed ? { exposed } : {}) };
@@ -225,6 +232,7 @@ export class ContainerReconciler implements Reconciler {
       restartPending: st.nextRestartAtMs !== undefined,
     };
     if (obs?.exitCode !== undefined) dep.exitCode = obs.exitCode;
+    if (obs?.startedAt) dep.startedAtMs = Date.parse(obs.startedAt);
     if (health) dep.health = health;
     if (st.failed && st.message) dep.failure = st.message;
     return dep;

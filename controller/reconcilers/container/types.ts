@@ -43,8 +43,10 @@ export interface PlanContext {
  * - `policy`: the restart policy after an exit, `delayMs` being its backoff (`Restarted`,
  *   restartCount +1);
  * - `user`: `berth start|restart` (`Started` by the user; restartCount kept, backoff reset).
+ * - `dependency`: a `restart: true` dependency has a newer run (`Restarted`; bookkept as a
+ *   user restart, as `compose restart` is a `docker restart`).
  */
-export type StartedBy = { by: "create" } | { by: "policy"; delayMs: number } | { by: "user" };
+export type StartedBy = { by: "create" } | { by: "policy"; delayMs: number } | { by: "user" } | { by: "dependency"; dependency: string };
 
 /**
  * What the container reconciler should do next, as data with a human reason (kubelet
@@ -59,7 +61,7 @@ export type Action =
    * `restart` marks the stop of a `berth restart` (recorded nowhere: the start follows).
    * A user stop of a container that is not running only records the cause.
    */
-  | { type: "stop"; cause?: StopCause | "restart"; reason: string }
+  | { type: "stop"; cause?: StopCause | "restart" | "dependency-restart"; reason: string }
   | { type: "remove"; reason: string }
   /** Stop (if running) → remove → create, then start when `start` is true. */
   | { type: "recreate"; start: boolean; reason: string }
