@@ -80,6 +80,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`berth ... | head`) closes the pipe: what is left to print has
+// nowhere to go, which is no error of berth's. Without this, the EPIPE of the next write is an
+// unhandled 'error' event and Node prints a stack trace. (`berth up` guards its
+// own output with safe-output.ts, which must keep running: this one then stands aside.)
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (stream.listenerCount("error") > 1) return;
+    if (err.code !== "EPIPE") throw err;
+    process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+  });
+}
+
 main(process.argv).then((code) => {
   process.exitCode = code;
 });

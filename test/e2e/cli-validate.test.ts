@@ -112,3 +112,19 @@ describe("berth command line", () => {
     expect(badOut.stderr).toContain("Allowed choices are text, json");
   });
 });
+
+describe("output to a reader that stops early (berth ... | head)", () => {
+  it("exits quietly when stdout's pipe closes: no stack trace", async () => {
+    const { spawn } = await import("node:child_process");
+    const { BERTH } = await import("../helpers/cli.js");
+    const child = spawn(process.execPath, [BERTH, "--help"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    // read one chunk, then close the read end, as `head -1` does
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    expect(stderr).not.toMatch(/EPIPE|at .*\(node:/);
+    expect(code).toBe(0);
+  });
+});
