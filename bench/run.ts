@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchBuildSuite } from "./build/index.js";
 import { benchCliStartup } from "./cli-startup.js";
+import { benchComposeSuite } from "./compose/index.js";
 import { benchController } from "./controller/index.js";
 import { benchGitops } from "./gitops/index.js";
 import { benchNetwork } from "./network/index.js";
@@ -20,6 +21,7 @@ const benches: Record<string, () => unknown | Promise<unknown>> = {
   network: () => benchNetwork(),
   build: () => benchBuildSuite(),
   gitops: () => benchGitops(),
+  compose: () => benchComposeSuite(),
 };
 
 const wanted = process.argv.slice(2);
