@@ -56,10 +56,10 @@ describe("berth convert", () => {
   });
 
   it("exits 1 with located errors", async () => {
-    const dir = projectDir({ "compose.yaml": "services:\n  web:\n    image: busybox\n    init: true\n" });
+    const dir = projectDir({ "compose.yaml": "services:\n  web:\n    image: busybox\n    devices: [/dev/kvm]\n" });
     let err = "";
     const code = await runConvert({ filename: [path.join(dir, "compose.yaml")], output: "yaml", allowPrivileged: false, env: {}, stdout: { write: () => {} }, stderr: { write: (s: string) => (err += s) } });
     expect(code).toBe(1);
-    expect(err).toContain("compose.yaml:4:5: error: services.web.init: init: true is not supported by berth");
+    expect(err).toContain("compose.yaml:4:5: error: services.web.devices: devices is not supported by berth");
   });
 });

@@ -134,9 +134,7 @@ describe("a realistic multi-service Compose file", () => {
   it("converts to the exact berth objects", async () => {
     const dir = shop();
     const r = await loadProject(dir, { env: { LOG_LEVEL: "debug" } });
-    expect(r.messages).toEqual([
-      "compose.yaml:51:9: warning: services.api.depends_on.db.restart: depends_on restart: true is not supported by berth: berth does not restart a container when a dependency restarts; ignored",
-    ]);
+    expect(r.messages).toEqual([]);
     expect(r.composeStack).toBe("shop");
     expect(r.objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       "Image/shop-web", "Container/shop-web", "Container/shop-api", "Container/shop-migrate", "Container/shop-db", "Container/shop-cache",
@@ -183,7 +181,7 @@ describe("a realistic multi-service Compose file", () => {
       { name: "shop-back", aliases: ["api", "backend"] },
     ]);
     expect(api.spec.dependsOn).toEqual([
-      { name: "shop-db", condition: "healthy" },
+      { name: "shop-db", condition: "healthy", restart: true },
       { name: "shop-cache", condition: "started" },
       { name: "shop-migrate", condition: "completed" },
     ]);
@@ -343,6 +341,10 @@ describe("depends_on", () => {
     expect(r2.messages).toEqual(["compose.yaml:5:9: error: services.app.depends_on[0]: service app depends on debug, which is disabled by its profiles; enable one of its profiles (--profile debug)"]);
     const r3 = await loadProject(svc("      - debug", extra), { profiles: ["debug"] });
     expect(container(r3.objects, "shop-app").spec.dependsOn).toEqual([{ name: "shop-debug", condition: "started" }]);
+    // enabled, an optional dependency is kept as such: waited for, and skipped if it fails
+    const r4 = await loadProject(svc("      debug: { condition: service_healthy, required: false, restart: true }", extra), { profiles: ["debug"] });
+    expect(r4.messages).toEqual([]);
+    expect(container(r4.objects, "shop-app").spec.dependsOn).toEqual([{ name: "shop-debug", condition: "healthy", restart: true, required: false }]);
   });
   it("an undefined service is an error at its item", async () => {
     const r = await loadProject(svc("      - nope"));
@@ -494,6 +496,50 @@ describe("project name and the default network", () => {
   });
 });
 
+describe("init, extra_hosts, dns and ipv4_address", () => {
+  const file = (addr: string, hosts = `["host.docker.internal:host-gateway", "db.example=10.9.0.2"]`) => `services:
+  app:
+    image: busybox
+    init: true
+    extra_hosts: ${hosts}
+    dns: 10.9.0.53
+    dns_search: [corp.example]
+    dns_opt: ["ndots:2"]
+    networks:
+      front:
+        ipv4_address: ${addr}
+networks:
+  front:
+    ipam:
+      config: [{ subnet: 10.5.0.0/24 }]
+`;
+
+  it("convert to init, extraHosts, dns, dnsSearch, dnsOptions and the network's ipv4Address", async () => {
+    const r = await loadProject(projectDir({ "compose.yaml": file("10.5.0.5") }));
+    expect(r.messages).toEqual([]);
+    const s = container(r.objects, "shop-app").spec;
+    expect(s).toMatchObject({
+      init: true,
+      extraHosts: [{ name: "host.docker.internal", address: "host-gateway" }, { name: "db.example", address: "10.9.0.2" }],
+      dns: ["10.9.0.53"],
+      dnsSearch: ["corp.example"],
+      dnsOptions: ["ndots:2"],
+      networks: [{ name: "shop-front", aliases: ["app"], ipv4Address: "10.5.0.5" }],
+    });
+    const map = await loadProject(projectDir({ "compose.yaml": file("10.5.0.6", `{ db.example: 10.9.0.2, v6: "::1" }`) }));
+    expect(container(map.objects, "shop-app").spec.extraHosts).toEqual([{ name: "db.example", address: "10.9.0.2" }, { name: "v6", address: "::1" }]);
+  });
+
+  it("an ipv4_address outside the declared subnet, or its gateway, is an error at its key", async () => {
+    expect((await loadProject(projectDir({ "compose.yaml": file("10.6.0.5") }))).messages).toEqual([
+      "compose.yaml:11:23: error: services.app.networks.front.ipv4_address: ipv4_address 10.6.0.5 is outside network front's subnet 10.5.0.0/24",
+    ]);
+    expect((await loadProject(projectDir({ "compose.yaml": file("10.5.0.1") }))).messages).toEqual([
+      "compose.yaml:11:23: error: services.app.networks.front.ipv4_address: ipv4_address 10.5.0.1 is network front's gateway",
+    ]);
+  });
+});
+
 describe("what berth does not support, located", () => {
   it("errors and warnings at their keys", async () => {
     const dir = projectDir({
@@ -501,13 +547,12 @@ describe("what berth does not support, located", () => {
 services:
   app:
     image: busybox
-    init: true
-    extra_hosts: ["host.docker.internal:host-gateway"]
+    devices: ["/dev/kvm"]
     logging: { driver: json-file }
     x-note: ignored
     networks:
       front:
-        ipv4_address: 10.5.0.5
+        ipv6_address: fd00::5
 networks:
   front:
     ipam:
@@ -518,10 +563,9 @@ x-anything: { ignored: true }
     const r = await loadProject(dir);
     expect(r.messages).toEqual([
       "compose.yaml:1:1: warning: version: version is obsolete in the Compose Specification; ignored",
-      "compose.yaml:5:5: error: services.app.init: init: true is not supported by berth: berth runs no init process in containers; use an image whose entrypoint reaps children (tini, dumb-init)",
-      "compose.yaml:6:5: error: services.app.extra_hosts: extra_hosts is not supported by berth: berth's /etc/hosts names the containers on the container's networks",
-      "compose.yaml:7:5: warning: services.app.logging: logging is not supported by berth: berth keeps each container's logs itself; ignored",
-      "compose.yaml:11:9: error: services.app.networks.front.ipv4_address: networks.front.ipv4_address is not supported by berth: berth allocates each container's address itself",
+      "compose.yaml:5:5: error: services.app.devices: devices is not supported by berth",
+      "compose.yaml:6:5: warning: services.app.logging: logging is not supported by berth: berth keeps each container's logs itself; ignored",
+      "compose.yaml:10:9: error: services.app.networks.front.ipv6_address: networks.front.ipv6_address is not supported by berth: berth allocates each container's address itself",
     ]);
     expect(r.objects).toEqual([]);
   });

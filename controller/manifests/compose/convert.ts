@@ -63,7 +63,7 @@ const HANDLED = new Set([
   "image", "build", "pull_policy", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes", "tmpfs",
   "networks", "network_mode", "restart", "healthcheck", "depends_on", "working_dir", "user", "hostname", "stop_signal",
   "stop_grace_period", "labels", "read_only", "cap_add", "cap_drop", "privileged", "init", "mem_limit", "cpus", "pids_limit",
-  "deploy", "secrets", "configs", "profiles", "container_name", "extends", "scale",
+  "deploy", "secrets", "configs", "profiles", "container_name", "extends", "scale", "extra_hosts", "dns", "dns_search", "dns_opt",
 ]);
 /** Service keys that change nothing berth does on one host: ignored with a warning. */
 const HARMLESS: Record<string, string> = {
@@ -334,14 +334,16 @@ export class ComposeConverter {
         const aliases = [name];
         if (isObj(cfg)) {
           if (Array.isArray(cfg.aliases)) for (const a of cfg.aliases) if (typeof a === "string" && !aliases.includes(a)) aliases.push(a);
+          if (typeof cfg.ipv4_address === "string") this.staticAddress(key, cfg.ipv4_address, [...nat, "ipv4_address"]);
           for (const k of Object.keys(cfg)) {
-            if (k === "aliases" || k.startsWith("x-")) continue;
+            if (k === "aliases" || k === "ipv4_address" || k.startsWith("x-")) continue;
             if (k === "priority" || k === "gw_priority") this.unsupported([...nat, k], `networks.${key}.${k}`, "the order of networks is the order they are listed", "warning");
             else this.unsupported([...nat, k], `networks.${key}.${k}`, k === "ipv4_address" || k === "ipv6_address" ? "berth allocates each container's address itself" : "");
           }
         }
         trace.push([["spec", "networks", nets.length], nat]);
-        nets.push({ name: this.networkName(key), aliases: aliases.filter((a) => a !== cname) });
+        const ipv4 = isObj(cfg) && typeof cfg.ipv4_address === "string" ? { ipv4Address: cfg.ipv4_address } : {};
+        nets.push({ name: this.networkName(key), aliases: aliases.filter((a) => a !== cname), ...ipv4 });
       }
       if (nets.length) spec.networks = nets;
     }
@@ -374,6 +376,7 @@ export class ComposeConverter {
         const dat: Seg = [...at, "depends_on", d.keys[dep]!];
         const c = (isObj(cfg) ? cfg : {}) as { condition?: string; restart?: unknown; required?: unknown };
         const required = asBool(c.required) !== false;
+        const extra = { ...(asBool(c.restart) === true ? { restart: true } : {}), ...(required ? {} : { required: false }) };
         if (!services[dep] || this.project.disabled.has(dep)) {
           if (!required) {
             this.report(dat, `${dep} is ${services[dep] ? "disabled by its profiles" : "not defined"} and not required: not waited for`, "warning");
@@ -383,11 +386,10 @@ export class ComposeConverter {
           continue;
         }
         const condition = ({ service_started: "started", service_healthy: "healthy", service_completed_successfully: "completed" } as Record<string, string>)[c.condition ?? "service_started"];
-        if (asBool(c.restart) === true) this.unsupported([...dat, "restart"], "depends_on restart: true", "berth does not restart a container when a dependency restarts", "warning");
         const target = this.containerName(dep);
         if (dependsOn.some((x) => x.name === target)) continue;
         trace.push([["spec", "dependsOn", dependsOn.length], dat]);
-        dependsOn.push({ name: target, condition });
+        dependsOn.push({ name: target, condition, ...extra });
       }
     }
     if (dependsOn.length) spec.dependsOn = dependsOn;
@@ -409,7 +411,11 @@ export class ComposeConverter {
       set("privileged", true, [...at, "privileged"]);
       this.grants.push({ object: `container/${cname}`, what: "privileged: true (every capability and device of the host)", at: [...at, "privileged"] });
     }
-    if (asBool(svc.init) === true) this.unsupported([...at, "init"], "init: true", "berth runs no init process in containers; use an image whose entrypoint reaps children (tini, dumb-init)");
+    if (asBool(svc.init) === true) set("init", true, [...at, "init"]);
+    if (svc.extra_hosts !== undefined) set("extraHosts", svc.extra_hosts, [...at, "extra_hosts"]);
+    for (const [k, field] of [["dns", "dns"], ["dns_search", "dnsSearch"], ["dns_opt", "dnsOptions"]] as const) {
+      if (svc[k] !== undefined) set(field, ([] as unknown[]).concat(svc[k]).map(String), [...at, k]);
+    }
     if (svc.scale !== undefined && Number(svc.scale) !== 1) this.unsupported([...at, "scale"], `scale: ${svc.scale}`, "berth runs one container per service");
 
     // resources
@@ -659,6 +665,28 @@ export class ComposeConverter {
     }
   }
 
+  /**
+   * A service's ipv4_address checked against its network's declared ipam subnet and gateway
+   * (what is known before anything runs; a taken address is the network driver's refusal).
+   */
+  private staticAddress(key: string, address: string, at: Seg) {
+    const n = isObj(this.model.networks) ? ((this.model.networks as Record<string, Obj | null>)[key] ?? undefined) : undefined;
+    const ipam = isObj(n) && isObj(n.ipam) ? (n.ipam as Obj) : undefined;
+    const c = Array.isArray(ipam?.config) ? ((ipam!.config as Obj[])[0] ?? undefined) : undefined;
+    const a = ipv4ToInt(address);
+    if (a === undefined) {
+      this.report(at, `expected an IPv4 address such as 172.28.0.10, got ${JSON.stringify(address)}`);
+      return;
+    }
+    if (!isObj(c) || typeof c.subnet !== "string") return;
+    const [base, bits] = [ipv4ToInt(c.subnet.split("/")[0]!), Number(c.subnet.split("/")[1])];
+    if (base === undefined || !(bits >= 0 && bits <= 32)) return;
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    if (((a & mask) >>> 0) !== ((base & mask) >>> 0)) this.report(at, `ipv4_address ${address} is outside network ${key}'s subnet ${c.subnet}`);
+    else if (a === ((base & mask) >>> 0) || a === ((base | ~mask) >>> 0)) this.report(at, `ipv4_address ${address} is the network or broadcast address of ${c.subnet}`);
+    else if (a === (typeof c.gateway === "string" ? ipv4ToInt(c.gateway) : ((base & mask) >>> 0) + 1)) this.report(at, `ipv4_address ${address} is network ${key}'s gateway`);
+  }
+
   // ---------------------------------------------------------------- networks, volumes
 
   private networks() {
@@ -727,12 +755,14 @@ export class ComposeConverter {
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 
+function ipv4ToInt(ip: string): number | undefined {
+  const parts = ip.split(".");
+  if (parts.length !== 4 || parts.some((x) => !/^[0-9]{1,3}$/.test(x) || Number(x) > 255)) return undefined;
+  return parts.reduce((n, x) => ((n << 8) >>> 0) + Number(x), 0);
+}
+
 function unsupportedWhy(k: string): string {
   const why: Record<string, string> = {
-    extra_hosts: "berth's /etc/hosts names the containers on the container's networks",
-    dns: "containers use their networks' resolvers",
-    dns_search: "containers use their networks' resolvers",
-    dns_opt: "containers use their networks' resolvers",
     links: "use networks: services are reachable by name on their networks",
     external_links: "use networks: services are reachable by name on their networks",
     volumes_from: "name the volumes in each service",
