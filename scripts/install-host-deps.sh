@@ -7,10 +7,11 @@ set -euo pipefail
 # runc (OCI runtime), conmon (shim), busybox-static (the example and test images),
 # attr (setfattr: overlay opaque-directory markers), iproute2 (bridges, veths, netns),
 # util-linux, iptables (berth's own chains: published ports, masquerade, isolation) and
-# conntrack (flushes stale UDP flows when a UDP port mapping changes).
-packages=(runc conmon busybox-static iproute2 util-linux attr iptables conntrack)
+# conntrack (flushes stale UDP flows when a UDP port mapping changes), tini (its static
+# /usr/bin/tini-static is the init of containers with init: true).
+packages=(runc conmon busybox-static iproute2 util-linux attr iptables conntrack tini)
 # Commands that prove each package is present, in the same order.
-commands=(runc conmon busybox ip nsenter setfattr iptables conntrack)
+commands=(runc conmon busybox ip nsenter setfattr iptables conntrack tini-static)
 if [ "${1:-}" = "--tests" ]; then
   # docker.io: the image interop test runs a private dockerd (its own state dir, no iptables).
   # docker-registry: the registry tests start their own (127.0.0.1 only, their own config);

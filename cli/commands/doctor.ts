@@ -1,9 +1,26 @@
-import { hostProbe, runDoctor } from "../../runtime/doctor.js";
+import { accessSync, constants as fsc } from "node:fs";
+import { DEFAULT_INIT_PATH } from "../../runtime/containers/options.js";
+import { hostProbe, runDoctor, type CheckStatus } from "../../runtime/doctor.js";
+
+/** The init of `init: true` containers: optional (a warning), since only those need it. */
+export function checkInit(path = DEFAULT_INIT_PATH, executable = (p: string) => {
+  try {
+    accessSync(p, fsc.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}): { name: "init"; status: CheckStatus; detail: string; fix?: string } {
+  return executable(path)
+    ? { name: "init", status: "ok", detail: `${path} (containers with init: true)` }
+    : { name: "init", status: "warn", detail: `${path} not found: containers with init: true cannot be created`, fix: "apt-get install tini" };
+}
 import { paint } from "../style.js";
 
 /** `berth doctor`: 0 when the host can run containers, 1 when something is missing. */
 export async function runDoctorCommand(opts: { output: "text" | "json"; root?: string }): Promise<number> {
-  const report = await runDoctor(hostProbe(opts.root ? { root: opts.root } : {}));
+  const base = await runDoctor(hostProbe(opts.root ? { root: opts.root } : {}));
+  const report = { ...base, checks: [...base.checks, checkInit()] };
   if (opts.output === "json") {
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     return report.ok ? 0 : 1;
