@@ -17,6 +17,8 @@ const keep = (cmd: string) => JSON.stringify(["sh", "-c", `trap 'exit 0' TERM; $
 const httpd = (port: number, dir = "/www") => keep(`mkdir -p ${dir} && echo ok > ${dir}/index.html && httpd -f -p ${port} -h ${dir}`);
 
 export const SERVICES = ["proxy", "web", "api", "db", "cache", "queue", "worker", "scheduler", "metrics", "mailer"];
+/** The healthchecks' interval (1s in the file): the first probe runs one interval after the start. */
+export const HEALTH_INTERVAL_MS = 1000;
 /** What gated waits for beyond "running". */
 export const HEALTHCHECKED = ["db", "api"];
 

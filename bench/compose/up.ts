@@ -12,7 +12,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { ContainerStatusView } from "../../controller/api/protocol.js";
 import { runProcess, type PrivateDockerd } from "../../test/helpers/dockerd.js";
-import { now, ratio, range, sleep, summarize, type Summary } from "../stats.js";
+import { median, now, ratio, range, round, sleep, summarize, type Summary } from "../stats.js";
 import { BERTH_CLI, type BerthDaemonProc } from "../gitops/berth-daemon.js";
 import { IMAGE, type SuiteEnv } from "../gitops/suite-env.js";
 import { composeYaml, HEALTHCHECKED, SERVICES } from "./compose-file.js";
@@ -25,6 +25,8 @@ export interface VariantResult {
   /** What each side's command waits for before it returns. */
   waitsFor: { berth: string; docker: string };
   berth: Summary;
+  /** Where berth's time goes, from the daemon's events (medians): the command's start → the first container Created (node's start, reading and converting the file, the apply, the first reconcile), → the last Started, → the command's return (its --wait seeing it, exit). */
+  berthSplit: { toFirstCreatedMs: number | null; toLastStartedMs: number | null; toReturnMs: number | null };
   docker: Summary;
   ratio: number | null;
 }
@@ -49,14 +51,21 @@ export async function benchUp(env: SuiteEnv, s: ComposeSides, gated: boolean, o:
     if (r.code !== 0) throw new Error(`${what} exited ${r.code}${r.timedOut ? " (timed out)" : ""}: ${(r.stderr || r.stdout).trim().slice(-800)}`);
     return r;
   };
+  const splits: [number, number, number][] = [];
   const berthUp = async () => {
     const t0 = now();
+    const t0Wall = Date.now();
     await run(process.execPath, [BERTH_CLI, "--run-root", s.berth.runRoot, "apply", "-f", file, "-p", PROJECT, "--wait", "--timeout", "2m"], berthEnv, "berth apply --wait");
     const ms = now() - t0;
     const l = (await s.berth.client.list("Container")).filter((v) => v.metadata.stack === PROJECT);
     const st = (n: string) => l.find((v) => v.metadata.name === `${PROJECT}-${n}`)?.status as ContainerStatusView | undefined;
     const bad = SERVICES.filter((n) => st(n)?.phase !== "Running" || (gated && HEALTHCHECKED.includes(n) && st(n)?.health !== "healthy"));
     if (l.length !== SERVICES.length || bad.length) throw new Error(`berth: after apply --wait ${l.length} containers, not ready: ${bad.join(", ")}`);
+    const evs = (await s.berth.client.events()).filter((e) => e.object.startsWith(`container/${PROJECT}-`) && Date.parse(e.time) >= t0Wall);
+    const times = (reason: string) => evs.filter((e) => e.reason === reason).map((e) => Date.parse(e.time) - t0Wall);
+    const created = Math.min(...times("Created"));
+    const started = Math.max(...times("Started"));
+    splits.push([created, started - created, ms - started]);
     return ms;
   };
   const berthDown = async () => {
@@ -89,6 +98,7 @@ export async function benchUp(env: SuiteEnv, s: ComposeSides, gated: boolean, o:
   const berth: number[] = [];
   const docker: number[] = [];
   for (const i of range(o.rounds + 1)) {
+    if (i === 1) splits.length = 0; // the untimed round's
     const sides: [() => Promise<number>, () => Promise<void>, number[]][] = [
       [berthUp, berthDown, berth],
       [dockerUp, dockerDown, docker],
@@ -111,6 +121,7 @@ export async function benchUp(env: SuiteEnv, s: ComposeSides, gated: boolean, o:
       ? { berth: "apply --wait: all 10 running, db and api healthy (their healthchecks; no other service has one)", docker: "up -d: db healthy before api starts, api healthy before web starts (service_healthy), then all 10 started" }
       : { berth: "apply --wait: all 10 running (no healthchecks)", docker: "up -d: all 10 started (no healthchecks)" },
     berth: b,
+    berthSplit: { toFirstCreatedMs: round(median(splits.map((x) => x[0]))), toLastStartedMs: round(median(splits.map((x) => x[1]))), toReturnMs: round(median(splits.map((x) => x[2]))) },
     docker: k,
     ratio: ratio(b.medianMs, k.medianMs),
   };
