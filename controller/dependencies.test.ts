@@ -117,7 +117,10 @@ describe("readiness", () => {
     ["started: exited 1 for good", "started", st({ status: "exited", exitCode: 1 }), "failed", "dependency db exited with code 1"],
     ["healthy: no healthcheck", "healthy", st({}), "failed", "dependency db has no healthcheck, so it can never be healthy"],
     ["healthy: starting", "healthy", st({ hasHealthcheck: true, health: "starting" }), "waiting", "dependency db is not healthy yet (starting)"],
-    ["healthy: unhealthy", "healthy", st({ hasHealthcheck: true, health: "unhealthy" }), "waiting", "dependency db is not healthy yet (unhealthy)"],
+    // as Compose: an unhealthy dependency fails its dependents — unless berth restarts it for that
+    ["healthy: unhealthy, not restarted for it", "healthy", st({ hasHealthcheck: true, health: "unhealthy" }), "failed", "dependency db is unhealthy"],
+    ["healthy: unhealthy, restarted for it", "healthy", st({ hasHealthcheck: true, health: "unhealthy", restartsWhenUnhealthy: true }), "waiting", "dependency db is unhealthy and is being restarted"],
+    ["started: unhealthy does not matter", "started", st({ hasHealthcheck: true, health: "unhealthy" }), "satisfied", "dependency db is running"],
     ["healthy: healthy", "healthy", st({ hasHealthcheck: true, health: "healthy" }), "satisfied", "dependency db is healthy"],
     ["healthy: not created", "healthy", st({ hasHealthcheck: true, status: "absent" }), "waiting", "dependency db is not created yet"],
     ["healthy: exited 2 for good", "healthy", st({ hasHealthcheck: true, status: "exited", exitCode: 2 }), "failed", "dependency db exited with code 2"],

@@ -48,6 +48,8 @@ export interface DependencyState {
   health?: "starting" | "healthy" | "unhealthy";
   /** True when its restart policy will start it again (it exited and a restart is pending). */
   restartPending: boolean;
+  /** True when berth restarts it on turning unhealthy (its onUnhealthy is `restart`); unset: false. */
+  restartsWhenUnhealthy?: boolean;
   /**
    * Set when the dependency itself is failed: failing to start, its restart policy gave up,
    * or its own dependencies failed. The text says why.
@@ -226,6 +228,10 @@ function requiredReadiness(dep: { name: string; condition: DependencyCondition }
       if (!s.hasHealthcheck) return out(false, true, `dependency ${name} has no healthcheck, so it can never be healthy`);
       if (s.status === "running") {
         if (s.health === "healthy") return out(true, false, `dependency ${name} is healthy`);
+        // Compose fails the dependents of an unhealthy dependency; berth waits while it will
+        // restart the dependency for it (onUnhealthy: restart), and fails them otherwise.
+        if (s.health === "unhealthy" && !s.restartsWhenUnhealthy) return out(false, true, `dependency ${name} is unhealthy`);
+        if (s.health === "unhealthy") return out(false, false, `dependency ${name} is unhealthy and is being restarted`);
         return out(false, false, `dependency ${name} is not healthy yet (${s.health ?? "starting"})`);
       }
       if (s.status === "exited") {

@@ -230,6 +230,7 @@ export class ContainerReconciler implements Reconciler {
       status: obs ? obs.status : "absent",
       hasHealthcheck: eff.check !== undefined,
       restartPending: st.nextRestartAtMs !== undefined,
+      restartsWhenUnhealthy: eff.onUnhealthy === "restart",
     };
     if (obs?.exitCode !== undefined) dep.exitCode = obs.exitCode;
     if (obs?.startedAt) dep.startedAtMs = Date.parse(obs.startedAt);
