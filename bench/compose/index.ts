@@ -13,6 +13,7 @@
  * teardownSuiteEnv removes whatever berth left, even after a failure. Needs root, runc,
  * conmon, busybox, iptables; dockerd and docker-compose (else reported as not measured).
  */
+import { existsSync } from "node:fs";
 import * as os from "node:os";
 import { dockerdMissing, runProcess, startPrivateDockerd, type PrivateDockerd } from "../../test/helpers/dockerd.js";
 import { which } from "../../test/helpers/host.js";
@@ -25,6 +26,24 @@ import { report, type Versions } from "./report.js";
 import { benchUp, type VariantResult } from "./up.js";
 
 export { defaultComposeBenchOptions, type ComposeBenchOptions } from "./options.js";
+
+/**
+ * Stops the private dockerd and removes the bridges of the networks it made (dockerd keeps a
+ * user-defined network's bridge across its own stop: `docker-compose down` removes them each
+ * round, this is for a round that failed before it).
+ */
+async function stopDockerd(dockerd: PrivateDockerd, notes: string[]): Promise<void> {
+  const ids = (await dockerd.docker(["network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge"], { timeoutMs: 30_000 })).stdout.split("\n").map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
+  if (ids.length) {
+    notes.push(`${ids.length} docker network(s) left after the rounds, removed`);
+    await dockerd.docker(["network", "rm", ...ids], { timeoutMs: 60_000 });
+  }
+  await dockerd.stop();
+  for (const id of ids) {
+    const bridge = `br-${id.slice(0, 12)}`;
+    if (existsSync(`/sys/class/net/${bridge}`)) await runProcess("ip", ["link", "delete", bridge], { timeoutMs: 10_000 });
+  }
+}
 
 export async function benchComposeSuite(o: ComposeBenchOptions = defaultComposeBenchOptions()) {
   if (process.getuid?.() !== 0) return { skipped: "needs root (containers, overlay mounts, cgroups)" };
@@ -68,7 +87,7 @@ export async function benchComposeSuite(o: ComposeBenchOptions = defaultComposeB
       gated = { error: errText(err) };
       if (d) notes.push(`daemon log: ${(await logTail(d)).join(" | ").slice(0, 600)}`);
     } finally {
-      await dockerd?.stop();
+      if (dockerd) await stopDockerd(dockerd, notes);
       if (d?.alive()) await deleteAllContainers(d, o.stepTimeoutMs).catch((err: unknown) => notes.push(`cleanup: ${errText(err)}`));
       await d?.stop();
     }

@@ -5,7 +5,7 @@
  * suite's own, and the daemons' roots it opened.
  *
  * `teardownSuiteEnv` removes, in order and never throwing: every process running from the
- * temp dir (daemons, conmons, containers' runc state), mounts under it, the roots'
+ * temp dir (daemons first, then containers by runc and their conmons), mounts under it, the roots'
  * namespaces and bridges and every chain of the prefix (host-cleanup-child.ts, in a process
  * with that prefix), the cgroup parent, the tmpfs and the temp dir. Callers stop their
  * daemons and delete their objects first; this is what puts the host back even when a
@@ -81,6 +81,15 @@ async function cleanHostNetworks(env: SuiteEnv): Promise<string> {
 /** See the file comment. Returns what could not be cleaned (empty when all went). */
 export async function teardownSuiteEnv(env: SuiteEnv): Promise<string[]> {
   const problems: string[] = [];
+  const killAll = async () => {
+    for (const p of await pidsMentioning(env.base)) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {}
+    }
+  };
+  // daemons first (a live one would restart what runc deletes), then containers and conmons
+  await killAll();
   for (const [, runRoot] of env.roots) {
     const runcRoot = path.join(runRoot, "runc");
     if (!existsSync(runcRoot)) continue;
@@ -88,11 +97,7 @@ export async function teardownSuiteEnv(env: SuiteEnv): Promise<string[]> {
     if (ids.length) problems.push(`${ids.length} container(s) left under ${runRoot}, removed by runc delete --force`);
     for (const id of ids) await runProcess("runc", ["--root", runcRoot, "delete", "--force", id], { timeoutMs: 30_000 });
   }
-  for (const p of await pidsMentioning(env.base)) {
-    try {
-      process.kill(p, "SIGKILL");
-    } catch {}
-  }
+  await killAll();
   await unmountAllUnder(env.base);
   if (env.roots.length) {
     const complaint = await cleanHostNetworks(env);
