@@ -16,6 +16,7 @@ import type { BuildEvent } from "../../runtime/build/executor/builder.js";
 import type { RegistryService } from "../../runtime/registry/types.js";
 import type { ImageRecord, ImageRuntimeConfig, LayerChange } from "../../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../../schemas/kinds.js";
+import { grantLoadOptions } from "../manifests/grants.js";
 import { objectKey, type AnyObject } from "../manifests/model.js";
 import { statusViewOf } from "../reconcilers/condition.js";
 import type { ReconcilerDeps } from "../reconcilers/context.js";
@@ -78,11 +79,11 @@ export class ControllerService implements ControllerApi {
     // The manifest pipeline (yaml, the validators, normalize) loads with the first apply: an idle daemon needs none of it.
     const { loadManifestTexts } = await import("../manifests/load.js");
     // A source's policy (req.allow) is the whole grant: the daemon's flags do not widen it.
-    const grants = req.allow ? new Set(req.allow) : undefined;
+    const policy = req.allow
+      ? grantLoadOptions(req.allow)
+      : { allowPrivileged: this.info.allowPrivileged || !!req.allowPrivileged, allowHostBinds: !!this.info.allowHostBinds || !!req.allowHostBinds };
     const loaded = loadManifestTexts(req.files, {
-      allowPrivileged: grants ? grants.has("privileged") : this.info.allowPrivileged || !!req.allowPrivileged,
-      allowHostBinds: grants ? grants.has("hostBinds") : !!this.info.allowHostBinds || !!req.allowHostBinds,
-      ...(grants ? { hostNamespaces: { network: grants.has("hostNetwork"), pid: grants.has("hostPid"), ipc: grants.has("hostIpc") } } : {}),
+      ...policy,
       berthPaths: { root: this.info.root, runRoot: this.info.runRoot, ...(this.info.socketPath ? { socketPath: this.info.socketPath } : {}) },
     });
     const dryRun = !!req.dryRun;

@@ -17,6 +17,7 @@
 import { realpathSync } from "node:fs";
 import * as path from "node:path";
 import type { Mount } from "./model.js";
+import { flagGrantHint, type GrantHint } from "./normalize/types.js";
 import type { FieldError } from "./validate.js";
 
 /** berth's own paths on this host: what the daemon serves from, or `berth validate` assumes. */
@@ -135,16 +136,18 @@ export function hostBindExposure(source: string, paths: BerthPaths): HostBindExp
 }
 
 /** The message and suggestion of a refused bind source. */
-export function hostBindProblem(source: string, e: HostBindExposure): { message: string; suggestion?: string } {
+export function hostBindProblem(source: string, e: HostBindExposure, hint: GrantHint = flagGrantHint): { message: string; suggestion?: string } {
   const src = e.viaSymlink ? `bind source ${source} (resolves to ${e.resolved})` : `bind source ${source}`;
   if (e.always) return { message: `${src} is ${e.relation === "is" ? "" : "inside "}${e.what}: berth's own state is never bind-mounted` };
-  return { message: `${src} exposes ${e.what}`, suggestion: "refused unless the daemon or the apply allows host binds (--allow-host-binds)" };
+  return { message: `${src} exposes ${e.what}`, suggestion: hint("hostBinds") };
 }
 
 export interface HostBindOptions {
   /** Accept sources that expose the host (not berth's own state). */
   allowHostBinds: boolean;
   berthPaths: BerthPaths;
+  /** How a refusal says to allow host binds (default: the daemon's and apply's flags). */
+  grantHint?: GrantHint;
 }
 
 /**
@@ -159,7 +162,7 @@ export function hostBindErrors(mounts: readonly Mount[], input: readonly unknown
     const e = hostBindExposure(m.source, o.berthPaths);
     if (!e || (o.allowHostBinds && !e.always)) return;
     const at = typeof input?.[i] === "string" ? ["spec", "mounts", i] : ["spec", "mounts", i, "source"];
-    const { message, suggestion } = hostBindProblem(m.source, e);
+    const { message, suggestion } = hostBindProblem(m.source, e, o.grantHint);
     errors.push({ path: at, message, ...(suggestion ? { suggestion } : {}) });
   });
   return errors;

@@ -6,6 +6,7 @@ import { berthPathsOf, hostBindErrors, type BerthPaths, type HostBindOptions } f
 import { hostNamespaceErrors, type HostNamespaces } from "./host-namespaces.js";
 import { objectKey, type AnyObject, type ContainerObject } from "./model.js";
 import { normalizeObject } from "./normalize.js";
+import type { GrantHint } from "./normalize/types.js";
 import { defaultParseLimits, locate, parseManifestText, type ParseLimits } from "./parse.js";
 import { validateObject, type FieldError } from "./validate.js";
 import { isComposeText, loadCompose, type ComposeLoad, type HostGrant } from "./compose/index.js";
@@ -19,6 +20,8 @@ export interface LoadOptions {
   allowPrivileged?: boolean;
   /** Accept bind sources that expose the host (`/`, `/proc`, an engine socket, an ancestor of berth's state): host-binds.ts. */
   allowHostBinds?: boolean;
+  /** What a refusal of privileged or host binds suggests (default: the daemon's and apply's flags; a GitOps source: its --allow). */
+  grantHint?: GrantHint;
   /** Host namespaces containers may join (networkMode/pid/ipc host); unset: all (host-namespaces.ts). */
   hostNamespaces?: HostNamespaces;
   /** berth's own paths, which bind sources must not expose; unset ones are the CLI's defaults. */
@@ -209,7 +212,7 @@ export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = 
       placed([...fieldErrors, ...semanticErrorsDespite(fieldErrors, value, baseDir, options, hostBinds)]);
       return;
     }
-    const { object, errors } = normalizeObject(value, { baseDir, allowPrivileged: options.allowPrivileged ?? false });
+    const { object, errors } = normalizeObject(value, { baseDir, allowPrivileged: options.allowPrivileged ?? false, ...(options.grantHint ? { grantHint: options.grantHint } : {}) });
     if (errors.length || !object) {
       placed(errors);
       return;
@@ -280,7 +283,7 @@ function semanticErrorsDespite(schemaErrors: FieldError[], value: unknown, baseD
   if (typeof kind !== "string" || schemaErrors.some((e) => e.path.length < 2)) return [];
   let errors: FieldError[];
   try {
-    const n = normalizeObject(value as Record<string, unknown>, { baseDir, allowPrivileged: options.allowPrivileged ?? false });
+    const n = normalizeObject(value as Record<string, unknown>, { baseDir, allowPrivileged: options.allowPrivileged ?? false, ...(options.grantHint ? { grantHint: options.grantHint } : {}) });
     errors = n.object ? objectHostBindErrors(n.object, value, hostBinds) : n.errors;
   } catch {
     return []; // the data is not in a shape normalization can read: the schema errors say why
@@ -290,7 +293,7 @@ function semanticErrorsDespite(schemaErrors: FieldError[], value: unknown, baseD
 }
 
 function hostBindOptionsOf(options: LoadOptions): HostBindOptions {
-  return { allowHostBinds: options.allowHostBinds ?? false, berthPaths: berthPathsOf(options.berthPaths) };
+  return { allowHostBinds: options.allowHostBinds ?? false, berthPaths: berthPathsOf(options.berthPaths), ...(options.grantHint ? { grantHint: options.grantHint } : {}) };
 }
 
 /** The refused bind sources of a normalized object (Containers only have bind mounts). */

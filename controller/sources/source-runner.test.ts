@@ -133,7 +133,8 @@ describe("SourceRunner", () => {
 
     const priv = setup({ files: { "p.yaml": containerYaml("p", "  privileged: true\n") }, allow: ["hostNetwork"] });
     await priv.runner.start();
-    expect((await priv.runner.view()).errors).toMatchObject([{ path: "spec.privileged", line: 7 }]);
+    // the refusal says how the source's registration would allow it, not the daemon's flag
+    expect((await priv.runner.view()).errors).toMatchObject([{ path: "spec.privileged", line: 7, suggestion: "register the source with --allow privileged to permit it" }]);
 
     const allowed = setup({ files, allow: ["hostNetwork"] });
     await allowed.runner.start();

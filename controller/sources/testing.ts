@@ -4,6 +4,7 @@
  * stack standing in for the desired store, with its created/configured/unchanged/deleted rules.
  */
 import type { ApplyRequest, ApplyResponse, ChangeEntry, EventRecord } from "../api/protocol.js";
+import { grantLoadOptions } from "../manifests/grants.js";
 import { loadManifestTexts } from "../manifests/load.js";
 import { objectKey } from "../manifests/model.js";
 import type { ApplyTarget } from "./types.js";
@@ -24,12 +25,7 @@ export class FakeApplyTarget implements ApplyTarget {
       this.failNext = undefined;
       throw e;
     }
-    const g = new Set(req.allow ?? []);
-    const loaded = loadManifestTexts(req.files, {
-      allowPrivileged: g.has("privileged"),
-      allowHostBinds: g.has("hostBinds"),
-      hostNamespaces: { network: g.has("hostNetwork"), pid: g.has("hostPid"), ipc: g.has("hostIpc") },
-    });
+    const loaded = loadManifestTexts(req.files, grantLoadOptions(req.allow ?? []));
     const dryRun = !!req.dryRun;
     if (loaded.diagnostics.some((d) => d.severity === "error")) return { dryRun, changes: [], diagnostics: loaded.diagnostics };
     const changes: ChangeEntry[] = [];

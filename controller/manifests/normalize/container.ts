@@ -13,7 +13,7 @@ import { normalizeMounts } from "./mounts.js";
 import { normalizePorts } from "./ports.js";
 import { normalizeRestart } from "./restart-policy.js";
 import { durationMs, imageRef, resolvePath } from "./scalars.js";
-import type { NormalizeOptions } from "./types.js";
+import { flagGrantHint, type NormalizeOptions } from "./types.js";
 
 const MIN_MEMORY = 6 * 1024 * 1024; // Docker refuses less than 6MiB, and so do we.
 
@@ -95,7 +95,7 @@ export function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p
   const capAdd = caps(s.capAdd, "capAdd");
   const capDrop = caps(s.capDrop, "capDrop");
   if (s.privileged && !o.allowPrivileged) {
-    p.add(specPath("privileged"), "privileged containers are refused: they have full control of the host", "run berth with --allow-privileged to permit them");
+    p.add(specPath("privileged"), "privileged containers are refused: they have full control of the host", (o.grantHint ?? flagGrantHint)("privileged"));
   }
   const onUnhealthy = s.onUnhealthy ?? (restartPolicy.name === "no" ? "none" : "restart");
 
