@@ -1,18 +1,9 @@
 /** The messages between unpack-pool.ts and its worker threads (unpack-worker.ts). */
 import type { ErrorKind } from "../../lib/errors.js";
+import type { UnpackLayerOptions } from "./layer-unpack.js";
 
-/** What a worker needs to unpack one layer: layer-unpack.ts's options less the logger and signal. */
-export interface UnpackRequest {
-  blobPath: string;
-  mediaType: string;
-  target: string;
-  diffId: string;
-  maxBytes: number;
-  maxEntries: number;
-  chown: boolean;
-  what: string;
-  scratch?: string;
-}
+/** What a worker needs to unpack one layer: layer-unpack.ts's options less the logger and signal (which stay on each side). */
+export type UnpackRequest = Omit<UnpackLayerOptions, "logger" | "signal">;
 
 export interface UnpackResult {
   size: number;
