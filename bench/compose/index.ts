@@ -23,7 +23,7 @@ import { deleteAllContainers, importBusybox, logTail, startBerthDaemon, type Ber
 import { IMAGE, makeSuiteEnv, PATH_ENV, teardownSuiteEnv, type SuiteEnv } from "../gitops/suite-env.js";
 import { defaultComposeBenchOptions, type ComposeBenchOptions } from "./options.js";
 import { report, type Versions } from "./report.js";
-import { benchUp, type VariantResult } from "./up.js";
+import { benchUp, cliCosts, type VariantResult } from "./up.js";
 
 export { defaultComposeBenchOptions, type ComposeBenchOptions } from "./options.js";
 
@@ -63,6 +63,7 @@ export async function benchComposeSuite(o: ComposeBenchOptions = defaultComposeB
     let gated: VariantResult | { error: string } = { error: "not run" };
     let ungated: VariantResult | { error: string } | undefined;
     let versions: Versions | undefined;
+    let cli: Awaited<ReturnType<typeof cliCosts>> | undefined;
     try {
       d = await startBerthDaemon(env, { name: "compose", addressPool: "10.214.128.0/18:24" });
       await importBusybox(d, env);
@@ -75,6 +76,11 @@ export async function benchComposeSuite(o: ComposeBenchOptions = defaultComposeB
         gated = await benchUp(env, sides, true, o);
       } catch (err) {
         gated = { error: errText(err) };
+      }
+      try {
+        cli = await cliCosts(env, o);
+      } catch (err) {
+        notes.push(`CLI costs not measured: ${errText(err)}`);
       }
       if (o.ungated) {
         try {
@@ -91,7 +97,7 @@ export async function benchComposeSuite(o: ComposeBenchOptions = defaultComposeB
       if (d?.alive()) await deleteAllContainers(d, o.stepTimeoutMs).catch((err: unknown) => notes.push(`cleanup: ${errText(err)}`));
       await d?.stop();
     }
-    return { ...report(gated, ungated, versions, o, notes, loadAtStart), durationS: round((now() - started) / 1000) };
+    return { ...report(gated, ungated, versions, cli, o, notes, loadAtStart), durationS: round((now() - started) / 1000) };
   } finally {
     await dockerd?.stop();
     if (env) {

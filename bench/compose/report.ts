@@ -17,7 +17,7 @@ export interface Versions {
   compose: string;
 }
 
-export function report(gated: VariantResult | Failed, ungated: VariantResult | Failed | undefined, versions: Versions | undefined, o: ComposeBenchOptions, notes: string[], loadAtStart: number[]) {
+export function report(gated: VariantResult | Failed, ungated: VariantResult | Failed | undefined, versions: Versions | undefined, cli: { versionMs: number | null; convertMs: number | null } | undefined, o: ComposeBenchOptions, notes: string[], loadAtStart: number[]) {
   const rows: [string, string, string, string, string][] = [];
   const goals: Goal[] = [];
   const target = 0.25;
@@ -51,10 +51,11 @@ export function report(gated: VariantResult | Failed, ungated: VariantResult | F
     console.log(`    ${v.gated ? "gated" : "ungated"}: berth waits for ${v.waitsFor.berth}; docker-compose for ${v.waitsFor.docker}`);
   }
   console.log(`    ${o.rounds} timed rounds per side and variant (one untimed first), alternating which side goes first; each timed from the command's start to its return (both CLI processes), checked after; torn down between rounds (berth delete -f until no container, network or volume is left; docker-compose down -v)`);
+  if (cli) console.log(`    berth CLI alone: --version ${ms(cli.versionMs)} (node's start), convert -f of the gated file ${ms(cli.convertMs)} (read, interpolate, validate against the Compose schema, convert): part of "to first Created"`);
   if (versions) console.log(`    ${versions.berth}; ${versions.compose} against a private dockerd ${versions.docker} (no iptables, its own bridges for the file's networks)`);
   console.log(`    load average at the start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}; ${loadLine()}`);
   for (const n of notes) console.log(`    note: ${n}`);
   console.log("");
   for (const g of goals) console.log(`  goal: ${g.name}: ${g.met === null ? "NOT measured" : g.met ? "met" : "NOT met"} (${x(g.value)})`);
-  return { options: o, host: { cpus: os.cpus().length, kernel: os.release(), loadAverageStart: loadAtStart.map((l) => Number(l.toFixed(2))), loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) }, versions: versions ?? null, gated, ungated: ungated ?? null, goals, notes };
+  return { options: o, host: { cpus: os.cpus().length, kernel: os.release(), loadAverageStart: loadAtStart.map((l) => Number(l.toFixed(2))), loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) }, versions: versions ?? null, cli: cli ?? null, gated, ungated: ungated ?? null, goals, notes };
 }

@@ -126,3 +126,20 @@ export async function benchUp(env: SuiteEnv, s: ComposeSides, gated: boolean, o:
     ratio: ratio(b.medianMs, k.medianMs),
   };
 }
+
+/** The berth CLI's own cost in the up: `berth --version` (node's start) and `berth convert -f` of the gated file (reading, interpolating, validating against the Compose schema, converting), medians of 3. */
+export async function cliCosts(env: SuiteEnv, o: ComposeBenchOptions): Promise<{ versionMs: number | null; convertMs: number | null }> {
+  const file = path.join(env.base, "compose-gated", "compose.yaml");
+  const e = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", IMAGE, FRONT_SUBNET: "10.214.130.0/24", BACK_SUBNET: "10.214.131.0/24" };
+  const time = async (args: string[]) => {
+    const xs: number[] = [];
+    for (const _ of range(3)) {
+      const t0 = now();
+      const r = await runProcess(process.execPath, [BERTH_CLI, ...args], { timeoutMs: o.stepTimeoutMs, env: e });
+      if (r.code !== 0) throw new Error(`berth ${args.join(" ")} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(-400)}`);
+      xs.push(now() - t0);
+    }
+    return round(median(xs));
+  };
+  return { versionMs: await time(["--version"]), convertMs: await time(["convert", "-f", file, "-p", PROJECT]) };
+}
