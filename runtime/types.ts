@@ -268,6 +268,10 @@ export interface ContainerCreateSpec {
   extraHosts?: { address: string; names: string[] }[];
   /** Runs the runtime's init (tini) as PID 1, the command under it (Docker's --init). */
   init?: boolean;
+  /** The main process runs on a pseudo-terminal (conmon -t: the console socket); its output is logged as stdout. */
+  tty?: boolean;
+  /** The main process's stdin is a pipe kept open for attach clients (conmon -i --leave-stdin-open). */
+  stdin?: boolean;
   resources: { memoryBytes?: number; cpus?: number; pids?: number };
   /** Signal name, e.g. "SIGTERM". Default: the image's StopSignal, else SIGTERM. */
   stopSignal?: string;

@@ -132,6 +132,10 @@ export interface ContainerSpec {
   dependsOn: { name: string; condition: DependencyCondition; restart?: true; required?: false }[];
   /** A tiny init (tini) is PID 1 (Docker's --init); present only when true. */
   init?: true;
+  /** The main process runs on a pseudo-terminal (Kubernetes' tty); present only when true. */
+  tty?: true;
+  /** The main process's stdin stays open for attach (Kubernetes' stdin); present only when true. */
+  stdin?: true;
   /** Extra /etc/hosts lines in order; `address` may be `host-gateway`. Present only when non-empty. */
   extraHosts?: { name: string; address: string }[];
   /** Present only when non-empty (each). */

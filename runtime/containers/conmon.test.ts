@@ -36,6 +36,15 @@ describe("conmon argv", () => {
   it("omits --log-size-max when unlimited", () => {
     expect(conmonArgs({ ...base, logSizeMax: 0 })).not.toContain("--log-size-max");
   });
+  it("adds a terminal and an open stdin only when asked", () => {
+    const plain = conmonArgs(base);
+    for (const f of ["--terminal", "--stdin", "--leave-stdin-open"]) expect(plain).not.toContain(f);
+    expect(conmonArgs({ ...base, terminal: true })).toContain("--terminal");
+    const i = conmonArgs({ ...base, stdin: true, leaveStdinOpen: true });
+    expect(i).toContain("--stdin");
+    expect(i).toContain("--leave-stdin-open");
+    expect(conmonArgs({ ...base, leaveStdinOpen: true })).not.toContain("--leave-stdin-open");
+  });
 });
 
 describe("sync pipe messages", () => {

@@ -31,6 +31,18 @@ export interface ConmonArgsInput {
   logSizeMax: number;
   socketDir: string;
   logLevel?: "error" | "warn" | "info" | "debug";
+  /**
+   * `-t`: conmon listens on a console socket, runc sends it the pty master of the process's
+   * terminal (SCM_RIGHTS), and conmon copies the master to the log (as stdout) and to attach
+   * clients, and resizes it on `<bundle>/ctl` messages. The OCI process must have `terminal: true`.
+   */
+  terminal?: boolean;
+  /**
+   * `-i`: the process's stdin is fed from attach clients (a pipe without a terminal, the
+   * master with one). With `leaveStdinOpen` a client that goes away does not close it.
+   */
+  stdin?: boolean;
+  leaveStdinOpen?: boolean;
 }
 
 /** The argv of conmon (without argv[0]); pure. */
@@ -55,6 +67,9 @@ export function conmonArgs(a: ConmonArgsInput): string[] {
     `--runtime-arg=--root=${a.runcRoot}`,
   ];
   if (a.logSizeMax > 0) args.push("--log-size-max", String(a.logSizeMax));
+  if (a.terminal) args.push("--terminal");
+  if (a.stdin) args.push("--stdin");
+  if (a.stdin && a.leaveStdinOpen) args.push("--leave-stdin-open");
   return args;
 }
 

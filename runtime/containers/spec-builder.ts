@@ -249,7 +249,8 @@ export function buildOciSpec(input: SpecInput): OciSpec {
   return {
     ociVersion: "1.0.2-dev",
     process: {
-      terminal: false,
+      // A tty container gets its terminal from runc over conmon's console socket (conmon -t).
+      terminal: spec.tty === true,
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       args,
       env,

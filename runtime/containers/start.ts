@@ -118,6 +118,8 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
       logPath: ctx.logPath(id),
       logSizeMax: ctx.opts.logSizeMax,
       socketDir: path.join(ctx.runRoot, "sockets"),
+      ...(spec.tty ? { terminal: true } : {}),
+      ...(spec.stdin ? { stdin: true, leaveStdinOpen: true } : {}),
     }),
     cwd: bundle,
     stderrFile: path.join(bundle, "conmon.err"),

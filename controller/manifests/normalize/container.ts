@@ -127,6 +127,8 @@ export function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p
   if (healthcheck) spec.healthcheck = healthcheck;
   if (stopSignal) spec.stopSignal = stopSignal;
   if (s.init === true) spec.init = true;
+  if (s.tty === true) spec.tty = true;
+  if (s.stdin === true) spec.stdin = true;
   const extraHosts = normalizeExtraHosts(s.extraHosts, p);
   if (extraHosts.length) spec.extraHosts = extraHosts;
   if (s.dns?.length) spec.dns = [...s.dns];

@@ -63,5 +63,7 @@ export function toCreateSpec(
   if (s.hostname) spec.hostname = s.hostname;
   if (s.stopSignal) spec.stopSignal = s.stopSignal;
   if (s.init) spec.init = true;
+  if (s.tty) spec.tty = true;
+  if (s.stdin) spec.stdin = true;
   return spec;
 }

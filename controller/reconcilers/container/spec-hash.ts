@@ -10,9 +10,9 @@
  * mounts, networks, networkMode (and the id of the container whose network it shares: a
  * sharer is recreated with it), resources, stopSignal, stopGracePeriodMs (the runtime
  * records both at create), readOnlyRootfs, capAdd, capDrop, privileged, init, extraHosts,
- * dns, dnsSearch, dnsOptions (the init binary and the /etc files are made at create), and
+ * dns, dnsSearch, dnsOptions, tty, stdin (conmon's terminal and stdin are set at start; the init binary and the /etc files are made at create), and
  * the object's user labels (they become container labels). Fields added after version 2
- * (init, extraHosts, dns*, a network's ipv4Address) are absent from the spec unless set, and
+ * (init, extraHosts, dns*, a network's ipv4Address, tty, stdin) are absent from the spec unless set, and
  * canonical JSON drops absent members: an upgrade recreates no container that does not use
  * them.
  *
@@ -72,6 +72,8 @@ export const SPEC_HASH_FIELDS: Record<keyof ContainerSpec, "hash" | "live"> = {
   dns: "hash",
   dnsSearch: "hash",
   dnsOptions: "hash",
+  tty: "hash",
+  stdin: "hash",
 };
 
 export interface SpecHashInput {
