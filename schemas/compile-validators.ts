@@ -2,7 +2,8 @@
  * Build step: compiles schemas into CommonJS modules of standalone ajv validators, so
  * nothing loads TypeBox or ajv's compiler at run time:
  * - `dist/schemas/validators.cjs`: every kind's manifest schema (the CLI and the daemon);
- * - `dist/schemas/api-validators.cjs`: the API's request bodies (the daemon's API server).
+ * - `dist/schemas/api-validators.cjs`: the API's request bodies (the daemon's API server);
+ * - `dist/schemas/compose-validator.cjs`: the Compose Specification's schema (compose.ts).
  */
 import { Ajv } from "ajv";
 import standalone from "ajv/dist/standalone/index.js";
@@ -12,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { TSchema } from "@sinclair/typebox";
 import { AJV_OPTIONS, ANNOTATION_KEYWORDS } from "./ajv-options.js";
 import { API_BODY_SCHEMAS } from "./api.js";
+import { COMPOSE_SCHEMA_ID, composeAjv, composeSchema } from "./compose.js";
 import { KIND_INFO, KINDS } from "./index.js";
 
 /** A standalone module exporting a validator per name. */
@@ -34,8 +36,15 @@ export function apiValidatorsSource(): string {
   return standaloneSource(API_BODY_SCHEMAS);
 }
 
+export function composeValidatorSource(): string {
+  const ajv = composeAjv(true);
+  ajv.addSchema(composeSchema());
+  return standalone.default(ajv, { compose: COMPOSE_SCHEMA_ID });
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const here = path.dirname(fileURLToPath(import.meta.url));
   writeFileSync(path.join(here, "validators.cjs"), validatorsSource());
   writeFileSync(path.join(here, "api-validators.cjs"), apiValidatorsSource());
+  writeFileSync(path.join(here, "compose-validator.cjs"), composeValidatorSource());
 }
