@@ -336,6 +336,51 @@ export interface ExecStreamOptions {
   signal?: AbortSignal;
 }
 
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+export interface ExecTerminalOptions extends ExecStreamOptions {
+  /** The terminal's size when the process starts. */
+  size?: TerminalSize;
+}
+
+/**
+ * An exec on a pseudo-terminal in the container (`docker exec -t`): one output stream (the
+ * terminal's), stdin written to the terminal (its end does not close the terminal), a
+ * resize at any time. `exit` resolves once the process exited and its output ended; it does
+ * not reject. A timeout or abort kills it and everything it started (137).
+ */
+export interface ExecTerminal {
+  output: Readable;
+  resize(size: TerminalSize): Promise<void>;
+  exit: Promise<ExecExit>;
+}
+
+export interface AttachOptions {
+  /** Forwarded to the main process's stdin (a container with `stdin`); its end closes nothing (conmon leaves stdin open). */
+  stdin?: AsyncIterable<Uint8Array>;
+  size?: TerminalSize;
+}
+
+/**
+ * A connection to a running container's main process (`docker attach`): its output from
+ * now on (a tty container's is all on stdout), stdin when it has `stdin`. `ended` resolves
+ * when the connection closed: `exited` once the process ended, else it was detached by
+ * `detach()` (the process goes on).
+ */
+export interface Attachment {
+  tty: boolean;
+  stdin: boolean;
+  stdout: Readable;
+  stderr: Readable;
+  resize(size: TerminalSize): Promise<void>;
+  detach(): void;
+  ended: Promise<{ exited: boolean }>;
+}
+
 /** How a streamed exec ended. */
 export interface ExecExit {
   /** The process's exit code; 128+n when a signal ended it (137 when killed on timeout or abort); 127 or 126 with `startError`. */
@@ -417,6 +462,73 @@ export interface ContainerCommitOptions {
   pendingHistory?: { createdBy: string; comment?: string }[];
 }
 
+// ---------------------------------------------------------------------------- inspection
+
+/** `docker top`: column titles and one row per process (and per thread, with ps options that list them). */
+export interface ContainerTop {
+  titles: string[];
+  processes: string[][];
+}
+
+/** A network interface's counters (/proc/net/dev), cumulative. */
+export interface NetworkIo {
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+}
+
+/** The host's counters a round of stats readings shares (runtime/containers/stats.ts). */
+export interface HostCounters {
+  /** Host CPU time, nanoseconds (the first seven fields of /proc/stat's `cpu` line, as moby sums them). */
+  systemNs: number;
+  onlineCpus: number;
+  memTotalBytes: number;
+}
+
+/** One reading of a running container's counters: facts, cumulative; figures come from two (`computeStats`). */
+export interface ContainerStatsReading {
+  id: string;
+  name: string;
+  readAtMs: number;
+  /** The run read (readings of two runs are not compared). */
+  startedAt?: string;
+  pid: number;
+  cgroupVersion: 1 | 2;
+  cpu?: { usageNs: number; systemNs: number; onlineCpus: number };
+  /** `limitBytes`: the cgroup's limit, or the host's memory when it has none (`limited` false). */
+  memory?: { usageBytes: number; cacheBytes: number; limitBytes: number; limited: boolean };
+  /** Per interface of its network namespace, loopback left out; absent in host mode (the host's are not its own). */
+  network?: Record<string, NetworkIo>;
+  blockIo?: { readBytes: number; writeBytes: number };
+  pids?: { current: number; limit?: number };
+}
+
+/** `docker stats` figures of a reading (runtime/containers/stats.ts `computeStats`). */
+export interface ContainerStatsFigures {
+  cpuPercent: number;
+  /** Usage without cache (Docker's), the limit (host memory when unlimited), usage as % of it. */
+  memory?: { usageBytes: number; limitBytes: number; percent: number };
+  network?: NetworkIo;
+  blockIo?: { readBytes: number; writeBytes: number };
+  pids?: { current: number; limit?: number };
+}
+
+/** What `docker inspect` needs of a container beyond its state: what it was created from. */
+export interface ContainerDetail {
+  state: ContainerState;
+  spec: ContainerCreateSpec;
+  /** The config of its image as it was at create. */
+  imageConfig: ImageRuntimeConfig;
+  hostname: string;
+  /** MAC address per interface of its own network namespace (bridge and none modes, while running). */
+  macAddresses?: Record<string, string>;
+}
+
 export interface ContainerRuntime {
   /** Creates (does not start). AlreadyExists when the name is taken. */
   create(spec: ContainerCreateSpec): Promise<ContainerState>;
@@ -442,6 +554,10 @@ export interface ContainerRuntime {
    * keep running (as with `docker exec`).
    */
   execStream(idOrName: string, options: ExecStreamOptions): Promise<ExecStream>;
+  /** execStream on a pseudo-terminal (ExecTerminal); same errors (runtimes with terminals). */
+  execTerminal?(idOrName: string, options: ExecTerminalOptions): Promise<ExecTerminal>;
+  /** Attaches to the main process (Attachment); NotFound, FailedPrecondition unless running (runtimes with attach sockets). */
+  attach?(idOrName: string, options?: AttachOptions): Promise<Attachment>;
   logs(idOrName: string, options?: LogOptions): AsyncIterable<LogLine>;
   /** The container's changes to its image, as `docker diff` lists them (runtimes that can read its layer). */
   changes?(idOrName: string): Promise<LayerChange[]>;
@@ -455,6 +571,16 @@ export interface ContainerRuntime {
    * (NotFound, FailedPrecondition) leave `out` untouched. Runtimes that can mount the layer.
    */
   export?(idOrName: string, out: Writable | string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * `docker top`: the processes in the container's cgroup, from /proc (PID, USER, TIME, CMD),
+   * or from the host's ps run with `psArgs` (validated: InvalidArgument) over those pids only.
+   * FailedPrecondition unless running.
+   */
+  top?(idOrName: string, psArgs?: string[]): Promise<ContainerTop>;
+  /** One reading of the running container's counters (FailedPrecondition unless running); `host` read once per round by the caller, else here. */
+  stats?(idOrName: string, options?: { host?: HostCounters }): Promise<ContainerStatsReading>;
+  /** The container's state with its create spec and image config (`docker inspect`). */
+  detail?(idOrName: string): Promise<ContainerDetail>;
   /** Exit/start/remove facts as they happen, including exits observed after adoption. */
   events(signal?: AbortSignal): AsyncIterable<RuntimeEvent>;
   /** Stops watching (leaves containers running). */

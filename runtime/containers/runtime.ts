@@ -6,12 +6,20 @@ import type {
   ImageRecord,
   LayerChange,
   ContainerCreateSpec,
+  ContainerDetail,
   ContainerRuntime,
+  ContainerStatsReading,
+  ContainerTop,
+  HostCounters,
   ContainerState,
   ExecOptions,
   ExecResult,
   ExecStream,
   ExecStreamOptions,
+  ExecTerminal,
+  ExecTerminalOptions,
+  Attachment,
+  AttachOptions,
   LogLine,
   LogOptions,
   RuntimeEvent,
@@ -20,7 +28,9 @@ import type {
 import { openRuntimeState } from "./adoption.js";
 import { RuntimeContext } from "./context.js";
 import { createContainer } from "./create.js";
+import { attachToContainer } from "./attach.js";
 import { execInContainer, execStreamInContainer } from "./exec.js";
+import { execTerminalInContainer } from "./exec-terminal.js";
 import { readLogs } from "./k8s-log.js";
 import { clearLeftovers } from "./leftovers.js";
 import { allRecords, currentRecord, resolveId } from "./lookup.js";
@@ -30,6 +40,7 @@ import type { ContainerRuntimeOptions } from "./options.js";
 import { netnsNameOf, removeNetns } from "./netns.js";
 import { stateOf } from "./records.js";
 import { startLocked } from "./start.js";
+import { containerDetail, containerStats, containerTop } from "./stats-reader.js";
 import { killContainer, mustSignal, stopContainer } from "./stop.js";
 import { startWatching } from "./watcher.js";
 
@@ -168,6 +179,18 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     return execStreamInContainer(this.ctx, await currentRecord(this.ctx, id), options);
   }
 
+  async execTerminal(idOrName: string, options: ExecTerminalOptions): Promise<ExecTerminal> {
+    this.ctx.assertOpen();
+    const id = await resolveId(this.ctx, idOrName, "exec");
+    return execTerminalInContainer(this.ctx, await currentRecord(this.ctx, id), options);
+  }
+
+  async attach(idOrName: string, options: AttachOptions = {}): Promise<Attachment> {
+    this.ctx.assertOpen();
+    const id = await resolveId(this.ctx, idOrName, "attach to");
+    return attachToContainer(this.ctx, await currentRecord(this.ctx, id), options);
+  }
+
   /** The k8s-file log (k8s-log.ts); `follow` ends once the container is not running. */
   async *logs(idOrName: string, options: LogOptions = {}): AsyncIterable<LogLine> {
     const ctx = this.ctx;
@@ -212,6 +235,27 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     const id = await resolveId(ctx, idOrName, "export");
     await currentRecord(ctx, id);
     return ctx.lock.run(id, async () => exportContainerLocked(ctx, await ctx.records.mustLoad(id), out, options.signal));
+  }
+
+  /** `docker top` (stats-reader.ts, top.ts): read-only, no lock. */
+  async top(idOrName: string, psArgs?: string[]): Promise<ContainerTop> {
+    this.ctx.assertOpen();
+    const id = await resolveId(this.ctx, idOrName, "top");
+    return containerTop(this.ctx, await currentRecord(this.ctx, id), psArgs);
+  }
+
+  /** One stats reading (stats-reader.ts): read-only, no lock. */
+  async stats(idOrName: string, options: { host?: HostCounters } = {}): Promise<ContainerStatsReading> {
+    this.ctx.assertOpen();
+    const id = await resolveId(this.ctx, idOrName, "stats");
+    return containerStats(this.ctx, await currentRecord(this.ctx, id), options.host);
+  }
+
+  /** `docker inspect`'s facts (stats-reader.ts): read-only, no lock. */
+  async detail(idOrName: string): Promise<ContainerDetail> {
+    this.ctx.assertOpen();
+    const id = await resolveId(this.ctx, idOrName, "inspect");
+    return containerDetail(this.ctx, await currentRecord(this.ctx, id));
   }
 
   events(signal?: AbortSignal): AsyncIterable<RuntimeEvent> {
