@@ -1,4 +1,4 @@
-import { closeSync, constants as fsc, lstatSync, openSync, promises as fs, readlinkSync, type BigIntStats } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, promises as fs, readlinkSync, type BigIntStats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { failedPrecondition, invalidArgument, notFound, notImplemented, type BerthError } from "../../../lib/errors.js";
 import { cleanPath } from "./clean-path.js";
@@ -59,6 +59,10 @@ export interface WalkOptions {
   ignore?: IgnoreMatcher;
   /** Subject of error messages. */
   what?: string;
+  /** Leave FIFOs and devices out, as sockets are, instead of refusing them (NotImplemented). */
+  skipSpecial?: boolean;
+  /** A directory for which this is true is returned but not descended into (its contents are left out). */
+  prune?: (realPath: string, entry: SourceEntry) => boolean;
 }
 
 export async function openSourceRoot(dir: string, options: OpenSourceRootOptions): Promise<SourceRoot> {
@@ -112,56 +116,83 @@ export class SourceRoot {
     const followFinal = options.followFinal ?? true;
     let pending = [...userComps];
     const real: string[] = [];
+    // dirs[i] is a descriptor of the directory real[0..i], opened O_NOFOLLOW|O_DIRECTORY from
+    // dirs[i-1] (the root's for i = 0): every lstat and readlink below names one component
+    // under a descriptor, so the kernel never follows a link on the way (one swapped in after
+    // it was checked cannot lead out of the root, not even for metadata).
+    const dirs: number[] = [];
+    const top = () => dirs[dirs.length - 1] ?? this.handle.fd;
     let links = 0;
     let last: { st: BigIntStats; type: SourceEntryType } = { st: this.rootStat, type: "dir" };
-    while (pending.length > 0) {
-      const comp = pending.shift()!;
-      if (comp === "..") {
-        if (real.length === 0) {
-          if (this.scope === "context") throw this.leaves(what, userPath);
-        } else real.pop();
-        last = { st: await this.lstatReal(real, what), type: "dir" };
-        continue;
-      }
-      const here = [...real, comp];
-      let st: BigIntStats;
-      try {
-        st = await fs.lstat(this.anchor(here), { bigint: true });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "ENOENT" || code === "ENOTDIR") throw this.absent(what, err);
-        throw err;
-      }
-      if (st.isSymbolicLink() && (pending.length > 0 || followFinal)) {
-        if (options.ignore?.ignores(here.join("/"))) throw this.absent(what);
-        if (++links > MAX_SYMLINKS) throw invalidArgument(`${what}: too many levels of symbolic links`, this.object(userPath));
-        const target = await fs.readlink(this.anchor(here));
-        if (target.startsWith("/")) {
-          if (this.scope === "context") throw this.linkLeaves(what, userPath, here.join("/"), target);
-          real.length = 0;
-        }
-        const targetComps = target.split("/").filter((c) => c !== "" && c !== ".");
-        // A relative target climbing above the root leaves the context: check it here so the
-        // error names the link rather than a ".." the user never wrote.
-        if (this.scope === "context" && !target.startsWith("/")) {
-          let depth = real.length;
-          for (const c of targetComps) {
-            depth += c === ".." ? -1 : 1;
-            if (depth < 0) throw this.linkLeaves(what, userPath, here.join("/"), target);
+    let finalLink: string | undefined;
+    try {
+      while (pending.length > 0) {
+        const comp = pending.shift()!;
+        if (comp === "..") {
+          if (real.length === 0) {
+            if (this.scope === "context") throw this.leaves(what, userPath);
+          } else {
+            real.pop();
+            closeSync(dirs.pop()!);
           }
+          last = { st: real.length === 0 ? this.rootStat : fstatSync(top(), { bigint: true }), type: "dir" };
+          continue;
         }
-        pending = [...targetComps, ...pending];
-        continue;
+        const here = [...real, comp];
+        const at = `/proc/self/fd/${top()}/${comp}`;
+        let st: BigIntStats;
+        try {
+          st = lstatSync(at, { bigint: true });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === "ENOENT" || code === "ENOTDIR") throw this.absent(what, err);
+          throw err;
+        }
+        if (st.isSymbolicLink() && (pending.length > 0 || followFinal)) {
+          if (options.ignore?.ignores(here.join("/"))) throw this.absent(what);
+          if (++links > MAX_SYMLINKS) throw invalidArgument(`${what}: too many levels of symbolic links`, this.object(userPath));
+          const target = readlinkSync(at);
+          if (target.startsWith("/")) {
+            if (this.scope === "context") throw this.linkLeaves(what, userPath, here.join("/"), target);
+            real.length = 0;
+            for (const d of dirs.splice(0)) closeSync(d);
+          }
+          const targetComps = target.split("/").filter((c) => c !== "" && c !== ".");
+          // A relative target climbing above the root leaves the context: check it here so the
+          // error names the link rather than a ".." the user never wrote.
+          if (this.scope === "context" && !target.startsWith("/")) {
+            let depth = real.length;
+            for (const c of targetComps) {
+              depth += c === ".." ? -1 : 1;
+              if (depth < 0) throw this.linkLeaves(what, userPath, here.join("/"), target);
+            }
+          }
+          pending = [...targetComps, ...pending];
+          continue;
+        }
+        const type = entryType(st);
+        if (pending.length > 0 && !st.isDirectory()) throw this.absent(what);
+        if (pending.length > 0) {
+          let fd: number;
+          try {
+            fd = openSync(at, DIR_FLAGS);
+          } catch (err) {
+            throw this.changed(what, err);
+          }
+          dirs.push(fd);
+          if (identityOf(fstatSync(fd, { bigint: true })) !== identityOf(st)) throw this.changed(what);
+        }
+        real.push(comp);
+        last = { st, type: type ?? "file" };
+        if (type === undefined && pending.length === 0) this.checkSpecial(st, what, userPath);
       }
-      const type = entryType(st);
-      if (pending.length > 0 && !st.isDirectory()) throw this.absent(what);
-      real.push(comp);
-      last = { st, type: type ?? "file" };
-      if (type === undefined && pending.length === 0) this.checkSpecial(st, what, userPath);
+      if (last.type === "symlink" && real.length > 0) finalLink = readlinkSync(`/proc/self/fd/${top()}/${real[real.length - 1]}`);
+    } finally {
+      for (const d of dirs) closeSync(d);
     }
     const realPath = real.join("/");
     const entry = toEntry(name, realPath, last.st, last.type);
-    if (entry.type === "symlink") entry.linkTarget = await fs.readlink(this.anchor(real));
+    if (entry.type === "symlink") entry.linkTarget = finalLink;
     if (realPath !== "" && options.ignore?.ignores(realPath)) {
       if (entry.type !== "dir" || !options.ignore.hasExceptions) throw this.absent(what);
       const inside = await this.walk(entry, { ignore: options.ignore, what });
@@ -242,6 +273,24 @@ export class SourceRoot {
     }
   }
 
+  /**
+   * Opens a directory entry (the O_NOFOLLOW walk of its real path; fstat must find the same
+   * directory): a descriptor to create and read names under with `/proc/self/fd/N/<name>`,
+   * one component at a time. FailedPrecondition when it changed; the caller closes it.
+   */
+  async openDirectory(entry: SourceEntry, what?: string): Promise<FileHandle> {
+    this.checkOpen();
+    const subject = what ?? `open ${JSON.stringify(entry.realPath)} in ${this.label}`;
+    if (entry.type !== "dir") throw failedPrecondition(`${subject}: not a directory`);
+    const fh = await this.openStrict(entry.realPath.split("/").filter((c) => c !== ""), DIR_FLAGS, subject);
+    const st = await fh.stat({ bigint: true });
+    if (!st.isDirectory() || identityOf(st) !== entry.identity) {
+      await fh.close();
+      throw this.changed(subject);
+    }
+    return fh;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -249,20 +298,6 @@ export class SourceRoot {
   }
 
   // --- internals -------------------------------------------------------------------
-
-  private anchor(comps: readonly string[]): string {
-    return comps.length === 0 ? `/proc/self/fd/${this.handle.fd}` : `/proc/self/fd/${this.handle.fd}/${comps.join("/")}`;
-  }
-
-  private async lstatReal(comps: readonly string[], what: string): Promise<BigIntStats> {
-    // lstat of the bare /proc/self/fd/N would describe the magic link, not the root.
-    if (comps.length === 0) return this.rootStat;
-    try {
-      return await fs.lstat(this.anchor(comps), { bigint: true });
-    } catch (err) {
-      throw this.absent(what, err);
-    }
-  }
 
   /** Opens `comps` one directory descriptor at a time, never following a symlink. */
   private async openStrict(comps: readonly string[], finalFlags: number, what: string): Promise<FileHandle> {
@@ -314,7 +349,7 @@ export class SourceRoot {
       const childRel = join(relPrefix, name);
       const at = `/proc/self/fd/${fd}/${name}`;
       const st = lstatSync(at, { bigint: true });
-      const type = this.typeOrSkip(st, childReal, options.what);
+      const type = this.typeOrSkip(st, childReal, options);
       if (type === undefined) continue;
       const ignored = options.ignore?.ignores(childReal) ?? false;
       if (type !== "dir") {
@@ -325,6 +360,13 @@ export class SourceRoot {
         continue;
       }
       if (ignored && !options.ignore?.hasExceptions) continue;
+      if (options.prune) {
+        const entry = toEntry(childRel, childReal, st, "dir");
+        if (options.prune(childReal, entry)) {
+          out.push(entry);
+          continue;
+        }
+      }
       let sub: FileHandle;
       try {
         sub = await fs.open(at, DIR_FLAGS);
@@ -346,11 +388,11 @@ export class SourceRoot {
     }
   }
 
-  private typeOrSkip(st: BigIntStats, realPath: string, what: string | undefined): SourceEntryType | undefined {
+  private typeOrSkip(st: BigIntStats, realPath: string, options: WalkOptions): SourceEntryType | undefined {
     const type = entryType(st);
     if (type !== undefined) return type;
-    if (st.isSocket()) return undefined;
-    this.checkSpecial(st, what ?? `read ${JSON.stringify(realPath)} in ${this.label}`, realPath);
+    if (st.isSocket() || options.skipSpecial) return undefined;
+    this.checkSpecial(st, options.what ?? `read ${JSON.stringify(realPath)} in ${this.label}`, realPath);
     return undefined;
   }
 
