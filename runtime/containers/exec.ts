@@ -36,13 +36,17 @@ export function validateExecOptions(name: string, running: boolean, options: Pic
   if (options.workingDir !== undefined && !options.workingDir.startsWith("/")) throw invalidArgument(`exec in container ${name}: workingDir must be absolute`);
 }
 
-export async function execStreamInContainer(ctx: RuntimeContext, rec: ContainerRecord, options: ExecStreamOptions): Promise<ExecStream> {
-  const { id } = rec;
+/**
+ * The process spec of an exec: the container's own process (env, user, cwd, capabilities
+ * from its config.json) overridden by the options. Same errors as execStreamInContainer.
+ */
+export async function execProcessSpec(ctx: RuntimeContext, rec: ContainerRecord, options: Pick<ExecStreamOptions, "argv" | "env" | "user" | "workingDir">, terminal: false | { cols?: number; rows?: number }): Promise<OciProcess> {
   validateExecOptions(rec.name, rec.status === "running", options);
-  const bundle = ctx.bundleDir(id);
-  const config = JSON.parse(await fs.readFile(path.join(bundle, "config.json"), "utf8")) as OciSpec;
+  const config = JSON.parse(await fs.readFile(path.join(ctx.bundleDir(rec.id), "config.json"), "utf8")) as OciSpec;
   const env = new Map(config.process.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)] as const));
   for (const [k, v] of Object.entries(options.env ?? {})) env.set(k, v);
+  // docker exec -t sets TERM when the container's environment has none.
+  if (terminal && !env.has("TERM")) env.set("TERM", "xterm");
   let user = config.process.user;
   if (options.user !== undefined) {
     const u = await resolveUserInRootfs(config.root.path, options.user);
@@ -50,14 +54,23 @@ export async function execStreamInContainer(ctx: RuntimeContext, rec: ContainerR
   }
   const cwd = options.workingDir ?? config.process.cwd;
   if (!cwd.startsWith("/")) throw invalidArgument(`exec in container ${rec.name}: workingDir must be absolute`);
-  const proc: OciProcess = {
-    ...config.process,
-    terminal: false,
+  const { consoleSize: _, ...base } = config.process;
+  return {
+    ...base,
+    terminal: terminal !== false,
+    // runc sizes the terminal before the process runs (no first-prompt redraw needed).
+    ...(terminal && terminal.cols && terminal.rows ? { consoleSize: { width: terminal.cols, height: terminal.rows } } : {}),
     user,
     args: options.argv,
     env: [...env].map(([k, v]) => `${k}=${v}`),
     cwd,
   };
+}
+
+export async function execStreamInContainer(ctx: RuntimeContext, rec: ContainerRecord, options: ExecStreamOptions): Promise<ExecStream> {
+  const { id } = rec;
+  const bundle = ctx.bundleDir(id);
+  const proc = await execProcessSpec(ctx, rec, options, false);
   const tag = randomBytes(6).toString("hex");
   const processFile = path.join(bundle, `exec-${tag}.json`);
   const pidFile = path.join(bundle, `exec-${tag}.pid`);

@@ -27,6 +27,8 @@ export interface OciRlimit {
 
 export interface OciProcess {
   terminal: boolean;
+  /** The terminal's size at start (with `terminal`). */
+  consoleSize?: { height: number; width: number };
   user: OciUser;
   args: string[];
   env: string[];
