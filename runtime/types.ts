@@ -572,6 +572,14 @@ export interface ContainerRuntime {
    */
   export?(idOrName: string, out: Writable | string, options?: { signal?: AbortSignal }): Promise<void>;
   /**
+   * `docker cp` (containers/copy.ts): the stat of a path in the container as it sees it
+   * (Docker's ContainerPathStat), the tar of a path, and the extraction of a tar into a
+   * directory. Resolved inside the container's root, never following a link out of it.
+   */
+  statPath?(idOrName: string, path: string): Promise<ContainerPathStat>;
+  archivePath?(idOrName: string, path: string, out: Writable, options?: { signal?: AbortSignal; onStat?: (stat: ContainerPathStat) => void }): Promise<void>;
+  extractArchive?(idOrName: string, path: string, tar: Readable | AsyncIterable<Uint8Array>, options?: { copyUIDGID?: boolean }): Promise<number>;
+  /**
    * `docker top`: the processes in the container's cgroup, from /proc (PID, USER, TIME, CMD),
    * or from the host's ps run with `psArgs` (validated: InvalidArgument) over those pids only.
    * FailedPrecondition unless running.
@@ -698,4 +706,15 @@ export interface NetworkDriver {
   /** Releases every container not in `live` (removed while no daemon ran). Returns their names. */
   releaseExcept(live: string[]): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** Docker's ContainerPathStat: `mode` is Go's os.FileMode (permission bits, ModeDir 1<<31, ModeSymlink 1<<27, ...). */
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  mode: number;
+  /** RFC 3339. */
+  mtime: string;
+  /** A symlink's target resolved inside the container, absolute; "" otherwise. */
+  linkTarget: string;
 }

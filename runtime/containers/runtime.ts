@@ -1,8 +1,9 @@
 import { promises as fs } from "node:fs";
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { conflict, failedPrecondition, isBerthError } from "../../lib/errors.js";
 import type {
   ContainerCommitOptions,
+  ContainerPathStat,
   ImageRecord,
   LayerChange,
   ContainerCreateSpec,
@@ -35,6 +36,7 @@ import { readLogs } from "./k8s-log.js";
 import { clearLeftovers } from "./leftovers.js";
 import { allRecords, currentRecord, resolveId } from "./lookup.js";
 import { commitContainer, containerChanges } from "./changes.js";
+import { archiveContainerPathLocked, extractToContainerLocked, statContainerPathLocked } from "./copy.js";
 import { exportContainerLocked } from "./export.js";
 import type { ContainerRuntimeOptions } from "./options.js";
 import { netnsNameOf, removeNetns } from "./netns.js";
@@ -256,6 +258,32 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     this.ctx.assertOpen();
     const id = await resolveId(this.ctx, idOrName, "inspect");
     return containerDetail(this.ctx, await currentRecord(this.ctx, id));
+  }
+
+  /** `docker cp`'s stat of a path (copy.ts), under the container's lock like export. */
+  async statPath(idOrName: string, userPath: string): Promise<ContainerPathStat> {
+    const { ctx, id } = await this.lockedTarget(idOrName, "copy");
+    return ctx.lock.run(id, async () => statContainerPathLocked(ctx, await ctx.records.mustLoad(id), userPath));
+  }
+
+  /** `docker cp` from the container: the tar of a path into `out` (copy.ts). */
+  async archivePath(idOrName: string, userPath: string, out: Writable, options: { signal?: AbortSignal; onStat?: (stat: ContainerPathStat) => void } = {}): Promise<void> {
+    const { ctx, id } = await this.lockedTarget(idOrName, "copy");
+    return ctx.lock.run(id, async () => archiveContainerPathLocked(ctx, await ctx.records.mustLoad(id), userPath, out, options));
+  }
+
+  /** `docker cp` into the container: extracts a tar into a directory (copy.ts); returns the entries written. */
+  async extractArchive(idOrName: string, userPath: string, tar: Readable | AsyncIterable<Uint8Array>, options: { copyUIDGID?: boolean } = {}): Promise<number> {
+    const { ctx, id } = await this.lockedTarget(idOrName, "copy");
+    return ctx.lock.run(id, async () => extractToContainerLocked(ctx, await ctx.records.mustLoad(id), userPath, tar, options));
+  }
+
+  private async lockedTarget(idOrName: string, verb: string): Promise<{ ctx: RuntimeContext; id: string }> {
+    const ctx = this.ctx;
+    ctx.assertOpen();
+    const id = await resolveId(ctx, idOrName, verb);
+    await currentRecord(ctx, id); // settles an exit first, so a stopped container is seen as stopped
+    return { ctx, id };
   }
 
   events(signal?: AbortSignal): AsyncIterable<RuntimeEvent> {

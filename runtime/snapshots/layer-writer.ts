@@ -352,7 +352,7 @@ export class LayerWriter {
   }
 }
 
-function ownership(h: Header, what: string): { uid: number; gid: number } {
+export function ownership(h: Header, what: string): { uid: number; gid: number } {
   const pax = (h.pax ?? undefined) as Record<string, string> | undefined;
   const pick = (paxValue: string | undefined, value: number | undefined, which: string): number => {
     const v = paxValue !== undefined ? Number(paxValue) : (value ?? 0);
