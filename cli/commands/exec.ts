@@ -1,8 +1,10 @@
+import { Readable } from "node:stream";
 import type { ExecStreamIo } from "../../controller/api/client.js";
 import { formatDuration } from "../../lib/units.js";
 import type { CommandContext, Output } from "../client.js";
 import { UsageError } from "../errors.js";
 import { parseTimeout } from "../manifest-args.js";
+import { openTerminal, terminalSize } from "./attach.js";
 
 export interface ExecOptions {
   env: string[];
@@ -11,6 +13,8 @@ export interface ExecOptions {
   timeout?: string;
   /** `-i`: forward this process's stdin (closed at its end). */
   interactive?: boolean;
+  /** `-t`: a pseudo-terminal in the container; with -i on a terminal, raw mode here. */
+  tty?: boolean;
 }
 
 /** Exit code of a command that ran out of time (as GNU timeout). */
@@ -58,8 +62,17 @@ export async function runExec(ctx: CommandContext, name: string, argv: string[],
   const env = parseEnv(o.env);
   // (the API takes whole milliseconds: `1.5ms` waits 2)
   const timeoutMs = o.timeout === undefined ? undefined : Math.ceil(parseTimeout(o.timeout));
-  const signal = ctx.interrupt();
-  const io: ExecStreamIo = { stdout: byteSink(ctx.stdout), stderr: byteSink(ctx.stderr), ...(o.interactive ? { stdin: ctx.stdin } : {}) };
+  const stdinIsTty = (ctx.stdin as { isTTY?: boolean }).isTTY === true;
+  // docker exec -it refuses a stdin that is not a terminal (a pipe would never be raw).
+  if (o.tty && o.interactive && !stdinIsTty) throw new UsageError("the input device is not a TTY (use -i without -t for a pipe)");
+  // With a raw terminal Ctrl-C is a byte for the container's terminal, not an interrupt here.
+  const raw = o.tty === true && o.interactive === true;
+  const signal = raw ? new AbortController().signal : ctx.interrupt();
+  const session = o.tty ? openTerminal(ctx, { raw, forwardStdin: o.interactive === true, detachKeys: Buffer.alloc(0), onDetach: () => {} }) : undefined;
+  const io: ExecStreamIo = session
+    ? { stdout: byteSink(ctx.stdout), stderr: byteSink(ctx.stderr), framed: true, control: session.control, ...(session.stdin ? { stdin: Readable.from(session.stdin) } : {}) }
+    : { stdout: byteSink(ctx.stdout), stderr: byteSink(ctx.stderr), ...(o.interactive ? { stdin: ctx.stdin } : {}) };
+  const size = o.tty ? terminalSize(ctx.stdout) : undefined;
   let exit;
   try {
     exit = await ctx.client.execStream(
@@ -70,6 +83,8 @@ export async function runExec(ctx: CommandContext, name: string, argv: string[],
         ...(o.user ? { user: o.user } : {}),
         ...(o.workdir ? { workingDir: o.workdir } : {}),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        ...(o.tty ? { tty: true } : {}),
+        ...(size ? { size } : {}),
       },
       io,
       signal,
@@ -78,6 +93,7 @@ export async function runExec(ctx: CommandContext, name: string, argv: string[],
     if (signal.aborted) return EXEC_INTERRUPTED_EXIT;
     throw err;
   } finally {
+    session?.restore();
     // A terminal (or a pipe still open) would keep this process alive.
     if (o.interactive) ctx.stdin.destroy();
   }

@@ -22,7 +22,7 @@ describe("request body validation", () => {
   it("says the known fields once, and counts what it does not show", async () => {
     const body = { argv: ["sh"], a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 };
     expect(await messageOf(parseBody("ExecRequest", body, "exec"))).toBe(
-      'InvalidArgument: exec: unknown field "a" (known fields: argv, env, user, workingDir, timeoutMs); unknown field "b"; unknown field "c"; unknown field "d"; unknown field "e"; and 1 more',
+      'InvalidArgument: exec: unknown field "a" (known fields: argv, env, user, workingDir, timeoutMs, tty, size); unknown field "b"; unknown field "c"; unknown field "d"; unknown field "e"; and 1 more',
     );
   });
 });

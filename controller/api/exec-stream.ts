@@ -12,10 +12,12 @@ export const EXEC_STREAM_CONTENT_TYPE = "application/vnd.berth.stream";
 /** The request's type: a raw body (one frame, then stdin bytes), which the server checks like an upload's. */
 export const EXEC_REQUEST_CONTENT_TYPE = "application/octet-stream";
 
-export const STREAM = { request: 0, stdout: 1, stderr: 2, exit: 3, error: 4 } as const satisfies Record<string, ExecStreamId>;
+export const STREAM = { request: 0, stdout: 1, stderr: 2, exit: 3, error: 4, resize: 5, signal: 6 } as const satisfies Record<string, ExecStreamId>;
+/** After the request frame of a framed input (tty exec, attach), stdin bytes come in frames of Docker's stdin id, 0. */
+export const STDIN_FRAME = STREAM.request;
 
 const HEADER_BYTES = 8;
-const MAX_ID = 4;
+const MAX_ID = 6;
 
 export interface Frame {
   id: ExecStreamId;
@@ -105,4 +107,48 @@ export async function readRequestFrame(body: AsyncIterator<Uint8Array>, maxBytes
     }
   })();
   return { request, stdin };
+}
+
+/** What a framed input carries besides stdin: a terminal size, a signal to send. */
+export interface InputControl {
+  resize(size: { cols: number; rows: number }): unknown;
+  signal?(name: string): unknown;
+}
+
+const SIGNAL_NAME = /^SIG[A-Z0-9]{1,12}$/;
+
+/**
+ * The stdin of a framed input (protocol.ts): frames after the request frame — 0 stdin bytes,
+ * 5 resize `{cols, rows}`, 6 signal `{signal}` — yielded as stdin bytes, the others handed
+ * to `control`. InvalidArgument for another frame, a bad resize or signal, or a body cut
+ * inside a frame.
+ */
+export async function* framedInput(body: AsyncIterable<Uint8Array>, control: InputControl, maxPayload = 1024 * 1024): AsyncGenerator<Uint8Array> {
+  const what = "read input stream";
+  const decoder = new FrameDecoder(what, maxPayload);
+  for await (const chunk of body) {
+    for (const f of decoder.push(chunk)) {
+      if (f.id === STDIN_FRAME) {
+        if (f.payload.length) yield f.payload;
+      } else if (f.id === STREAM.resize) {
+        const v = parseJson(f.payload, what) as { cols?: unknown; rows?: unknown };
+        const ok = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n > 0 && n <= 65535;
+        if (!ok(v?.cols) || !ok(v?.rows)) throw invalidArgument(`${what}: a resize frame takes {"cols", "rows"} as positive integers`);
+        await control.resize({ cols: v.cols, rows: v.rows });
+      } else if (f.id === STREAM.signal && control.signal) {
+        const v = parseJson(f.payload, what) as { signal?: unknown };
+        if (typeof v?.signal !== "string" || !SIGNAL_NAME.test(v.signal)) throw invalidArgument(`${what}: a signal frame takes {"signal": "SIG..."}`);
+        await control.signal(v.signal);
+      } else throw invalidArgument(`${what}: stream id ${f.id} is not one a client sends here`);
+    }
+  }
+  if (decoder.pending) throw invalidArgument(`${what}: the body ended inside a frame`);
+}
+
+function parseJson(payload: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(payload.toString("utf8"), (k, v) => (k === "__proto__" ? undefined : v));
+  } catch (err) {
+    throw invalidArgument(`${what}: a frame is not JSON: ${(err as Error).message}`);
+  }
 }

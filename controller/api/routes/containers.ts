@@ -4,6 +4,7 @@ import { parseBody } from "../bodies.js";
 import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, EXEC_STREAM_CONTENT_TYPE, readRequestFrame, STREAM } from "../exec-stream.js";
 import { booleanParam, checkQuery, readJson, sendJson, streamNdjson } from "../http-util.js";
 import { TAR_CONTENT_TYPE, type ContainerChanges, type ErrorBody, type ExecExitStatus, type ExecStreamId } from "../protocol.js";
+import { terminalExecStream } from "./terminal-streams.js";
 import type { Route, RouteContext } from "./types.js";
 
 /** Largest exec request body. */
@@ -121,9 +122,11 @@ async function execStream(ctx: RouteContext, name: string) {
   }
 }
 
-async function execStreamOf({ api, res, signal }: RouteContext, name: string, requestBody: AsyncIterator<Uint8Array>) {
+async function execStreamOf(ctx: RouteContext, name: string, requestBody: AsyncIterator<Uint8Array>) {
+  const { api, res, signal } = ctx;
   const { request, stdin } = await readRequestFrame(requestBody, MAX_EXEC_BODY);
   const body = await parseBody("ExecRequest", request, "exec");
+  if (body.tty) return terminalExecStream(ctx, name, body, stdin);
   const send = async (id: ExecStreamId, payload: Uint8Array | string) => {
     signal.throwIfAborted();
     if (!res.headersSent) res.writeHead(200, { "content-type": EXEC_STREAM_CONTENT_TYPE, "cache-control": "no-store" });

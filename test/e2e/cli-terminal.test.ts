@@ -1,0 +1,119 @@
+/**
+ * Terminals end to end through a real terminal: tmux runs the built CLI against a real
+ * `berth daemon` (runc, conmon); keys are typed with send-keys and the screen read with
+ * capture-pane. exec -it sees a tty and its window size, survives a resize and returns the
+ * shell's exit code; attach then Ctrl-P Ctrl-Q leaves the container running; run --rm -it
+ * removes its object after `exit 3` and berth exits 3.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliOf, startCliDaemon, stopAndCheckClean, untilCli, type CliProcess } from "../helpers/cli-daemon.js";
+import { BERTH } from "../helpers/cli.js";
+import { daemonEnv, type DaemonEnv } from "../helpers/daemon.js";
+import { hostLacks, which } from "../helpers/host.js";
+
+const lacking = hostLacks("root", "runc", "conmon", "overlay", "busybox", "cgroups") || (which("tmux") ? false : "tmux (apt-get install tmux)");
+
+describe.skipIf(lacking)("terminals through tmux against a real daemon", () => {
+  let env: DaemonEnv;
+  let daemon: CliProcess | undefined;
+  let cli: ReturnType<typeof cliOf>;
+  const sock = `berth-test-${process.pid}`;
+  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", sock, ...args], { encoding: "utf8" });
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+  /** Starts `berth ARGS` in a tmux window of 100x30; its exit code goes to a file. */
+  function open(session: string, args: string[]): { screen(): string; until(re: RegExp, ms?: number): Promise<string>; keys(...k: string[]): void; exit(ms?: number): Promise<number> } {
+    const codeFile = path.join(env.base, `${session}.code`);
+    const cmd = `${q(process.execPath)} ${q(BERTH)} --run-root ${q(env.runRoot)} ${args.map(q).join(" ")}; echo $? > ${q(codeFile)}; sleep 600`;
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", cmd);
+    const screen = () => tmux("capture-pane", "-p", "-t", session);
+    return {
+      screen,
+      async until(re, ms = 20_000) {
+        const deadline = Date.now() + ms;
+        for (;;) {
+          const s = screen();
+          if (re.test(s)) return s;
+          if (Date.now() > deadline) throw new Error(`${re} not on the screen within ${ms}ms:\n${s}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+      keys: (...k) => void tmux("send-keys", "-t", session, ...k),
+      async exit(ms = 20_000) {
+        const deadline = Date.now() + ms;
+        while (!existsSync(codeFile) || !readFileSync(codeFile, "utf8").trim()) {
+          if (Date.now() > deadline) throw new Error(`berth did not exit within ${ms}ms:\n${screen()}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return Number(readFileSync(codeFile, "utf8").trim());
+      },
+    };
+  }
+
+  beforeAll(async () => {
+    env = daemonEnv();
+    daemon = await startCliDaemon(env);
+    cli = cliOf(env);
+    const objs =
+      `---\napiVersion: berth/v1\nkind: Container\nmetadata: {name: box}\nspec:\n  image: localhost/busybox:latest\n  networkMode: none\n  stopGracePeriod: 1s\n  command: [sleep, "3600"]\n` +
+      `---\napiVersion: berth/v1\nkind: Container\nmetadata: {name: tbox}\nspec:\n  image: localhost/busybox:latest\n  networkMode: none\n  stopGracePeriod: 1s\n  tty: true\n  stdin: true\n  command: [sh]\n`;
+    const f = path.join(env.base, "boxes.yaml");
+    writeFileSync(f, env.imageManifest + objs);
+    const applied = await cli(["apply", "-f", f]);
+    expect(applied.code, applied.stderr).toBe(0);
+    for (const n of ["box", "tbox"]) await untilCli(`${n} running`, () => cli(["get", "ctr", n, "-o", "json"]), (r) => r.code === 0 && JSON.parse(r.stdout).status.phase === "Running", 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    try {
+      tmux("kill-server");
+    } catch {}
+    await stopAndCheckClean(daemon, env);
+  }, 60_000);
+
+  it("exec -it: a tty, the window size, a resize, Ctrl-C to the tty, the shell's exit code", async () => {
+    const t = open("exec", ["exec", "-it", "box", "--", "sh"]);
+    await t.until(/\/ #\s*$/m);
+    t.keys("tty; stty size", "Enter");
+    await t.until(/\/dev\/pts\/\d+\n30 100/);
+    tmux("resize-window", "-t", "exec", "-x", "120", "-y", "40");
+    await new Promise((r) => setTimeout(r, 300));
+    t.keys("clear; stty size", "Enter");
+    await t.until(/40 120/);
+    t.keys("sleep 100", "Enter");
+    await new Promise((r) => setTimeout(r, 300));
+    t.keys("C-c");
+    t.keys("echo rc=$?", "Enter");
+    await t.until(/rc=130/);
+    t.keys("exit 5", "Enter");
+    expect(await t.exit()).toBe(5);
+  }, 60_000);
+
+  it("attach to a tty container, then Ctrl-P Ctrl-Q: detached, still running", async () => {
+    const t = open("attach", ["attach", "tbox"]);
+    await new Promise((r) => setTimeout(r, 500));
+    t.keys("echo attached-$((40+2))", "Enter");
+    await t.until(/attached-42/);
+    t.keys("C-p", "C-q");
+    expect(await t.exit()).toBe(0);
+    expect(t.screen()).toMatch(/read escape sequence/);
+    const got = await cli(["get", "ctr", "tbox", "-o", "json"]);
+    expect(JSON.parse(got.stdout).status.phase).toBe("Running");
+    const logs = await cli(["logs", "tbox"]);
+    expect(logs.stdout).toMatch(/attached-42/);
+  }, 60_000);
+
+  it("run --rm -it busybox sh: exit 3 is berth's, and the object is gone", async () => {
+    const t = open("run", ["run", "--rm", "-it", "--name", "oneoff", "--network", "none", "localhost/busybox:latest", "sh"]);
+    await new Promise((r) => setTimeout(r, 1500));
+    t.keys("Enter");
+    await t.until(/\/ #\s*$/m);
+    t.keys("exit 3", "Enter");
+    expect(await t.exit(30_000)).toBe(3);
+    const got = await cli(["get", "ctr", "oneoff", "-o", "json"]);
+    expect(got.code).not.toBe(0);
+  }, 90_000);
+});
