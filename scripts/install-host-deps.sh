@@ -16,8 +16,9 @@ if [ "${1:-}" = "--tests" ]; then
   # docker.io: the image interop test runs a private dockerd (its own state dir, no iptables).
   # docker-registry: the registry tests start their own (127.0.0.1 only, their own config);
   # openssl makes the token-auth test's certificate.
-  packages+=(docker.io docker-registry openssl)
-  commands+=(dockerd docker-registry openssl)
+  # tmux: the terminal tests (exec -it, attach, run -it) type into a real terminal.
+  packages+=(docker.io docker-registry openssl tmux)
+  commands+=(dockerd docker-registry openssl tmux)
 fi
 
 missing=()
