@@ -125,6 +125,10 @@ export interface ExtractOptions {
   maxEntries: number;
   /** Skipped device nodes are reported here. */
   onSkip?: (name: string, why: string) => void;
+  /** Renames every entry (and hard link target) before it is checked: docker cp's rebase of the top entry. */
+  rename?: (name: string) => string;
+  /** Sees the bytes of every file body written (progress). */
+  onBytes?: (n: number) => void;
 }
 
 export function defaultExtractOptions(): Pick<ExtractOptions, "maxEntries"> {
@@ -184,6 +188,10 @@ class TreeWriter {
   async apply(h: Header, body: AsyncIterable<Buffer>): Promise<void> {
     const what = this.opts.what;
     if (++this.entries > this.opts.maxEntries) throw invalidArgument(`${what}: more than ${this.opts.maxEntries} entries`);
+    if (this.opts.rename) {
+      h = { ...h, name: this.opts.rename(h.name) };
+      if (h.type === "link" && h.linkname) h.linkname = this.opts.rename(h.linkname);
+    }
     if (h.name.startsWith("/")) throw invalidArgument(`${what}: entry ${JSON.stringify(h.name)} has an absolute name`);
     const parts = entryComponents(h.name, "entry");
     if (parts.length === 0) return drain(body); // "." : the destination directory itself, kept as it is (docker's untar)
@@ -209,7 +217,10 @@ class TreeWriter {
       case "contiguous-file": {
         const fd = openSync(at, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
         try {
-          for await (const chunk of body) for (let off = 0; off < chunk.byteLength; ) off += writeSync(fd, chunk, off, chunk.byteLength - off);
+          for await (const chunk of body) {
+            for (let off = 0; off < chunk.byteLength; ) off += writeSync(fd, chunk, off, chunk.byteLength - off);
+            this.opts.onBytes?.(chunk.byteLength);
+          }
           if (owner) fchownSync(fd, owner.uid, owner.gid);
           fchmodSync(fd, mode);
           futimesSync(fd, mtime, mtime);

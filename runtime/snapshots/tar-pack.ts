@@ -23,6 +23,8 @@ export function packEntry(pack: Pack, header: PackHeader, body?: Buffer): Promis
 export function packFileBody(pack: Pack, header: PackHeader & { size: number }, fh: FileHandle, onChunk?: (chunk: Buffer) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const sink = pack.entry({ ...header, type: "file" }, (err) => (err ? reject(err) : resolve()));
+    // the entry errors when the pack is destroyed mid-file (a reader that went away): a rejection, not an unhandled 'error'
+    (sink as NodeJS.EventEmitter).on("error", reject);
     if (header.size === 0) {
       (sink as NodeJS.WritableStream).end();
       return;
