@@ -63,7 +63,7 @@ interface ContainerTree {
 async function openTree(ctx: RuntimeContext, rec: ContainerRecord, what: string): Promise<ContainerTree> {
   const label = `container ${rec.name}`;
   if (rec.status === "running") {
-    const root = await openSourceRoot(`/proc/${rec.pid}/root`, { scope: "rootfs", label }).catch((err: unknown) => {
+    const root = await openSourceRoot(`/proc/${rec.pid}/root`, { scope: "rootfs", label, purpose: "copy" }).catch((err: unknown) => {
       throw failedPrecondition(`${what}: container ${rec.name} is no longer running`, { cause: err });
     });
     if (!(await isSameProcess(rec.pid, rec.pidStartTime))) {
@@ -77,7 +77,7 @@ async function openTree(ctx: RuntimeContext, rec: ContainerRecord, what: string)
   const { rootfs } = await snapshots.mount(rec.id);
   let root: SourceRoot;
   try {
-    root = await openSourceRoot(rootfs, { scope: "rootfs", label });
+    root = await openSourceRoot(rootfs, { scope: "rootfs", label, purpose: "copy" });
   } catch (err) {
     await snapshots.unmount(rec.id).catch(() => {});
     throw err;

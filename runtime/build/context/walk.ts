@@ -45,6 +45,8 @@ export interface OpenSourceRootOptions {
   scope: SourceScope;
   /** How errors name the tree: "the build context" (default for "context"), "stage build". */
   label?: string;
+  /** What reads the tree, for error messages: a build (default) or `berth cp`. */
+  purpose?: "build" | "copy";
 }
 
 export interface ResolveOptions {
@@ -77,7 +79,7 @@ export async function openSourceRoot(dir: string, options: OpenSourceRootOptions
     throw err;
   }
   const st = await handle.stat({ bigint: true });
-  return new SourceRoot(handle, options.scope, label, st);
+  return new SourceRoot(handle, options.scope, label, st, options.purpose ?? "build");
 }
 
 export class SourceRoot {
@@ -88,6 +90,7 @@ export class SourceRoot {
     readonly scope: SourceScope,
     readonly label: string,
     private readonly rootStat: BigIntStats,
+    private readonly purpose: "build" | "copy" = "build",
   ) {}
 
   /** The root directory itself as an entry (path and realPath `""`). */
@@ -398,7 +401,8 @@ export class SourceRoot {
 
   private checkSpecial(st: BigIntStats, what: string, name: string): void {
     const kind = st.isFIFO() ? "a FIFO" : st.isCharacterDevice() ? "a character device" : st.isBlockDevice() ? "a block device" : st.isSocket() ? "a socket" : "a special file";
-    throw notImplemented(`${what}: ${name} is ${kind}, which berth cannot copy into an image`, this.object(name));
+    const cannot = this.purpose === "copy" ? "which berth does not copy" : "which berth cannot copy into an image";
+    throw notImplemented(`${what}: ${name} is ${kind}, ${cannot}`, this.object(name));
   }
 
   private checkOpen(): void {
@@ -427,7 +431,8 @@ export class SourceRoot {
   }
 
   private changed(what: string, cause?: unknown): BerthError {
-    return failedPrecondition(`${what}: it changed while the build was reading it`, cause === undefined ? {} : { cause });
+    const reader = this.purpose === "copy" ? "it was being copied" : "the build was reading it";
+    return failedPrecondition(`${what}: it changed while ${reader}`, cause === undefined ? {} : { cause });
   }
 }
 
