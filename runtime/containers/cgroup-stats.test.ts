@@ -66,6 +66,8 @@ describe("reading a container's cgroup", () => {
     write(path.join(v1.memory!, cg), { "memory.usage_in_bytes": "50331648\n", "memory.limit_in_bytes": "67108864\n", "memory.stat": "cache 8388608\ntotal_cache 8388608\ntotal_inactive_file 4194304\n" });
     write(path.join(v1.blkio!, cg), { "blkio.io_service_bytes_recursive": "Total 0\n", "blkio.bfq.io_service_bytes_recursive": "Total 0\n", "blkio.throttle.io_service_bytes_recursive": "8:0 Read 100\n8:0 Write 200\nTotal 300\n" });
     write(path.join(v1.pids!, cg), { "pids.current": "3\n", "pids.max": "max\n", "cgroup.procs": "40\n12\n" });
+    // an exec's own group below it (exec-group.ts): its processes are the container's too
+    write(path.join(v1.pids!, cg, "exec-1a2b"), { "cgroup.procs": "77\n" });
     const mounts = { v1, v2: path.join(base, "unified") };
     expect(await readCgroupStats(mounts, cg)).toEqual({
       version: 1,
@@ -74,7 +76,7 @@ describe("reading a container's cgroup", () => {
       blockIo: { readBytes: 100, writeBytes: 200 },
       pids: { current: 3 },
     });
-    expect(await cgroupPids(mounts, cg, async () => undefined)).toEqual([12, 40]);
+    expect(await cgroupPids(mounts, cg, async () => undefined)).toEqual([12, 40, 77]);
   });
 
   it("v1 without cgroup.procs: tasks mapped to thread groups", async () => {

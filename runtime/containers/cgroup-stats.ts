@@ -189,28 +189,44 @@ function setPids(out: CgroupStats, current: string | undefined, max: string | un
 }
 
 /**
- * The pids of the processes in `cgroupsPath`: cgroup.procs of the first hierarchy that has
- * it (v1 pids or memory, else cgroup2), else the thread ids of v1 `tasks` mapped to their
- * thread-group ids (`readTgid`). Empty when the cgroup is gone.
+ * The pids of the processes in `cgroupsPath` and every cgroup below it (an exec's own group,
+ * exec-group.ts, is one; runc's GetAllPids reads the tree the same way): cgroup.procs of the
+ * first hierarchy that has the cgroup (v1 pids — where exec groups are made — or memory or
+ * cpuacct, else cgroup2), else the thread ids of v1 `tasks` mapped to their thread-group ids
+ * (`readTgid`). Empty when the cgroup is gone. Depth and breadth are bounded.
  */
 export async function cgroupPids(mounts: CgroupMounts, cgroupsPath: string, readTgid: (tid: number) => Promise<number | undefined>): Promise<number[]> {
   const dirs = [mounts.v1.pids, mounts.v1.memory, mounts.v1.cpuacct, cgroupVersionOf(mounts) === 2 ? mounts.v2 : undefined]
     .filter((d): d is string => !!d)
     .map((d) => path.join(d, cgroupsPath));
   for (const dir of dirs) {
-    const procs = await read(path.join(dir, "cgroup.procs"));
-    if (procs !== undefined) return numbers(procs);
-    const tasks = await read(path.join(dir, "tasks"));
-    if (tasks !== undefined) {
-      const out = new Set<number>();
-      for (const tid of numbers(tasks)) {
-        const tgid = await readTgid(tid);
-        if (tgid !== undefined) out.add(tgid);
-      }
-      return [...out].sort((a, b) => a - b);
-    }
+    const out = new Set<number>();
+    if (await collectPids(dir, out, readTgid, 0, { left: MAX_CGROUPS })) return [...out].sort((a, b) => a - b);
   }
   return [];
+}
+
+const MAX_CGROUPS = 1024;
+const MAX_DEPTH = 8;
+
+/** Adds the pids of `dir` and of its sub-cgroups to `out`; false when `dir` is no cgroup (gone, or not in this hierarchy). */
+async function collectPids(dir: string, out: Set<number>, readTgid: (tid: number) => Promise<number | undefined>, depth: number, budget: { left: number }): Promise<boolean> {
+  if (budget.left-- <= 0) return true;
+  const procs = await read(path.join(dir, "cgroup.procs"));
+  if (procs !== undefined) for (const p of numbers(procs)) out.add(p);
+  else {
+    const tasks = await read(path.join(dir, "tasks"));
+    if (tasks === undefined) return false;
+    for (const tid of numbers(tasks)) {
+      const tgid = await readTgid(tid);
+      if (tgid !== undefined) out.add(tgid);
+    }
+  }
+  if (depth < MAX_DEPTH) {
+    const subs = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of subs) if (e.isDirectory()) await collectPids(path.join(dir, e.name), out, readTgid, depth + 1, budget);
+  }
+  return true;
 }
 
 function numbers(text: string): number[] {
