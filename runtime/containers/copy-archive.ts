@@ -17,8 +17,10 @@ import { packEntry, packFileBody } from "../snapshots/tar-pack.js";
  *   directory, everything under it into a tar-stream pack: the top entry named `topName`,
  *   the others `topName/<rel>`. Symlinks are stored as links and never followed; every file
  *   is opened by the O_NOFOLLOW descriptor walk and checked to be the object that was listed
- *   (SourceRoot.openFile), so a tree changed under the walk fails the copy rather than lead
- *   it elsewhere. Sockets, FIFOs and devices are left out; hard links are separate files.
+ *   (SourceRoot.openFile), so a tree changed under the walk fails the copy — or, with the
+ *   walk's skipChanged (a live container's tree), leaves that descendant out, as Docker's tar
+ *   writer skips what it cannot read — rather than lead it elsewhere. Sockets, FIFOs and
+ *   devices are left out; hard links are separate files.
  *
  * - `extractTar` applies a tar stream under a directory descriptor that nobody trusts the
  *   entries of (the container's answer on the CLI's side; the user's archive in the daemon).
@@ -94,21 +96,27 @@ export async function packTree(root: SourceRoot, entry: SourceEntry, topName: st
   const prefix = topName === "" ? "" : `${topName.replace(/\/+$/, "")}/`;
   for (const child of await root.walk(entry, options.walk ?? {})) {
     options.signal?.throwIfAborted();
-    await packOne(root, child, prefix + child.path, pack, options);
+    await packOne(root, child, prefix + child.path, pack, { ...options, lenient: options.walk?.skipChanged ?? false });
   }
 }
 
-async function packOne(root: SourceRoot, e: SourceEntry, name: string, pack: Pack, options: PackTreeOptions): Promise<void> {
+async function packOne(root: SourceRoot, e: SourceEntry, name: string, pack: Pack, options: PackTreeOptions & { lenient?: boolean }): Promise<void> {
   const header = { name, mode: e.mode, uid: e.uid, gid: e.gid, mtime: new Date(e.mtimeMs) };
   if (e.type === "dir") return packEntry(pack, { ...header, type: "directory" });
   if (e.type === "symlink") return packEntry(pack, { ...header, type: "symlink", linkname: e.linkTarget ?? "" });
-  const fh = await root.openFile(e);
+  let fh;
   try {
-    const st = await fh.stat();
-    // a file that grew after the walk is packed as it was listed; one that shrank fails the pack
-    const size = Math.min(e.size, st.size);
-    if (size !== e.size) throw failedPrecondition(`read ${JSON.stringify(e.realPath)} in ${root.label}: it shrank while it was being copied`);
-    await packFileBody(pack, { ...header, size }, fh, options.onBytes ? (c) => options.onBytes!(c.byteLength) : undefined);
+    fh = await root.openFile(e);
+    // a file that grew after the walk is packed as it was listed; one that shrank is not packed
+    if ((await fh.stat()).size < e.size) throw failedPrecondition(`read ${JSON.stringify(e.realPath)} in ${root.label}: it shrank while it was being copied`);
+  } catch (err) {
+    await fh?.close();
+    // with skipChanged, a descendant that changed (gone, swapped, shrunk) before its header was written is left out
+    if (options.lenient && isBerthError(err, "FailedPrecondition")) return;
+    throw err;
+  }
+  try {
+    await packFileBody(pack, { ...header, size: e.size }, fh, options.onBytes ? (c) => options.onBytes!(c.byteLength) : undefined);
   } finally {
     await fh.close();
   }

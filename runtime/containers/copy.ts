@@ -110,7 +110,8 @@ function checkAllowed(tree: ContainerTree, entry: SourceEntry, what: string): vo
 }
 
 function walkOptions(tree: ContainerTree, what: string): WalkOptions {
-  return { what, skipSpecial: true, prune: (realPath) => tree.refused.some((r) => r.at === realPath) };
+  // a running container's tree changes under the walk: what changed is left out (never followed)
+  return { what, skipSpecial: true, skipChanged: tree.running, prune: (realPath) => tree.refused.some((r) => r.at === realPath) };
 }
 
 /** Resolves `absPath` as Docker's ResolvePath + lstat do (see the header). */

@@ -63,6 +63,12 @@ export interface WalkOptions {
   what?: string;
   /** Leave FIFOs and devices out, as sockets are, instead of refusing them (NotImplemented). */
   skipSpecial?: boolean;
+  /**
+   * Leave out what changed between the listing and its use (a name gone, a directory replaced
+   * by a symlink or another object: never followed) instead of failing the walk, as Docker's
+   * tar writer skips what it cannot read in a live tree. The walk stays inside the root.
+   */
+  skipChanged?: boolean;
   /** A directory for which this is true is returned but not descended into (its contents are left out). */
   prune?: (realPath: string, entry: SourceEntry) => boolean;
 }
@@ -351,14 +357,27 @@ export class SourceRoot {
       const childReal = join(realPrefix, name);
       const childRel = join(relPrefix, name);
       const at = `/proc/self/fd/${fd}/${name}`;
-      const st = lstatSync(at, { bigint: true });
+      let st: BigIntStats;
+      try {
+        st = lstatSync(at, { bigint: true });
+      } catch (err) {
+        if (options.skipChanged && (err as NodeJS.ErrnoException).code === "ENOENT") continue; // gone since the listing
+        throw err;
+      }
       const type = this.typeOrSkip(st, childReal, options);
       if (type === undefined) continue;
       const ignored = options.ignore?.ignores(childReal) ?? false;
       if (type !== "dir") {
         if (ignored) continue;
         const entry = toEntry(childRel, childReal, st, type);
-        if (type === "symlink") entry.linkTarget = readlinkSync(at);
+        if (type === "symlink") {
+          try {
+            entry.linkTarget = readlinkSync(at);
+          } catch (err) {
+            if (options.skipChanged) continue;
+            throw err;
+          }
+        }
         out.push(entry);
         continue;
       }
@@ -374,11 +393,13 @@ export class SourceRoot {
       try {
         sub = await fs.open(at, DIR_FLAGS);
       } catch (err) {
+        if (options.skipChanged) continue; // replaced (by a symlink, a file) or gone since its lstat: not followed
         throw this.changed(options.what ?? `read ${JSON.stringify(childReal)} in ${this.label}`, err);
       }
       try {
         const subSt = await sub.stat({ bigint: true });
         if (!subSt.isDirectory() || identityOf(subSt) !== identityOf(st)) {
+          if (options.skipChanged) continue;
           throw this.changed(options.what ?? `read ${JSON.stringify(childReal)} in ${this.label}`);
         }
         const inner: SourceEntry[] = [];
