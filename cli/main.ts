@@ -14,6 +14,7 @@ import { registerLifecycleCommands } from "./commands/lifecycle-commands.js";
 import { registerManifestCommands } from "./commands/manifest-commands.js";
 import { registerObjectCommands } from "./commands/object-commands.js";
 import { registerSourceCommands } from "./commands/sources-commands.js";
+import { registerVolumeCommands } from "./commands/volume-commands.js";
 import { registerWatchCommands } from "./commands/watch-commands.js";
 import { fail, UsageError } from "./errors.js";
 
@@ -56,6 +57,7 @@ Docs: every kind's JSON Schema is in schemas/*.json (editors can use schemas/ber
   registerLifecycleCommands(program); // stop, start, restart
   registerSourceCommands(program); // watch, unwatch, sync
   registerImageCommands(program); // image ...
+  registerVolumeCommands(program); // volume ..., network ..., container prune
   registerHostCommands(program); // up, daemon, doctor
 
   return program;

@@ -159,6 +159,25 @@ export class FakeController implements ControllerApi {
     this.execs.push({ name, req });
     return this.execResult;
   }
+  // Terminals, attach and cp: not used by the CLI's unit tests (their e2e tests use a real daemon).
+  async execTerminal(): Promise<never> {
+    throw notImplemented("fake controller: execTerminal");
+  }
+  async attach(): Promise<never> {
+    throw notImplemented("fake controller: attach");
+  }
+  async signalContainer(): Promise<never> {
+    throw notImplemented("fake controller: signalContainer");
+  }
+  async statContainerPath(): Promise<never> {
+    throw notImplemented("fake controller: statContainerPath");
+  }
+  async archiveContainerPath(): Promise<never> {
+    throw notImplemented("fake controller: archiveContainerPath");
+  }
+  async extractToContainer(): Promise<never> {
+    throw notImplemented("fake controller: extractToContainer");
+  }
   async act(name: string, action: "stop" | "start" | "restart", _signal: AbortSignal) {
     const v = this.lookup("Container", name);
     if (!v) throw notFound(`${action} container ${name}: not found`, { object: { kind: "Container", name } });

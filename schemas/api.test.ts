@@ -34,6 +34,7 @@ const BODIES: Record<keyof typeof API_BODY_SCHEMAS, unknown[]> = {
     { argv: ["a\u0000b"], env: { "A=B": "1", C: 2 }, timeoutMs: 1.5, user: "" },
     { argvv: ["sh"] },
   ],
+  AttachRequest: [{}, { size: { cols: 80, rows: 24 } }, { size: { cols: 0, rows: 24 } }, { size: { cols: 80 } }, { detach: true }],
   ImageTagRequest: [{ source: "a", target: "b:1" }, { source: "a" }, { source: "a", target: "x".repeat(1025), force: true }],
   ImagePruneRequest: [{}, { all: true }, { all: "yes" }, { dangling: true }],
   ContainerCommitRequest: [
@@ -70,6 +71,7 @@ describe("API body schemas", () => {
     const valid = (name: keyof typeof API_BODY_SCHEMAS, body: unknown) => ajv.compile(API_BODY_SCHEMAS[name])(body);
     expect(BODIES.ApplyRequest.map((b) => valid("ApplyRequest", b))).toEqual([true, true, false, false, false, false]);
     expect(BODIES.ExecRequest.map((b) => valid("ExecRequest", b))).toEqual([true, false, false, false]);
+    expect(BODIES.AttachRequest.map((b) => valid("AttachRequest", b))).toEqual([true, true, false, false, false]);
     expect(BODIES.ImageTagRequest.map((b) => valid("ImageTagRequest", b))).toEqual([true, false, false]);
     expect(BODIES.ImagePruneRequest.map((b) => valid("ImagePruneRequest", b))).toEqual([true, true, false, false]);
     expect(BODIES.ContainerCommitRequest.map((b) => valid("ContainerCommitRequest", b))).toEqual([true, true, false, false, false, false]);

@@ -70,6 +70,11 @@ const EnvName = Type.String({
   patternErrorMessage: "expected an environment variable name without '='",
 });
 
+const TerminalSize = Type.Object(
+  { cols: Type.Integer({ minimum: 1, maximum: 65535 }), rows: Type.Integer({ minimum: 1, maximum: 65535 }) },
+  { ...closed, description: "A terminal's size in character cells." },
+);
+
 export const ExecRequest = Type.Object(
   {
     argv: Type.Array(NoNul({ maxLength: 128 * 1024 }), { minItems: 1, maxItems: 4096, description: "The program and its arguments (never run by a shell)." }),
@@ -77,9 +82,13 @@ export const ExecRequest = Type.Object(
     user: Type.Optional(NoNul({ minLength: 1, maxLength: 256, description: "User (and group) to run as; default the container's." })),
     workingDir: Type.Optional(NoNul({ minLength: 1, maxLength: MAX_PATH, description: "Working directory; default the container's." })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 0, description: "Kill the process after this long; 0 or absent: no limit." })),
+    tty: Type.Optional(Type.Boolean({ description: "Run on a pseudo-terminal in the container (the stream only): one output stream, framed input with resizes." })),
+    size: Type.Optional(TerminalSize),
   },
   { ...closed, $id: `${SCHEMA_BASE}/exec-request.json` },
 );
+
+export const AttachRequest = Type.Object({ size: Type.Optional(TerminalSize) }, { ...closed, $id: `${SCHEMA_BASE}/attach-request.json` });
 
 const ImageRef = (description: string) => Type.String({ minLength: 1, maxLength: IMAGE_REF_MAX_LENGTH, description });
 
@@ -209,6 +218,7 @@ export const SourceRegisterRequest = Type.Object(
 export const API_BODY_SCHEMAS = {
   ApplyRequest,
   ExecRequest,
+  AttachRequest,
   ImageTagRequest,
   ImagePruneRequest,
   ContainerCommitRequest,
@@ -230,6 +240,13 @@ export const VersionInfo = Type.Object(
     root: Type.String(),
     runRoot: Type.String(),
     startedAt: Type.String(),
+    apiVersion: Type.Optional(Type.String({ description: "The API's version (its path prefix), `v1`." })),
+    nodeVersion: Type.Optional(Type.String()),
+    os: Type.Optional(Type.String()),
+    arch: Type.Optional(Type.String()),
+    kernel: Type.Optional(Type.String()),
+    runc: Type.Optional(Type.String({ description: "`runc --version`'s first line's version." })),
+    conmon: Type.Optional(Type.String()),
   },
   closed,
 );
@@ -506,6 +523,20 @@ export const LayerChange = Type.Object(
 );
 export const ContainerChanges = Type.Object({ items: Type.Array(LayerChange, { description: "Sorted by path." }) }, closed);
 
+/** `berth cp`'s stat of a container path: Docker's ContainerPathStat (runtime/types.ts). */
+export const ContainerPathStat = Type.Object(
+  {
+    name: Type.String(),
+    size: Type.Integer({ minimum: 0 }),
+    mode: Type.Integer({ minimum: 0, description: "Go's os.FileMode: permission bits, ModeDir 1<<31, ModeSymlink 1<<27, setuid 1<<23, setgid 1<<22, sticky 1<<20." }),
+    mtime: Type.String({ description: "RFC 3339." }),
+    linkTarget: Type.String({ description: "A symlink's target resolved inside the container, absolute; empty otherwise." }),
+  },
+  closed,
+);
+/** The answer of `PUT /v1/containers/{name}/archive`. */
+export const ContainerArchivePutResponse = Type.Object({ entries: Type.Integer({ minimum: 0, description: "Tar entries extracted." }) }, closed);
+
 /** One entry of `berth image history` (runtime/types.ts ImageHistoryEntry). */
 export const ImageHistoryEntry = Type.Object(
   {
@@ -536,6 +567,77 @@ export const ImageRemoveResponse = Type.Object(
 
 export const ImagePruneResponse = Type.Object(
   { deletedBlobs: Type.Integer({ minimum: 0 }), deletedSnapshots: Type.Integer({ minimum: 0 }), reclaimedBytes: Type.Integer({ minimum: 0 }) },
+  closed,
+);
+
+/**
+ * `GET /v1/volume-store`: every volume the daemon knows — the Volume objects, and the volumes
+ * the runtime has that no object declares (a container's `name:/path` mount of an undeclared
+ * name, an anonymous `/path` mount) — with the desired containers that mount each.
+ */
+export const VolumeStoreItem = Type.Object(
+  {
+    name: Type.String(),
+    driver: Type.Literal("local"),
+    declared: Type.Boolean({ description: "A Volume object declares it (else the runtime made it for a container's mount)." }),
+    stack: Type.Optional(Type.String({ description: "The stack of its object, else the stack whose container made it." })),
+    anonymous: Type.Boolean({ description: "Made without a name: `berth volume create` with no NAME, or a container's anonymous `/path` mount." }),
+    labels: Type.Record(Type.String(), Type.String(), { description: "Its object's labels, else the runtime volume's." }),
+    options: Type.Record(Type.String(), Type.String(), { description: "Driver options as the runtime has them (type, size, mode)." }),
+    mountpoint: Type.Optional(Type.String({ description: "Its directory on the host, once it exists." })),
+    createdAt: Type.Optional(Type.String()),
+    exists: Type.Boolean({ description: "The runtime has it (an object's volume is made by its reconcile)." }),
+    usedBy: Type.Array(Type.String(), { description: "Desired containers that mount it, by name." }),
+    message: Type.Optional(Type.String({ description: "Its object's status message (why it is not ready)." })),
+  },
+  closed,
+);
+export const VolumeStoreList = Type.Object({ items: Type.Array(VolumeStoreItem) }, closed);
+
+export const NetworkContainerView = Type.Object(
+  {
+    name: Type.String(),
+    id: Type.Optional(Type.String({ description: "The runtime container's id, when it exists." })),
+    address: Type.String({ description: "IPv4 address with prefix length." }),
+  },
+  closed,
+);
+
+/**
+ * `GET /v1/network-store`: the Network objects and the networks berth made itself — each
+ * stack's default network (`<stack>-default`) and the build network — with the desired
+ * containers on each and the runtime's attachments.
+ */
+export const NetworkStoreItem = Type.Object(
+  {
+    name: Type.String(),
+    id: Type.String({ description: "64 hex digits, as Docker's network ID: from the name and when its object (else the runtime network) was created." }),
+    driver: Type.Literal("bridge"),
+    declared: Type.Boolean({ description: "A Network object declares it." }),
+    role: Type.Union([Type.Literal("object"), Type.Literal("default"), Type.Literal("build"), Type.Literal("other")], {
+      description: "object: a Network object's; default: a stack's default network; build: RUN steps' network; other: a network the runtime has that none of those explains.",
+    }),
+    stack: Type.Optional(Type.String()),
+    exists: Type.Boolean({ description: "The runtime has it." }),
+    subnet: Type.Optional(Type.String()),
+    gateway: Type.Optional(Type.String()),
+    internal: Type.Boolean(),
+    bridge: Type.Optional(Type.String()),
+    labels: Type.Record(Type.String(), Type.String()),
+    createdAt: Type.Optional(Type.String()),
+    usedBy: Type.Array(Type.String(), { description: "Desired containers on it (a stack's containers with no network: its default network)." }),
+    containers: Type.Array(NetworkContainerView, { description: "The runtime's attachments." }),
+  },
+  closed,
+);
+export const NetworkStoreList = Type.Object({ items: Type.Array(NetworkStoreItem) }, closed);
+
+/** `DELETE /v1/volume-store/{name}`, `DELETE /v1/network-store/{name}`. */
+export const StoreRemoveResponse = Type.Object(
+  {
+    name: Type.String(),
+    declared: Type.Boolean({ description: "It was an object: deleted from the desired state (its reconcile removes it); else removed from the runtime at once." }),
+  },
   closed,
 );
 
@@ -735,6 +837,129 @@ export const SourceUnregisterResponse = Type.Object(
     stack: Type.String(),
     kept: Type.Boolean({ description: "The stack's objects were left running (`--keep`)." }),
     changes: Type.Array(ChangeEntry, { description: "Without keep: the objects deleted." }),
+  },
+  closed,
+);
+
+// ------------------------------------------------------------------ inspection: top, stats, inspect, info
+
+/** `GET /v1/containers/{name}/top[?psArgs=..]` (`docker top`). */
+export const ContainerTop = Type.Object(
+  { titles: Type.Array(Type.String()), processes: Type.Array(Type.Array(Type.String()), { description: "One row per process (per thread with ps options that list them), a cell per title." }) },
+  closed,
+);
+
+const NetworkIoView = Type.Object(
+  {
+    rxBytes: Type.Number(),
+    rxPackets: Type.Number(),
+    rxErrors: Type.Number(),
+    rxDropped: Type.Number(),
+    txBytes: Type.Number(),
+    txPackets: Type.Number(),
+    txErrors: Type.Number(),
+    txDropped: Type.Number(),
+  },
+  closed,
+);
+
+/** One container's `docker stats` figures over the last window. */
+export const ContainerStats = Type.Object(
+  {
+    name: Type.String(),
+    id: Type.Optional(Type.String()),
+    read: Type.String({ description: "When the reading was taken (RFC 3339)." }),
+    running: Type.Boolean(),
+    cgroupVersion: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
+    cpuPercent: Type.Optional(Type.Number({ description: "Δ container CPU time / Δ host CPU time × online CPUs × 100, over the window (docker/cli's)." })),
+    memory: Type.Optional(
+      Type.Object(
+        {
+          usageBytes: Type.Number({ description: "Usage without cache: v1 usage_in_bytes − total_inactive_file, v2 memory.current − inactive_file." }),
+          limitBytes: Type.Number({ description: "The cgroup's limit, or the host's memory when it has none." }),
+          limited: Type.Boolean(),
+          percent: Type.Number(),
+        },
+        closed,
+      ),
+    ),
+    network: Type.Optional(NetworkIoView),
+    blockIo: Type.Optional(Type.Object({ readBytes: Type.Number(), writeBytes: Type.Number() }, closed)),
+    pids: Type.Optional(Type.Object({ current: Type.Number(), limit: Type.Optional(Type.Number()) }, closed)),
+    error: Type.Optional(Type.String({ description: "Why there are no figures (the container is gone, say)." })),
+  },
+  closed,
+);
+
+/** `GET /v1/stats[?name=..][&stream=true]`: one frame; the stream is NDJSON of these. */
+export const ContainerStatsFrame = Type.Object({ read: Type.String(), items: Type.Array(ContainerStats) }, closed);
+
+/** `GET /v1/containers/{name}/inspect`: moby's ContainerJSON, the fields berth has (controller/api/routes/inspect-view.ts). */
+export const ContainerInspect = Type.Object(
+  {
+    Id: Type.String(),
+    Created: Type.String(),
+    Path: Type.String(),
+    Args: Type.Array(Type.String()),
+    State: Type.Record(Type.String(), Type.Unknown()),
+    Image: Type.String(),
+    Name: Type.String(),
+    RestartCount: Type.Integer(),
+    Driver: Type.String(),
+    Platform: Type.String(),
+    HostConfig: Type.Record(Type.String(), Type.Unknown()),
+    Config: Type.Record(Type.String(), Type.Unknown()),
+    Mounts: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+    NetworkSettings: Type.Record(Type.String(), Type.Unknown()),
+  },
+  closed,
+);
+
+const ComponentVersion = Type.Object({ path: Type.Optional(Type.String()), version: Type.Optional(Type.String({ description: "Absent when it could not be run." })) }, closed);
+
+/** `GET /v1/info` (`docker info`). */
+export const SystemInfo = Type.Object(
+  {
+    daemon: Type.Object({ version: Type.String(), pid: Type.Integer(), startedAt: Type.String(), apiVersion: Type.String() }, closed),
+    host: Type.Object(
+      { hostname: Type.String(), kernel: Type.String(), os: Type.String(), osType: Type.String(), architecture: Type.String(), cpus: Type.Integer(), memoryBytes: Type.Number() },
+      closed,
+    ),
+    runtime: Type.Object({ runc: ComponentVersion, conmon: ComponentVersion, init: Type.Optional(Type.String()) }, closed),
+    cgroup: Type.Object({ version: Type.Union([Type.Literal("1"), Type.Literal("2"), Type.Literal("none")]), layout: Type.String(), driver: Type.Literal("cgroupfs"), parent: Type.Optional(Type.String()) }, closed),
+    storage: Type.Object(
+      {
+        root: Type.String(),
+        runRoot: Type.String(),
+        driver: Type.Literal("overlay"),
+        usage: Type.Optional(
+          Type.Object(
+            {
+              imagesBytes: Type.Number({ description: "Image content: the blob store (layers as pulled, configs, manifests)." }),
+              layersBytes: Type.Number({ description: "Unpacked layers and containers' writable layers (snapshots)." }),
+              containersBytes: Type.Number({ description: "Container records and logs." }),
+              volumesBytes: Type.Number(),
+            },
+            closed,
+          ),
+        ),
+      },
+      closed,
+    ),
+    counts: Type.Object(
+      { containers: Type.Integer(), running: Type.Integer(), stopped: Type.Integer(), images: Type.Integer(), volumes: Type.Integer(), networks: Type.Integer() },
+      closed,
+    ),
+    registries: Type.Object(
+      {
+        settingsFile: Type.String(),
+        registryMirrors: Type.Array(Type.String()),
+        mirrors: Type.Record(Type.String(), Type.Array(Type.String())),
+        insecureRegistries: Type.Array(Type.String()),
+      },
+      closed,
+    ),
+    warnings: Type.Array(Type.String()),
   },
   closed,
 );

@@ -11,15 +11,23 @@ import { KIND_NAMES } from "../../schemas/kinds.js";
 import {
   IMAGE_STORE_PATH,
   TAR_CONTENT_TYPE,
+  CONTAINER_PATH_STAT_HEADER,
+  type ContainerArchivePutResponse,
+  type ContainerPathStat,
   type ApplyRequest,
   type ApplyResponse,
   type ChangeEntry,
   type ContainerChanges,
   type ContainerCommitRequest,
+  type ContainerInspect,
+  type ContainerStatsFrame,
+  type ContainerTop,
+  type SystemInfo,
   type ErrorBody,
   type EventList,
   type EventRecord,
   type ExecExitStatus,
+  type AttachRequest,
   type ExecRequest,
   type ExecResult,
   type ImageBuildEvent,
@@ -45,8 +53,11 @@ import {
   type ImageRemoveResponse,
   type LogLine,
   type ObjectList,
+  type NetworkStoreList,
   type ObjectView,
+  type StoreRemoveResponse,
   type VersionInfo,
+  type VolumeStoreList,
 } from "./protocol.js";
 import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, FrameDecoder, STREAM } from "./exec-stream.js";
 
@@ -68,6 +79,12 @@ export type UploadSource = string | Readable | AsyncIterable<Uint8Array>;
 /** A streamed exec's stdio on the client's side: stdin to send (optional), and where output bytes go. */
 export interface ExecStreamIo {
   stdin?: Readable | AsyncIterable<Uint8Array>;
+  /**
+   * Framed input (a tty exec, attach: protocol.ts): stdin goes in stdin frames, and `control`
+   * is handed the means to send resize and signal frames once the request is open.
+   */
+  framed?: boolean;
+  control?(send: { resize(size: { cols: number; rows: number }): void; signal(name: string): void }): void;
   /** Takes each chunk of stdout as it arrives; a returned promise holds the stream up (backpressure). */
   stdout(chunk: Buffer): unknown;
   stderr(chunk: Buffer): unknown;
@@ -182,13 +199,27 @@ export class ApiClient {
    * `signal` closes the connection, which makes the daemon kill the exec.
    */
   async execStream(name: string, req: ExecRequest, io: ExecStreamIo, signal?: AbortSignal): Promise<ExecExitStatus> {
+    return this.frameStream(`/v1/containers/${encodeURIComponent(name)}/exec?stream=true`, `exec in ${name}`, req, { ...io, framed: io.framed ?? req.tty === true }, signal) as Promise<ExecExitStatus>;
+  }
+
+  /**
+   * `POST …/attach` (protocol.ts): as execStream, with framed input; resolves with the exit
+   * frame once the main process ended, or undefined when the answer ended without one (the
+   * caller detached by aborting `signal` — then it rejects with the signal's reason).
+   */
+  async attach(name: string, req: AttachRequest, io: ExecStreamIo, signal?: AbortSignal): Promise<ExecExitStatus | undefined> {
+    return this.frameStream(`/v1/containers/${encodeURIComponent(name)}/attach`, `attach to ${name}`, req, { ...io, framed: true }, signal, true);
+  }
+
+  private async frameStream(path: string, what: string, req: unknown, io: ExecStreamIo, signal?: AbortSignal, exitOptional = false): Promise<ExecExitStatus | undefined> {
+    const name = what;
     const { request, res } = await new Promise<{ request: http.ClientRequest; res: http.IncomingMessage }>((resolve, reject) => {
       let answered = false;
       let connected = false;
       const request = http.request({
         socketPath: this.socketPath,
         method: "POST",
-        path: `/v1/containers/${encodeURIComponent(name)}/exec?stream=true`,
+        path,
         agent: false,
         headers: { "content-type": EXEC_REQUEST_CONTENT_TYPE },
         ...(signal ? { signal } : {}),
@@ -199,23 +230,34 @@ export class ApiClient {
       });
       request.on("error", (err: NodeJS.ErrnoException) => {
         if (answered) return;
-        reject(err.name === "AbortError" ? err : connected ? unavailable(`exec in ${name}: ${err.message}`, { cause: err }) : this.unreachable(err));
+        reject(err.name === "AbortError" ? err : connected ? unavailable(`${name}: ${err.message}`, { cause: err }) : this.unreachable(err));
       });
       request.on("socket", (sock) => sock.once("connect", () => (connected = true)));
       request.write(encodeFrame(STREAM.request, JSON.stringify(req)));
-      if (!io.stdin) request.end();
+      if (io.framed) {
+        io.control?.({
+          resize: (size) => void (request.writable && request.write(encodeFrame(STREAM.resize, JSON.stringify(size)))),
+          signal: (sig) => void (request.writable && request.write(encodeFrame(STREAM.signal, JSON.stringify({ signal: sig })))),
+        });
+        // Framed input stays open for resizes even without stdin; the request's end is the stream's.
+        if (!io.stdin) request.flushHeaders();
+      }
+      if (!io.stdin && !io.framed) request.end();
+      else if (!io.stdin) {
+        /* nothing to forward */
+      }
       else {
         const source = io.stdin instanceof Readable ? io.stdin : Readable.from(io.stdin);
         // Not pipeline(): the answer may end the exec before stdin does, and stdin (a
         // terminal, say) is the caller's to close.
         const onData = (chunk: Buffer) => {
-          if (!request.write(chunk)) {
+          if (!request.write(io.framed ? encodeFrame(STREAM.request, chunk) : chunk)) {
             source.pause();
             request.once("drain", () => source.resume());
           }
         };
-        // A stdin that cannot be read any more is closed.
-        const onEnd = () => request.end();
+        // A stdin that cannot be read any more is closed (framed: it just stops; the terminal stays).
+        const onEnd = () => (io.framed ? undefined : request.end());
         source.on("data", onData);
         source.once("end", onEnd);
         source.once("error", onEnd);
@@ -246,9 +288,10 @@ export class ApiClient {
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         if (isBerthError(err) || (err as Error).name === "AbortError") throw err;
-        throw unavailable(`exec in ${name}: the answer from ${this.socketPath} broke off: ${errorMessage(err)}`, { cause: err });
+        throw unavailable(`${name}: the answer from ${this.socketPath} broke off: ${errorMessage(err)}`, { cause: err });
       }
-      if (!exit) throw unavailable(`exec in ${name}: the answer from ${this.socketPath} ended without an exit status`);
+      if (!exit && exitOptional) return undefined;
+      if (!exit) throw unavailable(`${name}: the answer from ${this.socketPath} ended without an exit status`);
       return exit;
     } finally {
       res.destroy();
@@ -289,11 +332,35 @@ export class ApiClient {
   /** `docker push`: progress, then `pushed` or `error`. */
   pushImage = (req: ImagePushRequest, signal?: AbortSignal) => this.stream<ImageTransferEvent>(`${IMAGE_STORE_PATH}/push`, signal, req);
   /** The password travels in the body over the socket only. */
+  listVolumeStore = async () => (await this.request<VolumeStoreList>("GET", "/v1/volume-store")).items;
+  removeVolume = (name: string, o: { force?: boolean } = {}) => this.request<StoreRemoveResponse>("DELETE", `/v1/volume-store/${encodeURIComponent(name)}${o.force ? "?force=true" : ""}`);
+  listNetworkStore = async () => (await this.request<NetworkStoreList>("GET", "/v1/network-store")).items;
+  removeNetwork = (name: string) => this.request<StoreRemoveResponse>("DELETE", `/v1/network-store/${encodeURIComponent(name)}`);
   login = (req: RegistryLoginRequest) => this.request<RegistryLoginResponse>("POST", "/v1/registry/login", req);
   logout = (req: RegistryLogoutRequest) => this.request<RegistryLogoutResponse>("POST", "/v1/registry/logout", req);
 
   /** `docker history` of one image, newest first. */
   imageHistory = (ref: string) => this.request<ImageHistory>("GET", `${IMAGE_STORE_PATH}/history?${query([["ref", ref]])}`);
+
+  /** `docker top`: ps options as one string, split by the daemon as Docker's ps_args. */
+  top = (name: string, psArgs?: string) =>
+    this.request<ContainerTop>("GET", `/v1/containers/${encodeURIComponent(name)}/top${psArgs ? `?${query([["psArgs", psArgs]])}` : ""}`);
+  /** `docker inspect` of a container (moby's ContainerJSON, the fields berth has). */
+  inspect = (name: string) => this.request<ContainerInspect>("GET", `/v1/containers/${encodeURIComponent(name)}/inspect`);
+  /** `docker info`; `usage: false` skips measuring disk use. */
+  info = (o: { usage?: boolean } = {}) => this.request<SystemInfo>("GET", `/v1/info${o.usage === false ? "?usage=false" : ""}`);
+  /** One stats frame (taking one interval), or with `stream` NDJSON frames until `signal` aborts or `count` frames came. */
+  private statsPath = (names: string[], o: { all?: boolean; stream?: boolean; count?: number; intervalMs?: number }) => {
+    const p: [string, string][] = names.map((n) => ["name", n]);
+    if (o.all) p.push(["all", "true"]);
+    if (o.stream) p.push(["stream", "true"]);
+    if (o.count !== undefined) p.push(["count", String(o.count)]);
+    if (o.intervalMs !== undefined) p.push(["intervalMs", String(o.intervalMs)]);
+    return `/v1/stats${p.length ? `?${query(p)}` : ""}`;
+  };
+  stats = (names: string[], o: { all?: boolean; intervalMs?: number } = {}) => this.request<ContainerStatsFrame>("GET", this.statsPath(names, o));
+  statsStream = (names: string[], o: { all?: boolean; count?: number; intervalMs?: number } = {}, signal?: AbortSignal) =>
+    this.stream<ContainerStatsFrame>(this.statsPath(names, { ...o, stream: true }), signal);
 
   /** `docker diff`: the container's changes to its image, sorted by path. */
   changes = async (name: string) => (await this.request<ContainerChanges>("GET", `/v1/containers/${encodeURIComponent(name)}/changes`)).items;
@@ -307,6 +374,55 @@ export class ApiClient {
   exportContainer(name: string, sink: DownloadSink, signal?: AbortSignal): Promise<number> {
     return this.download(`/v1/containers/${encodeURIComponent(name)}/export`, sink, `export container ${name}`, signal);
   }
+
+  /** `docker cp`: the stat of a path in the container (NotFound when absent). */
+  statContainerPath = (name: string, path: string) =>
+    this.request<ContainerPathStat>("GET", `/v1/containers/${encodeURIComponent(name)}/archive?${query([["path", path], ["stat", "true"]])}`);
+
+  /**
+   * `docker cp` from the container: the stat of the path (from the answer's header) and its
+   * tar as a stream. The stream errors when the answer was cut (the server destroys the
+   * connection on a failure after the tar began), so a short tar is never taken for a whole one.
+   */
+  async archiveContainerPath(name: string, path: string, signal?: AbortSignal): Promise<{ stat: ContainerPathStat; tar: AsyncIterable<Buffer> }> {
+    const res = await this.open("GET", `/v1/containers/${encodeURIComponent(name)}/archive?${query([["path", path]])}`, undefined, signal);
+    if ((res.statusCode ?? 500) >= 400) return this.fail(res);
+    const header = res.headers[CONTAINER_PATH_STAT_HEADER];
+    let stat: ContainerPathStat;
+    try {
+      stat = JSON.parse(Buffer.from(String(header), "base64").toString("utf8")) as ContainerPathStat;
+    } catch (err) {
+      res.destroy();
+      throw unavailable(`copy from ${name}:${path}: the answer has no valid ${CONTAINER_PATH_STAT_HEADER} header`, { cause: err });
+    }
+    const what = `copy from ${name}:${path}`;
+    const socketPath = this.socketPath;
+    async function* tar(): AsyncGenerator<Buffer> {
+      let n = 0;
+      try {
+        for await (const chunk of res as AsyncIterable<Buffer>) {
+          n += chunk.length;
+          yield chunk;
+        }
+        if (!res.complete) throw new Error("the connection closed before the end");
+      } catch (err) {
+        if ((err as Error).name === "AbortError") throw err;
+        throw unavailable(`${what}: the transfer from ${socketPath} broke off after ${n} bytes: ${errorMessage(err)}`, { cause: err });
+      } finally {
+        res.destroy();
+      }
+    }
+    return { stat, tar: tar() };
+  }
+
+  /** `docker cp` into the container: uploads a tar to be extracted into the directory `path`. */
+  extractToContainer = (name: string, path: string, tar: UploadSource, options: { copyUIDGID?: boolean } = {}, signal?: AbortSignal) =>
+    this.upload<ContainerArchivePutResponse>(
+      `/v1/containers/${encodeURIComponent(name)}/archive?${query([["path", path], ...(options.copyUIDGID ? ([["copyUIDGID", "true"]] as [string, string][]) : [])])}`,
+      tar,
+      signal,
+      "PUT",
+    );
 
   /**
    * GETs `route` and copies the answer's body into `sink`; returns its size. A body shorter
@@ -361,7 +477,7 @@ export class ApiClient {
    * used otherwise. A server that answers before the body is complete (an error: too large,
    * a bad reference) is heard: sending stops and its error is thrown.
    */
-  private async upload<T>(route: string, source: UploadSource, signal?: AbortSignal): Promise<T> {
+  private async upload<T>(route: string, source: UploadSource, signal?: AbortSignal, method: "POST" | "PUT" = "POST"): Promise<T> {
     let size: number | undefined;
     if (typeof source === "string") {
       const st = await fs.stat(source).catch((err: NodeJS.ErrnoException) => {
@@ -375,7 +491,7 @@ export class ApiClient {
       let answered = false;
       const req = http.request({
         socketPath: this.socketPath,
-        method: "POST",
+        method,
         path: route,
         agent: false,
         headers: { "content-type": TAR_CONTENT_TYPE, ...(size !== undefined ? { "content-length": size } : {}) },

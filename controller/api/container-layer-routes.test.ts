@@ -8,6 +8,7 @@ import { notFound, notImplemented } from "../../lib/errors.js";
 import { ApiClient } from "./client.js";
 import type { ContainerCommitRequest } from "./protocol.js";
 import { ApiServer } from "./server.js";
+import { fakeApi as rejectingApi } from "./testing.js";
 import type { ControllerApi } from "./types.js";
 
 /** `GET|POST /v1/containers/web/{changes,commit,export}` and `GET /v1/image-store/history` over a fake facade. */
@@ -17,7 +18,7 @@ function fakeApi() {
   const known = (name: string, verb: string) => {
     if (name !== "web") throw notFound(`${verb} container ${name}: not found`, { object: { kind: "Container", name } });
   };
-  const api: ControllerApi = {
+  const api: ControllerApi = rejectingApi({
     version: () => ({ version: "0.1.0", pid: 1, root: "/r", runRoot: "/rr", startedAt: "t" }),
     apply: no,
     list: no,
@@ -58,7 +59,7 @@ function fakeApi() {
     pushImage: no,
     login: no,
     logout: no,
-  };
+  });
   return { api, seen };
 }
 

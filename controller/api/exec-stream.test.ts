@@ -11,6 +11,7 @@ import { ApiClient } from "./client.js";
 import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, EXEC_STREAM_CONTENT_TYPE, FrameDecoder, readRequestFrame, STREAM } from "./exec-stream.js";
 import type { ExecRequest } from "./protocol.js";
 import { ApiServer } from "./server.js";
+import { fakeApi as fakeApiOf } from "./testing.js";
 import type { ControllerApi, ExecIo } from "./types.js";
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -68,7 +69,7 @@ type ExecFn = (name: string, req: ExecRequest, signal: AbortSignal, io?: ExecIo)
 
 function fakeApi(exec: { fn: ExecFn }): ControllerApi {
   const no = () => Promise.reject(notImplemented("fake"));
-  return {
+  return fakeApiOf({
     version: () => ({ version: "0.1.0", pid: 1, root: "/r", runRoot: "/rr", startedAt: "t" }),
     apply: no,
     list: no,
@@ -95,7 +96,7 @@ function fakeApi(exec: { fn: ExecFn }): ControllerApi {
     pushImage: no,
     login: no,
     logout: no,
-  };
+  });
 }
 
 describe("exec stream over the API socket", () => {

@@ -14,6 +14,7 @@ import { openImageStore, type FsImageStore } from "../../runtime/images/image-st
 import { buildDockerSaveArchive, buildImage, tarBuffer } from "../../test/helpers/image-fixtures.js";
 import { ApiClient, isNoDaemon } from "./client.js";
 import { ApiServer } from "./server.js";
+import { fakeApi } from "./testing.js";
 import type { ControllerApi } from "./types.js";
 
 const LIMIT = 256 * 1024;
@@ -21,7 +22,7 @@ const LIMIT = 256 * 1024;
 /** The ControllerApi's image half as the Controller has it: delegation to a real store. */
 function imageApi(root: string, images: FsImageStore): ControllerApi {
   const no = () => Promise.reject(notImplemented("not in this test"));
-  return {
+  return fakeApi({
     version: () => ({ version: "0.1.0", pid: 1, root, runRoot: "/rr", startedAt: "t" }),
     apply: no,
     list: no,
@@ -49,7 +50,7 @@ function imageApi(root: string, images: FsImageStore): ControllerApi {
     pushImage: no,
     login: no,
     logout: no,
-  };
+  });
 }
 
 async function* chunks(buf: Buffer, size = 16 * 1024) {

@@ -11,11 +11,33 @@
  *   GET    /v1/containers/{name}/logs     ?follow&tail=N&since=ms&timestamps → NDJSON LogLine stream
  *   POST   /v1/containers/{name}/exec     ExecRequest → ExecResult (buffered: output capped at 1 MiB, UTF-8)
  *   POST   /v1/containers/{name}/exec?stream=true   the exec stream (below): stdio as bytes, stdin, no cap
+ *   POST   /v1/containers/{name}/attach    the attach stream (below): the main process's stdio, a terminal's resizes, signals
  *   POST   /v1/containers/{name}/{stop|start|restart} → ObjectView, once the action is carried out
  *   GET    /v1/containers/{name}/changes  → ContainerChanges (`docker diff`: A/C/D against its image, sorted by path)
  *   POST   /v1/containers/{name}/commit   ContainerCommitRequest → ImageRecord (`docker commit`: its image plus its writable layer)
  *   GET    /v1/containers/{name}/export   → its whole filesystem as a tar (application/x-tar, chunked: a failure
  *                                           after the answer began cuts the connection, never a short tar that looks whole)
+ *   HEAD   /v1/containers/{name}/archive?path=P   `docker cp`'s stat of P in the X-Docker-Container-Path-Stat header
+ *                                           (base64 of the ContainerPathStat JSON, as Docker's)
+ *   GET    /v1/containers/{name}/archive?path=P&stat=true  → ContainerPathStat (and the header): errors keep their bodies
+ *   GET    /v1/containers/{name}/archive?path=P  → the tar of P (application/x-tar, chunked, the stat header first; its top
+ *                                           entry named by P's base, `.` for `DIR/.` and `/`; cut, never short, on a failure)
+ *   PUT    /v1/containers/{name}/archive?path=DIR[&copyUIDGID=true]  tar body → ContainerArchivePutResponse: extracted
+ *                                           into the existing directory DIR (its last component followed only with a
+ *                                           trailing /); owned by the container's root, or with copyUIDGID as in the tar;
+ *                                           a directory is never replaced by a non-directory or the reverse
+ *                                           Paths are the container's, resolved inside its root (symlinks as it sees them,
+ *                                           never out of it); a running container's volumes and tmpfs as it sees them.
+ *   GET    /v1/containers/{name}/top[?psArgs=-o pid,comm]  → ContainerTop (`docker top`: from /proc, or the host's ps with those options over its pids)
+ *   GET    /v1/containers/{name}/inspect  → ContainerInspect (`docker inspect`: moby's ContainerJSON, the fields berth has)
+ *   GET    /v1/containers/{name}/stats[?stream=true]   → ContainerStats, or NDJSON of them every second
+ *   GET    /v1/stats[?name=N..][&stream=true][&all=true][&count=N][&intervalMs=N]  → ContainerStatsFrame, or NDJSON of
+ *                                           them: each frame is the figures over the last interval (default 1000 ms,
+ *                                           so one answer takes that long); without names the running containers,
+ *                                           found again each frame (all=true: stopped ones too). The stream holds at
+ *                                           most one frame: the next reading waits until the client took the last;
+ *                                           it ends after `count` frames or when the client goes away.
+ *   GET    /v1/info                       → SystemInfo (`docker info`; `?usage=false` skips measuring disk use)
  *
  * The image store (`/v1/images` are the desired Image objects; the store the daemon owns is
  * `/v1/image-store`). Refs are references, digests or ID prefixes, as `berth image` takes them:
@@ -33,6 +55,19 @@
  *   POST   /v1/image-store/push                    ImagePushRequest → NDJSON ImageTransferEvent stream (`docker push`)
  *   POST   /v1/registry/login                      RegistryLoginRequest → RegistryLoginResponse (checked against the registry, then stored)
  *   POST   /v1/registry/logout                     RegistryLogoutRequest → RegistryLogoutResponse
+ *
+ * Volumes and networks as `docker volume|network` see them (`/v1/volumes` and `/v1/networks` are
+ * the desired objects; these add what the runtime made without one — undeclared and anonymous
+ * volumes of containers' mounts, stacks' default networks, the build network):
+ *   GET    /v1/volume-store                 → VolumeStoreList (each with the desired containers mounting it)
+ *   DELETE /v1/volume-store/{name}[?force=true] → StoreRemoveResponse: FailedPrecondition naming the desired
+ *                                           containers that mount it, unless force (an object is then deleted
+ *                                           from the desired state all the same; the runtime's own in-use
+ *                                           refusal of a volume a container has mounted is never forced)
+ *   GET    /v1/network-store                → NetworkStoreList (each with its desired containers and attachments)
+ *   DELETE /v1/network-store/{name}         → StoreRemoveResponse: FailedPrecondition while a desired container is
+ *                                           on it, for the build network, and for a stack's default network
+ *                                           while the stack has containers
  *
  * GitOps sources (controller/sources/): a watched directory or a followed git remote, one per stack:
  *   GET    /v1/sources                     → SourceList (each with its status: revision, commit, dirty, last apply, errors, plan)
@@ -59,6 +94,20 @@
  *   2 stderr   (answer)        likewise
  *   3 exit     (answer)        ExecExitStatus JSON; the last frame
  *   4 error    (answer)        ErrorBody JSON, when the exec failed after the answer began; the last frame
+ *   5 resize   (request body)  `{"cols": C, "rows": R}`: the terminal's new size (framed input only)
+ *   6 signal   (request body)  `{"signal": "SIGINT"}`: sent to the container's main process (attach only: --sig-proxy)
+ * With `tty: true` in the ExecRequest the input is framed: after the request frame the body
+ * is frames too — 0 (Docker's stdin id) with stdin bytes, 5 resize — and the answer has one
+ * output stream, the terminal's, as stdout frames (stderr is the terminal's too); stdin's
+ * end does not close the terminal. `size` in the request is the size at start.
+ *
+ * Attach (`docker attach`): `POST /v1/containers/{name}/attach`, the same framing: a request
+ * frame with AttachRequest JSON (`size`), then framed input (0 stdin, forwarded when the
+ * container has `stdin: true`; 5 resize when it has `tty: true`; 6 signal). The answer: the
+ * main process's output from now on (stdout, stderr; a tty's all on stdout), and an exit
+ * frame once it ended — or nothing more if the client closes first (detach: the client
+ * recognizes the detach keys and closes; the process goes on). FailedPrecondition when not
+ * running, as an ordinary error answer.
  * After its request frame the request body is raw stdin, forwarded as it arrives; the end
  * of the body closes the process's stdin (send nothing more for an empty stdin). The answer
  * is 200 with frames (sent as the process writes; the headers come with the first frame);
@@ -86,6 +135,7 @@ export type VersionInfo = Static<typeof S.VersionInfo>;
 /** `files` are manifest texts as the client read them; the daemon parses and validates them itself. */
 export type ApplyRequest = Static<typeof S.ApplyRequest>;
 export type ExecRequest = Static<typeof S.ExecRequest>;
+export type AttachRequest = Static<typeof S.AttachRequest>;
 export type ImageTagRequest = Static<typeof S.ImageTagRequest>;
 export type ImagePruneRequest = Static<typeof S.ImagePruneRequest>;
 export type ContainerCommitRequest = Static<typeof S.ContainerCommitRequest>;
@@ -127,7 +177,7 @@ export type EventList = Static<typeof S.EventList>;
 export type LogLine = Static<typeof S.LogLine>;
 export type ExecResult = Static<typeof S.ExecResult>;
 /** The exec stream's stream ids (see above). */
-export type ExecStreamId = 0 | 1 | 2 | 3 | 4;
+export type ExecStreamId = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 /** The exec stream's exit frame: runtime/types.ts ExecExit. */
 export interface ExecExitStatus {
   exitCode: number;
@@ -142,6 +192,10 @@ export type ImageLoadResponse = Static<typeof S.ImageLoadResponse>;
 export type ImageRemoveResponse = Static<typeof S.ImageRemoveResponse>;
 export type ImagePruneResponse = Static<typeof S.ImagePruneResponse>;
 export type LayerChange = Static<typeof S.LayerChange>;
+export type ContainerPathStat = Static<typeof S.ContainerPathStat>;
+export type ContainerArchivePutResponse = Static<typeof S.ContainerArchivePutResponse>;
+/** Docker's header of a container path's stat (`berth cp`). */
+export const CONTAINER_PATH_STAT_HEADER = "x-docker-container-path-stat";
 export type ContainerChanges = Static<typeof S.ContainerChanges>;
 export type ImageHistoryEntry = Static<typeof S.ImageHistoryEntry>;
 export type ImageHistory = Static<typeof S.ImageHistory>;
@@ -158,5 +212,17 @@ export type SourceList = Static<typeof S.SourceList>;
 export type SourcePlan = Static<typeof S.SourcePlan>;
 export type SourceSyncResponse = Static<typeof S.SourceSyncResponse>;
 export type SourceUnregisterResponse = Static<typeof S.SourceUnregisterResponse>;
+
+export type VolumeStoreItem = Static<typeof S.VolumeStoreItem>;
+export type VolumeStoreList = Static<typeof S.VolumeStoreList>;
+export type NetworkStoreItem = Static<typeof S.NetworkStoreItem>;
+export type NetworkStoreList = Static<typeof S.NetworkStoreList>;
+export type StoreRemoveResponse = Static<typeof S.StoreRemoveResponse>;
+
+export type ContainerTop = Static<typeof S.ContainerTop>;
+export type ContainerStats = Static<typeof S.ContainerStats>;
+export type ContainerStatsFrame = Static<typeof S.ContainerStatsFrame>;
+export type ContainerInspect = Static<typeof S.ContainerInspect>;
+export type SystemInfo = Static<typeof S.SystemInfo>;
 
 export type ErrorBody = Static<typeof S.ErrorBody>;

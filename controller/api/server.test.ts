@@ -9,6 +9,7 @@ import type { LogLine } from "../../runtime/types.js";
 import { ApiClient } from "./client.js";
 import type { EventRecord, ObjectView } from "./protocol.js";
 import { ApiServer } from "./server.js";
+import { fakeApi as rejectingApi } from "./testing.js";
 import type { ControllerApi } from "./types.js";
 
 const view = (name: string, labels: Record<string, string> = {}): ObjectView => ({
@@ -27,7 +28,7 @@ function fakeApi() {
     execs: 0,
   };
   let push: ((e: EventRecord) => void) | undefined;
-  const api: ControllerApi = {
+  const api: ControllerApi = rejectingApi({
     version: () => ({ version: "0.1.0", pid: 1, root: "/r", runRoot: "/rr", startedAt: "t" }),
     apply: async (req) => {
       seen.applies++;
@@ -89,7 +90,7 @@ function fakeApi() {
     pushImage: () => Promise.reject(notImplemented("fake")),
     login: () => Promise.reject(notImplemented("fake")),
     logout: () => Promise.reject(notImplemented("fake")),
-  };
+  });
   return { api, seen, push: (e: EventRecord) => push?.(e) };
 }
 

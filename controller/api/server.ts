@@ -5,9 +5,15 @@ import type { Logger } from "pino";
 import { BerthError, errorKind, errorMessage, httpStatusOfKind, invalidArgument, notFound, unavailable } from "../../lib/errors.js";
 import { checkRequestHeaders, cutBody, hasBody, isCut, RequestRefused, sendJson } from "./http-util.js";
 import type { ErrorBody } from "./protocol.js";
+import { archiveUploadRouteOf, containerArchiveRoutes } from "./routes/container-archive.js";
 import { containerRoutes, execStreamRouteOf } from "./routes/containers.js";
+import { attachRoutes, attachStreamRouteOf } from "./routes/terminal-streams.js";
 import { eventRoutes } from "./routes/events.js";
 import { imageStoreRoutes, uploadRouteOf } from "./routes/image-store.js";
+import { infoRoutes } from "./routes/info.js";
+import { inspectRoutes } from "./routes/inspect.js";
+import { statsRoutes } from "./routes/stats.js";
+import { localStoreRoutes } from "./routes/local-stores.js";
 import { objectRoutes } from "./routes/objects.js";
 import { registryRoutes } from "./routes/registry.js";
 import { sourceRoutes } from "./routes/sources.js";
@@ -58,7 +64,7 @@ export function defaultApiServerOptions() {
  * The route groups, in the order they are asked. Objects come last: they take any
  * `/v1/{word}[/{name}]` for a kind.
  */
-const ROUTES: Route[] = [imageStoreRoutes, registryRoutes, versionRoutes, eventRoutes, containerRoutes, sourceRoutes, objectRoutes];
+const ROUTES: Route[] = [imageStoreRoutes, localStoreRoutes, registryRoutes, versionRoutes, eventRoutes, attachRoutes, containerArchiveRoutes, inspectRoutes, statsRoutes, infoRoutes, containerRoutes, sourceRoutes, objectRoutes];
 
 /** A path segment that names an object: a DNS label. */
 const NAME_SEGMENT = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -146,7 +152,7 @@ export class ApiServer {
     const method = req.method ?? "GET";
     try {
       const parts = url.pathname.split("/").filter(Boolean);
-      const upload = parts[0] === "v1" ? (uploadRouteOf(method, parts.slice(1)) ?? execStreamRouteOf(method, parts.slice(1), url.searchParams)) : undefined;
+      const upload = parts[0] === "v1" ? (uploadRouteOf(method, parts.slice(1)) ?? execStreamRouteOf(method, parts.slice(1), url.searchParams) ?? attachStreamRouteOf(method, parts.slice(1)) ?? archiveUploadRouteOf(method, parts.slice(1))) : undefined;
       checkRequestHeaders(req, method, upload);
       if (upload === undefined) this.bodyDeadline(req, res);
       await this.route(method, url, req, res, ac.signal);

@@ -14,7 +14,7 @@ import { applyCommitChanges } from "../../runtime/images/commit-changes.js";
 import { imageHistoryOf } from "../../runtime/images/image-history.js";
 import type { BuildEvent } from "../../runtime/build/executor/builder.js";
 import type { RegistryService } from "../../runtime/registry/types.js";
-import type { ImageRecord, ImageRuntimeConfig, LayerChange } from "../../runtime/types.js";
+import type { Attachment, ContainerPathStat, ExecTerminal, ImageRecord, ImageRuntimeConfig, LayerChange } from "../../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../../schemas/kinds.js";
 import { grantLoadOptions } from "../manifests/grants.js";
 import { objectKey, type AnyObject } from "../manifests/model.js";
@@ -25,6 +25,7 @@ import { keyOf } from "../store/keys.js";
 import type { StoredObject } from "../store/types.js";
 import type {
   ApplyRequest,
+  AttachRequest,
   ApplyResponse,
   ChangeEntry,
   ContainerCommitRequest,
@@ -47,6 +48,9 @@ import type {
   ObjectView,
   VersionInfo,
 } from "./protocol.js";
+import { componentVersions, gatherInfo } from "./routes/info-gather.js";
+import { inspectContainer, statsReadings, statsTargets, topOfContainer } from "./routes/inspect-gather.js";
+import type { ContainerInspect, ContainerTop, SystemInfo } from "./protocol.js";
 import { pullWith, pushWith } from "./transfer-events.js";
 import type { ControllerApi, ExecIo } from "./types.js";
 
@@ -188,6 +192,46 @@ export class ControllerService implements ControllerApi {
     return { exitCode: e.exitCode, stdout: "", stderr: "", timedOut: e.timedOut, ...(e.startError ? { startError: e.startError } : {}) };
   }
 
+  async execTerminal(name: string, req: ExecRequest, signal: AbortSignal, stdin?: AsyncIterable<Uint8Array>): Promise<ExecTerminal> {
+    this.requireContainer(name);
+    const rt = this.deps.runtime.containers;
+    if (!rt.execTerminal) throw notImplemented(`exec in container ${name}: the runtime has no terminals`);
+    return rt.execTerminal(name, {
+      argv: req.argv,
+      ...(req.env ? { env: req.env } : {}),
+      ...(req.user ? { user: req.user } : {}),
+      ...(req.workingDir ? { workingDir: req.workingDir } : {}),
+      ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}),
+      ...(req.size ? { size: req.size } : {}),
+      ...(stdin ? { stdin } : {}),
+      signal,
+    });
+  }
+
+  async attach(name: string, req: AttachRequest, stdin?: AsyncIterable<Uint8Array>): Promise<Attachment & { exit: Promise<number | undefined> }> {
+    this.requireContainer(name, "attach to");
+    const rt = this.deps.runtime.containers;
+    if (!rt.attach) throw notImplemented(`attach to container ${name}: the runtime has no attach`);
+    const a = await rt.attach(name, { ...(req.size ? { size: req.size } : {}), ...(stdin ? { stdin } : {}) });
+    // The socket closes when conmon ends; its exit file is read by the runtime a moment later.
+    const exit = a.ended.then(async ({ exited }) => {
+      if (!exited) return undefined;
+      for (let i = 0; i < 100; i++) {
+        const st = await rt.inspect(name).catch(() => undefined);
+        if (!st) return undefined;
+        if (st.status !== "running") return st.exitCode;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return undefined;
+    });
+    return Object.assign(a, { exit });
+  }
+
+  async signalContainer(name: string, signal: string): Promise<void> {
+    this.requireContainer(name, "signal");
+    await this.deps.runtime.containers.kill(name, signal);
+  }
+
   /** `berth stop|start|restart`: recorded as the user's intent, carried out by the container reconciler. */
   async act(name: string, action: "stop" | "start" | "restart", signal: AbortSignal): Promise<ObjectView> {
     const stored = this.requireContainer(name);
@@ -241,6 +285,26 @@ export class ControllerService implements ControllerApi {
   }
 
   /** `berth export`: the runtime writes the tar to `out` itself. */
+  statContainerPath(name: string, path: string): Promise<ContainerPathStat> {
+    return this.copyRuntime(name).statPath!(name, path);
+  }
+
+  archiveContainerPath(name: string, path: string, out: Writable, signal: AbortSignal, onStat: (stat: ContainerPathStat) => void): Promise<void> {
+    return this.copyRuntime(name).archivePath!(name, path, out, { signal, onStat });
+  }
+
+  extractToContainer(name: string, path: string, tar: AsyncIterable<Uint8Array>, options: { copyUIDGID: boolean }): Promise<number> {
+    return this.copyRuntime(name).extractArchive!(name, path, tar, options);
+  }
+
+  /** `berth cp` goes to the runtime of a Container object berth has. */
+  private copyRuntime(name: string) {
+    this.requireContainer(name, "copy");
+    const rt = this.deps.runtime.containers;
+    if (!rt.statPath || !rt.archivePath || !rt.extractArchive) throw notImplemented(`copy container ${name}: the runtime cannot read container file systems`);
+    return rt;
+  }
+
   async exportContainer(name: string, out: Writable, signal: AbortSignal): Promise<void> {
     this.requireContainer(name, "export");
     const rt = this.deps.runtime.containers;
@@ -327,6 +391,52 @@ export class ControllerService implements ControllerApi {
   async logout(req: RegistryLogoutRequest): Promise<RegistryLogoutResponse> {
     const { credentialKey } = await import("../../runtime/registry/credentials.js");
     return { registry: credentialKey(req.registry), removed: await this.registry(`logout from ${req.registry}`).logout(req.registry) };
+  }
+
+  /** `berth volume ls|inspect|rm|prune` and `berth network ...`: ./local-stores.ts over this service's stores. */
+  async listVolumeStore() {
+    return (await import("./local-stores.js")).listVolumeStore(this.storeDeps());
+  }
+
+  async removeVolume(name: string, options: { force: boolean }) {
+    return (await import("./local-stores.js")).removeVolume(this.storeDeps(), name, options);
+  }
+
+  async listNetworkStore() {
+    return (await import("./local-stores.js")).listNetworkStore(this.storeDeps());
+  }
+
+  async removeNetwork(name: string) {
+    return (await import("./local-stores.js")).removeNetwork(this.storeDeps(), name);
+  }
+
+  private storeDeps() {
+    return { deps: this.deps, deleteObject: (kind: "Volume" | "Network", name: string) => this.delete(kind, name) };
+  }
+
+  // Inspection: routes/inspect-gather.ts and routes/info-gather.ts do the work.
+  top(name: string, psArgs: string[] | undefined): Promise<ContainerTop> {
+    return topOfContainer(this.deps, name, psArgs);
+  }
+
+  inspect(name: string): Promise<ContainerInspect> {
+    return inspectContainer(this.deps, this.containers, name);
+  }
+
+  statsTargets(names: string[], all: boolean): Promise<string[]> {
+    return statsTargets(this.deps, this.containers, names, all);
+  }
+
+  statsReadings(names: string[]) {
+    return statsReadings(this.deps, names);
+  }
+
+  systemInfo(options: { usage: boolean }): Promise<SystemInfo> {
+    return gatherInfo({ deps: this.deps, version: this.info.version, root: this.info.root, runRoot: this.info.runRoot, startedAtMs: this.info.startedAtMs }, options);
+  }
+
+  componentVersions() {
+    return componentVersions();
   }
 
   private registry(what: string): RegistryService {

@@ -1,12 +1,15 @@
 import type { Writable } from "node:stream";
 import type { Kind } from "../../schemas/kinds.js";
 import type { BuildEvent } from "../../runtime/build/executor/builder.js";
-import type { ImageRuntimeConfig } from "../../runtime/types.js";
+import type { Attachment, ContainerPathStat, ContainerStatsReading, ExecTerminal, ImageRuntimeConfig } from "../../runtime/types.js";
 import type {
   ApplyRequest,
   ApplyResponse,
+  AttachRequest,
   ChangeEntry,
   ContainerCommitRequest,
+  ContainerInspect,
+  ContainerTop,
   EventRecord,
   ExecExitStatus,
   ExecRequest,
@@ -27,8 +30,12 @@ import type {
   ImageRemoveResponse,
   LayerChange,
   LogLine,
+  NetworkStoreItem,
   ObjectView,
+  StoreRemoveResponse,
+  SystemInfo,
   VersionInfo,
+  VolumeStoreItem,
 } from "./protocol.js";
 
 /** A streamed exec's stdio, as the API server hands it to `ControllerApi.exec`. */
@@ -62,6 +69,15 @@ export interface ControllerApi {
    * exec, killing its processes.
    */
   exec(name: string, req: ExecRequest, signal: AbortSignal, io?: ExecIo): Promise<ExecResult & Pick<ExecExitStatus, "startError">>;
+  /** An exec on a pseudo-terminal (`req.tty`): the runtime's ExecTerminal; NotImplemented on a runtime without terminals. */
+  execTerminal(name: string, req: ExecRequest, signal: AbortSignal, stdin?: AsyncIterable<Uint8Array>): Promise<ExecTerminal>;
+  /**
+   * Attaches to a container's main process (the runtime's Attachment); `exit` resolves with
+   * its exit code once it ended, undefined when detached. NotImplemented without attach.
+   */
+  attach(name: string, req: AttachRequest, stdin?: AsyncIterable<Uint8Array>): Promise<Attachment & { exit: Promise<number | undefined> }>;
+  /** Sends a signal to a container's main process (attach's --sig-proxy). */
+  signalContainer(name: string, signal: string): Promise<void>;
   /**
    * Stops, starts or restarts a container and resolves with its view once the action has
    * been carried out; `signal` (the client's connection) bounds the wait.
@@ -81,6 +97,12 @@ export interface ControllerApi {
    * FailedPrecondition) leave `out` untouched. `signal` ends it.
    */
   exportContainer(name: string, out: Writable, signal: AbortSignal): Promise<void>;
+  /** `docker cp`: the stat of a path in the container (NotFound when absent). */
+  statContainerPath(name: string, path: string): Promise<ContainerPathStat>;
+  /** `docker cp` from the container: `onStat` before the tar of the path is written to `out`. */
+  archiveContainerPath(name: string, path: string, out: Writable, signal: AbortSignal, onStat: (stat: ContainerPathStat) => void): Promise<void>;
+  /** `docker cp` into the container: extracts the tar into the directory `path`; the number of entries. */
+  extractToContainer(name: string, path: string, tar: AsyncIterable<Uint8Array>, options: { copyUIDGID: boolean }): Promise<number>;
 
   // The image store. The daemon holds the root lock, so while it runs the store is only
   // touched through these. Refs are references, digests or ID prefixes (ImageStore.get).
@@ -119,4 +141,28 @@ export interface ControllerApi {
   /** Checks the credentials against the registry, then stores them (RegistryService.login). */
   login(req: RegistryLoginRequest, signal: AbortSignal): Promise<RegistryLoginResponse>;
   logout(req: RegistryLogoutRequest): Promise<RegistryLogoutResponse>;
+
+  // Volumes and networks as `docker volume|network` see them (./local-stores.ts); absent: NotImplemented.
+  /** Volume objects and the runtime's volumes no object declares, each with the desired containers mounting it. */
+  listVolumeStore?(): Promise<VolumeStoreItem[]>;
+  /** FailedPrecondition naming the desired containers that mount it, unless `force`; NotFound when there is no such volume. */
+  removeVolume?(name: string, options: { force: boolean }): Promise<StoreRemoveResponse>;
+  /** Network objects, stacks' default networks and the build network, with their desired containers and attachments. */
+  listNetworkStore?(): Promise<NetworkStoreItem[]>;
+  /** FailedPrecondition while a desired container is on it, and for the build network; NotFound when there is none. */
+  removeNetwork?(name: string): Promise<StoreRemoveResponse>;
+
+  // Inspection (routes/inspect.ts, stats.ts, info.ts); absent: NotImplemented.
+  /** `docker top`: FailedPrecondition unless running; InvalidArgument for ps options refused. */
+  top?(name: string, psArgs: string[] | undefined): Promise<ContainerTop>;
+  /** `docker inspect`: NotFound for a container no manifest has, FailedPrecondition before its runtime container exists. */
+  inspect?(name: string): Promise<ContainerInspect>;
+  /** The containers a stats frame covers: `names` as given (each must be declared), else the running ones (`all`: every one). */
+  statsTargets?(names: string[], all: boolean): Promise<string[]>;
+  /** One reading of each (host counters read once); a container not running (or gone) has its error's message instead. */
+  statsReadings?(names: string[]): Promise<{ name: string; reading?: ContainerStatsReading; error?: string }[]>;
+  /** `docker info`; `usage: false` skips measuring the state directory's disk use. */
+  systemInfo?(options: { usage: boolean }): Promise<SystemInfo>;
+  /** Versions of the components the daemon runs (runc, conmon), for `berth version`. */
+  componentVersions?(): Promise<{ runc?: string; conmon?: string }>;
 }
