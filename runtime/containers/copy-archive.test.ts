@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { existsSync, lstatSync, mkdirSync, promises as fs, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -25,7 +26,7 @@ async function extract(entries: FixtureEntry[], opts: { rename?: (n: string) => 
   const buf = await tarBuffer(entries);
   const dir = await fs.open(dest, "r");
   try {
-    return await extractTar(dir.fd, [buf], { owner: "none", what: "copy to test", maxEntries: 100, ...opts });
+    return await extractTar(dir.fd, Readable.from([buf]), { owner: "none", what: "copy to test", maxEntries: 100, ...opts });
   } finally {
     await dir.close();
   }
@@ -112,7 +113,7 @@ describe("extractTar: hostile entries never reach outside the destination", () =
   it("refuses a stream that is not a tar", async () => {
     const dir = await fs.open(dest, "r");
     try {
-      await expect(extractTar(dir.fd, [Buffer.alloc(1024, 7)], { owner: "none", what: "copy to test", maxEntries: 10 })).rejects.toMatchObject({ kind: "InvalidArgument" });
+      await expect(extractTar(dir.fd, Readable.from([Buffer.alloc(1024, 7)]), { owner: "none", what: "copy to test", maxEntries: 10 })).rejects.toMatchObject({ kind: "InvalidArgument" });
     } finally {
       await dir.close();
     }

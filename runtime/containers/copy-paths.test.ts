@@ -76,7 +76,7 @@ describe("Docker's path helpers", () => {
   ])("rebaseAfterLink(%j, %j)", (original, resolved, want) => {
     const got = rebaseAfterLink(original, resolved);
     expect(got.path).toBe(want.path);
-    expect(got.rebaseName).toBe(want.rebaseName);
+    expect((got as { rebaseName?: string }).rebaseName).toBe((want as { rebaseName?: string }).rebaseName);
   });
 });
 
