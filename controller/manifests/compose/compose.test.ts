@@ -530,6 +530,15 @@ networks:
     expect(container(map.objects, "shop-app").spec.extraHosts).toEqual([{ name: "db.example", address: "10.9.0.2" }, { name: "v6", address: "::1" }]);
   });
 
+  it("tty and stdin_open: the process on a terminal with stdin kept open (berth attach); false or absent sets nothing", async () => {
+    const text = `name: shop\nservices:\n  shell:\n    image: busybox\n    tty: true\n    stdin_open: true\n  plain:\n    image: busybox\n    tty: false\n`;
+    const r = await loadProject(projectDir({ "compose.yaml": text }));
+    expect(r.messages).toEqual([]);
+    expect(container(r.objects, "shop-shell").spec).toMatchObject({ tty: true, stdin: true });
+    expect(container(r.objects, "shop-plain").spec).not.toHaveProperty("tty");
+    expect(container(r.objects, "shop-plain").spec).not.toHaveProperty("stdin");
+  });
+
   it("an ipv4_address outside the declared subnet, or its gateway, is an error at its key", async () => {
     expect((await loadProject(projectDir({ "compose.yaml": file("10.6.0.5") }))).messages).toEqual([
       "compose.yaml:11:23: error: services.app.networks.front.ipv4_address: ipv4_address 10.6.0.5 is outside network front's subnet 10.5.0.0/24",

@@ -64,13 +64,13 @@ const HANDLED = new Set([
   "networks", "network_mode", "restart", "healthcheck", "depends_on", "working_dir", "user", "hostname", "stop_signal",
   "stop_grace_period", "labels", "read_only", "cap_add", "cap_drop", "privileged", "init", "mem_limit", "cpus", "pids_limit",
   "deploy", "secrets", "configs", "profiles", "container_name", "extends", "scale", "extra_hosts", "dns", "dns_search", "dns_opt",
+  "tty", "stdin_open",
 ]);
 /** Service keys that change nothing berth does on one host: ignored with a warning. */
 const HARMLESS: Record<string, string> = {
   logging: "berth keeps each container's logs itself",
   develop: "development watch mode is not part of berth",
   attach: "berth up shows every container's logs",
-  stdin_open: "berth containers have no standard input",
   platform: "berth runs images for the host's platform",
   mem_reservation: "a reservation is a soft guarantee; on one host it changes nothing berth enforces",
   labels_file: "",
@@ -400,6 +400,9 @@ export class ComposeConverter {
     if (svc.stop_signal !== undefined) set("stopSignal", svc.stop_signal, [...at, "stop_signal"]);
     if (svc.stop_grace_period !== undefined) set("stopGracePeriod", svc.stop_grace_period, [...at, "stop_grace_period"]);
     if (svc.read_only !== undefined) set("readOnlyRootfs", asBool(svc.read_only), [...at, "read_only"]);
+    // docker compose's tty / stdin_open: the process on a terminal, stdin kept open (berth attach)
+    if (asBool(svc.tty)) set("tty", true, [...at, "tty"]);
+    if (asBool(svc.stdin_open)) set("stdin", true, [...at, "stdin_open"]);
     if (svc.cap_add !== undefined) {
       set("capAdd", svc.cap_add, [...at, "cap_add"]);
       for (const c of svc.cap_add as string[]) {
@@ -773,7 +776,6 @@ function unsupportedWhy(k: string): string {
     ipc: "containers have their own IPC namespace",
     security_opt: "",
     shm_size: "",
-    tty: "berth containers have no terminal",
   };
   return why[k] ?? "";
 }
