@@ -84,6 +84,17 @@ describe.skipIf(lacking)("berth exec against a real daemon", () => {
     expect(sha256(copy)).toBe(sha256(host));
   });
 
+  it("50 MB of random bytes in through -i and back out through stdout: the same checksum both ways", async () => {
+    const data = (await import("node:crypto")).randomBytes(50 * 1024 * 1024);
+    const put = await berth(["exec", "-i", "box", "--", "sh", "-c", "cat > /tmp/big && sha256sum /tmp/big"], { input: data, timeoutMs: 120_000 });
+    expect({ code: put.code, stderr: put.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(put.stdout.toString().split(/\s+/)[0]).toBe(sha256(data));
+    const f = path.join(env.base, "big.copy");
+    const get = await berth(["exec", "box", "--", "cat", "/tmp/big"], { stdoutFile: f, timeoutMs: 120_000 });
+    expect({ code: get.code, stderr: get.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(sha256(readFileSync(f))).toBe(sha256(data));
+  });
+
   it("printf 'a\\0b' | berth exec -i box -- cat: stdin round-trips byte for byte; without -i stdin is empty", async () => {
     const r = await berth(["exec", "-i", "box", "--", "cat"], { input: Buffer.from("a\0b") });
     expect(r.code).toBe(0);
