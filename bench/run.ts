@@ -9,6 +9,7 @@ import { benchBuildSuite } from "./build/index.js";
 import { benchCliStartup } from "./cli-startup.js";
 import { benchComposeSuite } from "./compose/index.js";
 import { benchController } from "./controller/index.js";
+import { benchExec } from "./exec/index.js";
 import { benchGitops } from "./gitops/index.js";
 import { benchNetwork } from "./network/index.js";
 import { benchRuntime } from "./runtime/index.js";
@@ -22,6 +23,7 @@ const benches: Record<string, () => unknown | Promise<unknown>> = {
   build: () => benchBuildSuite(),
   gitops: () => benchGitops(),
   compose: () => benchComposeSuite(),
+  exec: () => benchExec(),
 };
 
 const wanted = process.argv.slice(2);

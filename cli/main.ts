@@ -18,6 +18,9 @@ import { registerVolumeCommands } from "./commands/volume-commands.js";
 import { registerWatchCommands } from "./commands/watch-commands.js";
 import { fail, UsageError } from "./errors.js";
 
+// The start of main's own code, after its static imports (berth exec's BERTH_EXEC_TIMING marks).
+performance.mark("berth:main");
+
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
 export function buildProgram(): Command {

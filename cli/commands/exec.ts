@@ -51,6 +51,26 @@ function byteSink(out: Output): (chunk: Buffer) => Promise<void> {
 }
 
 /**
+ * BERTH_EXEC_TIMING=1 (bench/exec): at exit, one line `berth-exec-timing {json}` on stderr —
+ * ms from the process's start to main's code (`mainMs`: Node and main's imports), to this
+ * command (`commandMs`: commander and the verb's modules), the request until the exec's
+ * answer was complete (`requestMs`), and from then to the exit (`exitMs`).
+ */
+function timingMarks(): { answered(): void } | undefined {
+  if (process.env.BERTH_EXEC_TIMING !== "1") return undefined;
+  const commandMs = performance.now();
+  const mainMs = performance.getEntriesByName("berth:main")[0]?.startTime;
+  let answeredAt: number | undefined;
+  process.once("exit", () => {
+    const exitAt = performance.now();
+    const r = (x: number | undefined) => (x === undefined ? undefined : Math.round(x * 100) / 100);
+    const marks = { mainMs: r(mainMs), commandMs: r(commandMs), requestMs: r(answeredAt === undefined ? undefined : answeredAt - commandMs), exitMs: r(answeredAt === undefined ? undefined : exitAt - answeredAt) };
+    process.stderr.write(`berth-exec-timing ${JSON.stringify(marks)}\n`);
+  });
+  return { answered: () => void (answeredAt = performance.now()) };
+}
+
+/**
  * `berth exec [-i] NAME -- CMD [ARGS...]`, as docker exec: what the command writes goes to
  * stdout and stderr as it comes, byte for byte; with -i this process's stdin is forwarded.
  * Exits with the command's exit code; 127 (not found) or 126 (not executable) with the
@@ -58,6 +78,7 @@ function byteSink(out: Output): (chunk: Buffer) => Promise<void> {
  * the command.
  */
 export async function runExec(ctx: CommandContext, name: string, argv: string[], o: ExecOptions): Promise<number> {
+  const marks = timingMarks();
   if (argv.length === 0) throw new UsageError("no command given; usage: berth exec NAME -- CMD [ARGS...]");
   const env = parseEnv(o.env);
   // (the API takes whole milliseconds: `1.5ms` waits 2)
@@ -93,6 +114,7 @@ export async function runExec(ctx: CommandContext, name: string, argv: string[],
     if (signal.aborted) return EXEC_INTERRUPTED_EXIT;
     throw err;
   } finally {
+    marks?.answered();
     session?.restore();
     // A terminal (or a pipe still open) would keep this process alive.
     if (o.interactive) ctx.stdin.destroy();

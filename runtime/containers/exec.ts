@@ -7,6 +7,7 @@ import type { ExecOptions, ExecResult, ExecStream, ExecStreamOptions } from "../
 import type { RuntimeContext } from "./context.js";
 import { createExecGroup } from "./exec-group.js";
 import type { OciProcess, OciSpec } from "./oci-types.js";
+import { phaseTimer } from "./options.js";
 import type { ContainerRecord } from "./records.js";
 import { resolveUserInRootfs } from "./user.js";
 
@@ -67,15 +68,34 @@ export async function execProcessSpec(ctx: RuntimeContext, rec: ContainerRecord,
   };
 }
 
+/**
+ * An exec's phase timer: its phases go to `onPhases` (op "exec") and, as the debug line
+ * `exec phases` {container, phasesMs}, to the runtime's logger (bench/exec reads them from
+ * the daemon's log).
+ */
+export function execPhaseTimer(ctx: RuntimeContext, name: string) {
+  const { onPhases, logger } = ctx.opts;
+  const debug = logger?.debug?.bind(logger);
+  if (!onPhases && !debug) return phaseTimer("exec", undefined);
+  return phaseTimer("exec", (op, phases) => {
+    onPhases?.(op, phases);
+    debug?.({ container: name, phasesMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v * 100) / 100])) }, "exec phases");
+  });
+}
+
 export async function execStreamInContainer(ctx: RuntimeContext, rec: ContainerRecord, options: ExecStreamOptions): Promise<ExecStream> {
   const { id } = rec;
+  const t = execPhaseTimer(ctx, rec.name);
   const bundle = ctx.bundleDir(id);
   const proc = await execProcessSpec(ctx, rec, options, false);
+  t.mark("process spec");
   const tag = randomBytes(6).toString("hex");
   const processFile = path.join(bundle, `exec-${tag}.json`);
   const pidFile = path.join(bundle, `exec-${tag}.pid`);
   await fs.writeFile(processFile, JSON.stringify(proc), { mode: 0o600 });
+  t.mark("process file");
   const group = await createExecGroup(rec.cgroupsPath, `exec-${tag}`);
+  t.mark("cgroup");
   const s = ctx.runc.execStream(id, processFile, pidFile, {
     ...(group.runcArg ? { cgroup: group.runcArg } : {}),
     ...(options.stdin ? { stdin: options.stdin } : {}),
@@ -84,11 +104,14 @@ export async function execStreamInContainer(ctx: RuntimeContext, rec: ContainerR
     killGroup: () => group.kill(),
   });
   const exit = s.exit.then(async (e) => {
+    t.mark("runc exec");
     // A kill raced with a fork, or runc was given up on: make sure nothing of it is left.
     if (e.timedOut || options.signal?.aborted) await group.kill();
     await group.remove();
     await fs.rm(processFile, { force: true });
     await fs.rm(pidFile, { force: true });
+    t.mark("cleanup");
+    t.done();
     return e;
   });
   return { stdout: s.stdout, stderr: s.stderr, exit };

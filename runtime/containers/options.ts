@@ -6,6 +6,8 @@ import type { LocalVolumeStore } from "../volumes/types.js";
 export interface RuntimeLog {
   info(fields: object, msg: string): void;
   warn(fields: object, msg: string): void;
+  /** Per-operation detail (an exec's phases); a pino logger drops it below level debug. */
+  debug?(fields: object, msg: string): void;
 }
 
 /** Options of the conmon + runc container runtime (runtime.ts). */
@@ -32,14 +34,15 @@ export interface ContainerRuntimeOptions {
   clock?: Clock;
   /** Quarantined records, adopted survivors of an emptied run-root. Default: silent. */
   logger?: RuntimeLog;
-  /** Told how long each phase of a create or a start took, ms (bench/: the start breakdown). */
+  /** Told how long each phase of a create, a start or an exec took, ms (bench/: the start and exec breakdowns). */
   onPhases?: PhaseObserver;
 }
 
-export type PhaseObserver = (op: "create" | "start", phases: Record<string, number>) => void;
+export type PhaseOp = "create" | "start" | "exec";
+export type PhaseObserver = (op: PhaseOp, phases: Record<string, number>) => void;
 
 /** Phase timing: `mark("unpack")` ends the phase named so; `done()` reports them all. */
-export function phaseTimer(op: "create" | "start", observer: PhaseObserver | undefined) {
+export function phaseTimer(op: PhaseOp, observer: PhaseObserver | undefined) {
   if (!observer) return { mark: (_name: string) => {}, done: () => {} };
   const phases: Record<string, number> = {};
   let last = performance.now();
