@@ -1,21 +1,14 @@
 #!/usr/bin/env node
 /**
  * The berth command line: the program, its global options and help, and how errors become
- * exit codes. Each group of commands is registered by a `commands/*-commands.ts` file; those
- * import a command's module lazily inside its action, so `berth --version` and `berth --help`
- * load nothing but commander.
+ * exit codes. Each group of commands is registered by a `commands/*-commands.ts` file, imported
+ * only when the command line needs its group (registration.ts: `berth exec` loads the
+ * container commands alone; help and unknown commands every group); those import a command's
+ * module lazily inside its action.
  */
 import { Command, CommanderError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { registerContainerCommands } from "./commands/container-commands.js";
-import { registerHostCommands } from "./commands/host-commands.js";
-import { registerImageCommands } from "./commands/image-commands.js";
-import { registerLifecycleCommands } from "./commands/lifecycle-commands.js";
-import { registerManifestCommands } from "./commands/manifest-commands.js";
-import { registerObjectCommands } from "./commands/object-commands.js";
-import { registerSourceCommands } from "./commands/sources-commands.js";
-import { registerVolumeCommands } from "./commands/volume-commands.js";
-import { registerWatchCommands } from "./commands/watch-commands.js";
+import { COMMAND_GROUPS, groupsFor, type CommandGroup } from "./commands/registration.js";
 import { fail, UsageError } from "./errors.js";
 
 // The start of main's own code, after its static imports (berth exec's BERTH_EXEC_TIMING marks).
@@ -23,7 +16,8 @@ performance.mark("berth:main");
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
-export function buildProgram(): Command {
+/** The program with the commands of `groups` (default every group), registered in help's order. */
+export async function buildProgram(groups: readonly CommandGroup[] = Object.keys(COMMAND_GROUPS) as CommandGroup[]): Promise<Command> {
   const program = new Command("berth")
     .description("Run containers declaratively on a single Linux host.")
     .version(pkg.version, "-v, --version", "print the berth version")
@@ -52,22 +46,15 @@ Examples:
 Docs: every kind's JSON Schema is in schemas/*.json (editors can use schemas/berth.json).`,
     );
 
-  // In this order: help lists commands as they are registered.
-  registerManifestCommands(program); // validate, apply, diff
-  registerObjectCommands(program); // get, describe, delete
-  registerContainerCommands(program); // logs, exec
-  registerWatchCommands(program); // events, wait
-  registerLifecycleCommands(program); // stop, start, restart
-  registerSourceCommands(program); // watch, unwatch, sync
-  registerImageCommands(program); // image ...
-  registerVolumeCommands(program); // volume ..., network ..., container prune
-  registerHostCommands(program); // up, daemon, doctor
+  // Imported together, registered in COMMAND_GROUPS' order: help lists commands as they are registered.
+  const registers = await Promise.all((Object.keys(COMMAND_GROUPS) as CommandGroup[]).filter((g) => groups.includes(g)).map((g) => COMMAND_GROUPS[g]()));
+  for (const register of registers) register(program);
 
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(groupsFor(argv.slice(2)));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

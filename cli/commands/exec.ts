@@ -1,10 +1,9 @@
 import { Readable } from "node:stream";
 import type { ExecStreamIo } from "../../controller/api/client.js";
-import { formatDuration } from "../../lib/units.js";
 import type { CommandContext, Output } from "../client.js";
 import { UsageError } from "../errors.js";
-import { parseTimeout } from "../manifest-args.js";
-import { openTerminal, terminalSize } from "./attach.js";
+// What only some execs need (--timeout, -t) is imported when they do: `berth exec NAME -- CMD`
+// loads this file, the API client and little else.
 
 export interface ExecOptions {
   env: string[];
@@ -82,18 +81,19 @@ export async function runExec(ctx: CommandContext, name: string, argv: string[],
   if (argv.length === 0) throw new UsageError("no command given; usage: berth exec NAME -- CMD [ARGS...]");
   const env = parseEnv(o.env);
   // (the API takes whole milliseconds: `1.5ms` waits 2)
-  const timeoutMs = o.timeout === undefined ? undefined : Math.ceil(parseTimeout(o.timeout));
+  const timeoutMs = o.timeout === undefined ? undefined : Math.ceil((await import("../manifest-args.js")).parseTimeout(o.timeout));
   const stdinIsTty = (ctx.stdin as { isTTY?: boolean }).isTTY === true;
   // docker exec -it refuses a stdin that is not a terminal (a pipe would never be raw).
   if (o.tty && o.interactive && !stdinIsTty) throw new UsageError("the input device is not a TTY (use -i without -t for a pipe)");
   // With a raw terminal Ctrl-C is a byte for the container's terminal, not an interrupt here.
   const raw = o.tty === true && o.interactive === true;
   const signal = raw ? new AbortController().signal : ctx.interrupt();
-  const session = o.tty ? openTerminal(ctx, { raw, forwardStdin: o.interactive === true, detachKeys: Buffer.alloc(0), onDetach: () => {} }) : undefined;
+  const terminal = o.tty ? await import("./attach.js") : undefined;
+  const session = terminal?.openTerminal(ctx, { raw, forwardStdin: o.interactive === true, detachKeys: Buffer.alloc(0), onDetach: () => {} });
   const io: ExecStreamIo = session
     ? { stdout: byteSink(ctx.stdout), stderr: byteSink(ctx.stderr), framed: true, control: session.control, ...(session.stdin ? { stdin: Readable.from(session.stdin) } : {}) }
     : { stdout: byteSink(ctx.stdout), stderr: byteSink(ctx.stderr), ...(o.interactive ? { stdin: ctx.stdin } : {}) };
-  const size = o.tty ? terminalSize(ctx.stdout) : undefined;
+  const size = terminal?.terminalSize(ctx.stdout);
   let exit;
   try {
     exit = await ctx.client.execStream(
@@ -124,7 +124,8 @@ export async function runExec(ctx: CommandContext, name: string, argv: string[],
     return exit.exitCode;
   }
   if (exit.timedOut) {
-    ctx.stderr.write(`berth: exec in ${name}: ${argv[0]} timed out${timeoutMs !== undefined ? ` after ${formatDuration(timeoutMs)}` : ""}\n`);
+    const after = timeoutMs !== undefined ? ` after ${(await import("../../lib/units.js")).formatDuration(timeoutMs)}` : "";
+    ctx.stderr.write(`berth: exec in ${name}: ${argv[0]} timed out${after}\n`);
     return EXEC_TIMEOUT_EXIT;
   }
   return exit.exitCode;
