@@ -77,7 +77,7 @@ describe("berth doctor", () => {
   it("reports every check, as text and as data", async () => {
     const json = await berth(["doctor", "-o", "json"]);
     const report = JSON.parse(json.stdout);
-    expect(report.checks.map((c: { name: string }) => c.name)).toEqual(["root", "kernel", "overlayfs", "cgroups", "runc", "conmon", "setfattr", "iptables", "ip_forward", "br_netfilter", "root lock", "quarantine"]);
+    expect(report.checks.map((c: { name: string }) => c.name)).toEqual(["root", "kernel", "overlayfs", "cgroups", "runc", "conmon", "setfattr", "iptables", "ip_forward", "br_netfilter", "root lock", "quarantine", "init"]);
     expect(report.firewall.map((t: { table: string }) => t.table)).toEqual(["filter", "nat", "raw"]);
     expect(json.code).toBe(report.ok ? 0 : 1);
     if (process.env.CI === "true") expect(report.ok).toBe(true);
