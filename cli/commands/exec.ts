@@ -39,13 +39,19 @@ export function parseEnv(list: string[], environ: NodeJS.ProcessEnv = process.en
  * command gets — process.stdout/stderr, or a test capture — takes bytes as well.
  */
 function byteSink(out: Output): (chunk: Buffer) => Promise<void> {
-  const w = out as unknown as { write(chunk: Uint8Array): boolean; once?(event: "drain" | "close", fn: () => void): unknown };
+  const w = out as unknown as { write(chunk: Uint8Array): boolean; once?(event: "drain" | "close", fn: () => void): unknown; off?(event: "drain" | "close", fn: () => void): unknown };
   return (chunk) =>
     w.write(chunk) !== false || !w.once
       ? Promise.resolve()
       : new Promise<void>((resolve) => {
-          w.once!("drain", resolve);
-          w.once!("close", resolve);
+          // Whichever comes first; the other listener goes (one left per full write would pile up).
+          const done = () => {
+            w.off?.("drain", done);
+            w.off?.("close", done);
+            resolve();
+          };
+          w.once!("drain", done);
+          w.once!("close", done);
         });
 }
 

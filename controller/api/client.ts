@@ -60,6 +60,7 @@ import {
   type VolumeStoreList,
 } from "./protocol.js";
 import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, FrameDecoder, STREAM } from "./exec-stream.js";
+import { openStreamRequest, type StreamAnswer } from "./stream-request.js";
 
 const KINDS_OF_ERRORS = new Set<ErrorKind>(["NotFound", "AlreadyExists", "InvalidArgument", "FailedPrecondition", "Conflict", "Unavailable", "NotImplemented", "Internal"]);
 const NO_DAEMON_CODES = new Set(["ENOENT", "ECONNREFUSED"]);
@@ -127,7 +128,7 @@ export class ApiClient {
     });
   }
 
-  private async fail(res: http.IncomingMessage): Promise<never> {
+  private async fail(res: AsyncIterable<Buffer | string> & { statusCode?: number | undefined }): Promise<never> {
     let text = "";
     for await (const chunk of res) text += chunk;
     let body: ErrorBody | undefined;
@@ -213,61 +214,51 @@ export class ApiClient {
 
   private async frameStream(path: string, what: string, req: unknown, io: ExecStreamIo, signal?: AbortSignal, exitOptional = false): Promise<ExecExitStatus | undefined> {
     const name = what;
-    const { request, res } = await new Promise<{ request: http.ClientRequest; res: http.IncomingMessage }>((resolve, reject) => {
-      let answered = false;
-      let connected = false;
-      const request = http.request({
-        socketPath: this.socketPath,
-        method: "POST",
-        path,
-        agent: false,
-        headers: { "content-type": EXEC_REQUEST_CONTENT_TYPE },
-        ...(signal ? { signal } : {}),
-      });
-      request.on("response", (res) => {
-        answered = true;
-        resolve({ request, res });
-      });
-      request.on("error", (err: NodeJS.ErrnoException) => {
-        if (answered) return;
-        reject(err.name === "AbortError" ? err : connected ? unavailable(`${name}: ${err.message}`, { cause: err }) : this.unreachable(err));
-      });
-      request.on("socket", (sock) => sock.once("connect", () => (connected = true)));
-      request.write(encodeFrame(STREAM.request, JSON.stringify(req)));
-      if (io.framed) {
-        io.control?.({
-          resize: (size) => void (request.writable && request.write(encodeFrame(STREAM.resize, JSON.stringify(size)))),
-          signal: (sig) => void (request.writable && request.write(encodeFrame(STREAM.signal, JSON.stringify({ signal: sig })))),
-        });
-        // Framed input stays open for resizes even without stdin; the request's end is the stream's.
-        if (!io.stdin) request.flushHeaders();
-      }
-      if (!io.stdin && !io.framed) request.end();
-      else if (!io.stdin) {
-        /* nothing to forward */
-      }
-      else {
-        const source = io.stdin instanceof Readable ? io.stdin : Readable.from(io.stdin);
-        // Not pipeline(): the answer may end the exec before stdin does, and stdin (a
-        // terminal, say) is the caller's to close.
-        const onData = (chunk: Buffer) => {
-          if (!request.write(io.framed ? encodeFrame(STREAM.request, chunk) : chunk)) {
-            source.pause();
-            request.once("drain", () => source.resume());
-          }
-        };
-        // A stdin that cannot be read any more is closed (framed: it just stops; the terminal stays).
-        const onEnd = () => (io.framed ? undefined : request.end());
-        source.on("data", onData);
-        source.once("end", onEnd);
-        source.once("error", onEnd);
-        request.once("close", () => {
-          source.off("data", onData);
-          source.off("end", onEnd);
-          source.pause();
-        });
-      }
+    // Not Node's http client: its first request in a process costs ~10 ms (stream-request.ts).
+    const { request, answer } = openStreamRequest({
+      socketPath: this.socketPath,
+      method: "POST",
+      path,
+      headers: { "content-type": EXEC_REQUEST_CONTENT_TYPE },
+      ...(signal ? { signal } : {}),
     });
+    request.write(encodeFrame(STREAM.request, JSON.stringify(req)));
+    if (io.framed) {
+      io.control?.({
+        resize: (size) => void (request.writable && request.write(encodeFrame(STREAM.resize, JSON.stringify(size)))),
+        signal: (sig) => void (request.writable && request.write(encodeFrame(STREAM.signal, JSON.stringify({ signal: sig })))),
+      });
+      // Framed input stays open for resizes even without stdin; the request's end is the stream's.
+    }
+    if (!io.stdin && !io.framed) request.end();
+    else if (io.stdin) {
+      const source = io.stdin instanceof Readable ? io.stdin : Readable.from(io.stdin);
+      // Not pipeline(): the answer may end the exec before stdin does, and stdin (a
+      // terminal, say) is the caller's to close.
+      const onData = (chunk: Buffer) => {
+        if (!request.write(io.framed ? encodeFrame(STREAM.request, chunk) : chunk)) {
+          source.pause();
+          request.once("drain", () => source.resume());
+        }
+      };
+      // A stdin that cannot be read any more is closed (framed: it just stops; the terminal stays).
+      const onEnd = () => (io.framed ? undefined : request.end());
+      source.on("data", onData);
+      source.once("end", onEnd);
+      source.once("error", onEnd);
+      request.once("close", () => {
+        source.off("data", onData);
+        source.off("end", onEnd);
+        source.pause();
+      });
+    }
+    let res: StreamAnswer;
+    try {
+      res = await answer;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw e.name === "AbortError" ? e : request.connected() ? unavailable(`${name}: ${e.message}`, { cause: e }) : this.unreachable(e);
+    }
     try {
       if ((res.statusCode ?? 500) >= 400) return await this.fail(res);
       const decoder = new FrameDecoder("read exec stream");
