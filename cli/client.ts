@@ -52,7 +52,10 @@ export function processContext(g: ClientGlobals): CommandContext {
     client: new ApiClient(socketPath(g)),
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // Read when a command uses it: process.stdin makes a stream of fd 0 (~2 ms), which berth exec without -i never needs.
+    get stdin() {
+      return process.stdin;
+    },
     clock: systemClock,
     interrupt() {
       if (!ac) {

@@ -88,9 +88,8 @@ export async function runExec(ctx: CommandContext, name: string, argv: string[],
   const env = parseEnv(o.env);
   // (the API takes whole milliseconds: `1.5ms` waits 2)
   const timeoutMs = o.timeout === undefined ? undefined : Math.ceil((await import("../manifest-args.js")).parseTimeout(o.timeout));
-  const stdinIsTty = (ctx.stdin as { isTTY?: boolean }).isTTY === true;
   // docker exec -it refuses a stdin that is not a terminal (a pipe would never be raw).
-  if (o.tty && o.interactive && !stdinIsTty) throw new UsageError("the input device is not a TTY (use -i without -t for a pipe)");
+  if (o.tty && o.interactive && (ctx.stdin as { isTTY?: boolean }).isTTY !== true) throw new UsageError("the input device is not a TTY (use -i without -t for a pipe)");
   // With a raw terminal Ctrl-C is a byte for the container's terminal, not an interrupt here.
   const raw = o.tty === true && o.interactive === true;
   const signal = raw ? new AbortController().signal : ctx.interrupt();

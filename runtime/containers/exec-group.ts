@@ -52,17 +52,30 @@ async function procsOf(dir: string): Promise<number[]> {
 }
 
 /**
- * Creates the group `name` (e.g. `exec-<tag>`) under the container's `cgroupsPath`. When
- * the container's cgroup is not there (or the directory cannot be made) there is no group.
+ * Creates the group `name` (e.g. `exec-<tag>`) under the container's `cgroupsPath` (in the
+ * hierarchy of `mountsText`, default this host's). When the container's cgroup is not there
+ * (or the directory cannot be made) there is no group.
  */
+let hostHierarchy: Promise<ReturnType<typeof execGroupHierarchy>> | undefined;
+
+/**
+ * This host's hierarchy, from /proc/self/mounts read once per process: where cgroups are
+ * mounted does not change under a running daemon, and every exec would otherwise read and
+ * parse the mount table again.
+ */
+function hostExecGroupHierarchy() {
+  hostHierarchy ??= fs.readFile("/proc/self/mounts", "utf8").then(execGroupHierarchy, () => execGroupHierarchy(""));
+  return hostHierarchy;
+}
+
 export async function createExecGroup(cgroupsPath: string, name: string, mountsText?: string): Promise<ExecGroup> {
-  const where = execGroupHierarchy(mountsText ?? (await fs.readFile("/proc/self/mounts", "utf8").catch(() => "")));
+  const where = mountsText === undefined ? await hostExecGroupHierarchy() : execGroupHierarchy(mountsText);
   const none: ExecGroup = { runcArg: undefined, kill: async () => {}, remove: async () => {} };
   if (!where) return none;
   const parent = path.join(where.mount, cgroupsPath);
   const dir = path.join(parent, name);
   try {
-    await fs.access(parent);
+    // Not recursive: without the container's cgroup (ENOENT) there is no group.
     await fs.mkdir(dir);
   } catch {
     return none;
