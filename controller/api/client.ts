@@ -1,8 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
-import * as http from "node:http";
+import type * as http from "node:http";
 import * as path from "node:path";
-import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { BerthError, errorMessage, invalidArgument, isBerthError, notFound, unavailable, type ErrorKind } from "../../lib/errors.js";
@@ -94,6 +92,12 @@ export interface ExecStreamIo {
 /** Where a download goes: a file (written to a temp file beside it, then renamed) or a stream. */
 export type DownloadSink = { file: string } | { stream: NodeJS.WritableStream };
 
+/**
+ * node:http (and node:crypto, node:readline below) are imported by the methods that use them:
+ * berth exec, whose stream does not go through node:http (stream-request.ts), loads none of them.
+ */
+const httpModule = () => import("node:http");
+
 const query = (params: [string, string][]) => new URLSearchParams(params).toString();
 
 /**
@@ -110,7 +114,8 @@ export class ApiClient {
     );
   }
 
-  private open(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  private async open(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<http.IncomingMessage> {
+    const http = await httpModule();
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = http.request(
@@ -156,7 +161,7 @@ export class ApiClient {
   async *stream<T>(path: string, signal?: AbortSignal, body?: unknown): AsyncIterable<T> {
     const res = await this.open(body === undefined ? "GET" : "POST", path, body, signal);
     if ((res.statusCode ?? 500) >= 400) await this.fail(res);
-    const lines = createInterface({ input: res, crlfDelay: Infinity });
+    const lines = (await import("node:readline")).createInterface({ input: res, crlfDelay: Infinity });
     try {
       for await (const line of lines) if (line) yield JSON.parse(line) as T;
     } catch (err) {
@@ -446,7 +451,7 @@ export class ApiClient {
       return n;
     }
     const file = path.resolve(sink.file);
-    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${(await import("node:crypto")).randomBytes(6).toString("hex")}.tmp`);
     const fh = await fs.open(tmp, "wx", 0o644);
     try {
       await copy((chunk) => fh.write(chunk));
@@ -477,6 +482,7 @@ export class ApiClient {
       if (!st.isFile()) throw invalidArgument(`read ${source}: not a regular file`);
       size = st.size;
     }
+    const http = await httpModule();
     const { req, res } = await new Promise<{ req: http.ClientRequest; res: http.IncomingMessage }>((resolve, reject) => {
       let connected = false;
       let answered = false;
