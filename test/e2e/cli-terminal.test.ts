@@ -60,11 +60,15 @@ describe.skipIf(lacking)("terminals through tmux against a real daemon", () => {
     const objs =
       `---\napiVersion: berth/v1\nkind: Container\nmetadata: {name: box}\nspec:\n  image: localhost/busybox:latest\n  networkMode: none\n  stopGracePeriod: 1s\n  command: [sleep, "3600"]\n` +
       `---\napiVersion: berth/v1\nkind: Container\nmetadata: {name: tbox}\nspec:\n  image: localhost/busybox:latest\n  networkMode: none\n  stopGracePeriod: 1s\n  tty: true\n  stdin: true\n  command: [sh]\n`;
+    // attach --sig-proxy: no terminal, stdin open; a TERM trap that says so and exits 9
+    const sig = (n: string) =>
+      `---\napiVersion: berth/v1\nkind: Container\nmetadata: {name: ${n}}\nspec:\n  image: localhost/busybox:latest\n  networkMode: none\n  stopGracePeriod: 1s\n  stdin: true\n` +
+      `  command: [sh, -c, 'trap "echo got TERM; exit 9" TERM; while :; do echo tick; sleep 0.2; done']\n`;
     const f = path.join(env.base, "boxes.yaml");
-    writeFileSync(f, env.imageManifest + objs);
+    writeFileSync(f, env.imageManifest + objs + sig("sig1") + sig("sig2"));
     const applied = await cli(["apply", "-f", f]);
     expect(applied.code, applied.stderr).toBe(0);
-    for (const n of ["box", "tbox"]) await untilCli(`${n} running`, () => cli(["get", "ctr", n, "-o", "json"]), (r) => r.code === 0 && JSON.parse(r.stdout).status.phase === "Running", 60_000);
+    for (const n of ["box", "tbox", "sig1", "sig2"]) await untilCli(`${n} running`, () => cli(["get", "ctr", n, "-o", "json"]), (r) => r.code === 0 && JSON.parse(r.stdout).status.phase === "Running", 60_000);
   }, 120_000);
 
   afterAll(async () => {
@@ -73,6 +77,39 @@ describe.skipIf(lacking)("terminals through tmux against a real daemon", () => {
     } catch {}
     await stopAndCheckClean(daemon, env);
   }, 60_000);
+
+  /** `berth attach ARGS` as a plain child process (no terminal); resolves once it printed a tick, i.e. is attached. */
+  async function attached(args: string[]) {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [BERTH, "--run-root", env.runRoot, "attach", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+    const deadline = Date.now() + 20_000;
+    while (!out.includes("tick")) {
+      if (Date.now() > deadline) throw new Error(`attach ${args.join(" ")} printed no tick: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { child, exited, out: () => out };
+  }
+
+  it("attach --sig-proxy (default): a SIGTERM to berth reaches the container, whose exit code is berth's", async () => {
+    const a = await attached(["sig1"]);
+    a.child.kill("SIGTERM");
+    expect(await a.exited).toEqual({ code: 9, signal: null });
+    expect(a.out()).toContain("got TERM");
+    await untilCli("sig1 exited", () => cli(["get", "ctr", "sig1", "-o", "json"]), (r) => r.code === 0 && JSON.parse(r.stdout).status.phase !== "Running", 20_000);
+  });
+
+  it("attach --sig-proxy=false: the signal ends berth only; the container keeps running", async () => {
+    const a = await attached(["--sig-proxy=false", "sig2"]);
+    a.child.kill("SIGTERM");
+    expect(await a.exited).toEqual({ code: null, signal: "SIGTERM" });
+    await new Promise((r) => setTimeout(r, 500));
+    const view = JSON.parse((await cli(["get", "ctr", "sig2", "-o", "json"])).stdout) as { status: { phase: string } };
+    expect(view.status.phase).toBe("Running");
+    expect((await cli(["logs", "sig2"])).stdout).not.toContain("got TERM");
+  });
 
   it("exec -it: a tty, the window size, a resize, Ctrl-C to the tty, the shell's exit code", async () => {
     const t = open("exec", ["exec", "-it", "box", "--", "sh"]);
