@@ -184,8 +184,8 @@ export interface SnapshotStore {
    * concurrently where the store can; commits them in order. Returns the chain IDs.
    */
   unpackChain(layers: readonly { desc: Descriptor; diffId: string; ready?: Promise<void> }[], signal?: AbortSignal): Promise<string[]>;
-  /** Prepares for unpacks about to come (starts a thread); optional. */
-  warmUnpacker?(): void;
+  /** Prepares for unpacks about to come (starts a thread), resolving once ready; optional. */
+  warmUnpacker?(): Promise<void>;
   has(chainId: string): Promise<boolean>;
   /** Creates the writable layer of container `id` over `chainIds` (base first) and mounts it. */
   prepare(id: string, chainIds: string[]): Promise<RootfsMount>;

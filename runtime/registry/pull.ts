@@ -241,7 +241,7 @@ async function diffIdsOf(ctx: PullContext, manifest: ParsedManifest, what: strin
  * it (what was not committed is removed); `done` gives the chain IDs.
  */
 function unpackAsDownloaded(snapshots: NonNullable<PullContext["snapshots"]>, diffIds: string[], layers: Descriptor[], signal?: AbortSignal) {
-  snapshots.warmUnpacker?.();
+  snapshots.warmUnpacker?.().catch(() => {}); // a worker that cannot start fails the unpacks themselves
   const gates = layers.map(() => {
     let open!: () => void;
     let fail!: (err: unknown) => void;

@@ -331,9 +331,9 @@ export class FsSnapshotStore implements SnapshotStore {
     await fs.rm(p.tmp, { recursive: true, force: true });
   }
 
-  /** Starts an unpack thread ahead of unpacks that are coming (a pull's downloads). */
-  warmUnpacker(): void {
-    this.pool.warm();
+  /** Starts an unpack thread ahead of unpacks that are coming (a pull's downloads); resolves once it is ready. */
+  warmUnpacker(): Promise<void> {
+    return this.pool.warm();
   }
 
   /** Terminates the unpack pool's threads. */

@@ -54,6 +54,8 @@ interface Task {
 interface Slot {
   worker: Worker;
   task: Task | undefined;
+  /** Resolves once the worker has loaded its modules (its "ready" message). */
+  ready: Promise<void>;
 }
 
 export class UnpackPool {
@@ -74,9 +76,14 @@ export class UnpackPool {
     return this.script ? "threads" : "inline";
   }
 
-  /** Starts a worker ahead of the first unpack (module loading off the critical path). */
-  warm(): void {
-    if (this.script && !this.closed && this.slots.length === 0) this.slots.push(this.spawn());
+  /**
+   * Starts a worker ahead of the first unpack (module loading off the critical path);
+   * resolves once one is ready. Inline, and once closed, there is nothing to start.
+   */
+  warm(): Promise<void> {
+    if (!this.script || this.closed) return Promise.resolve();
+    if (this.slots.length === 0) this.slots.push(this.spawn());
+    return this.slots[0]!.ready;
   }
 
   async unpack(opts: UnpackRequest, signal?: AbortSignal): Promise<UnpackResult> {
@@ -145,9 +152,13 @@ export class UnpackPool {
 
   private spawn(): Slot {
     const worker = new Worker(this.script!);
-    const slot: Slot = { worker, task: undefined };
+    let ready!: () => void;
+    let failed!: (err: unknown) => void;
+    const slot: Slot = { worker, task: undefined, ready: new Promise<void>((res, rej) => ((ready = res), (failed = rej))) };
+    slot.ready.catch(() => {});
     worker.unref();
     worker.on("message", (m: WorkerMessageOut) => {
+      if (m.type === "ready") return ready();
       const task = slot.task;
       if (!task || task.id !== m.id) return;
       if (m.type === "log") {
@@ -162,6 +173,7 @@ export class UnpackPool {
       this.dispatch();
     });
     const fail = (why: string) => {
+      failed(internal(`the unpack worker ${why}`));
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
       const task = slot.task;

@@ -20,6 +20,7 @@ export interface WorkerError {
 export type WorkerMessageIn = { type: "unpack"; id: number; opts: UnpackRequest } | { type: "abort"; id: number };
 
 export type WorkerMessageOut =
+  | { type: "ready" }
   | { type: "log"; id: number; obj: object; msg: string }
   | { type: "done"; id: number; result: UnpackResult }
   | { type: "error"; id: number; error: WorkerError };

@@ -5,7 +5,8 @@
  * that started it, which stays free for downloads, the API and health probes.
  *
  * Messages in:  {type: "unpack", id, opts} | {type: "abort", id}
- * Messages out: {type: "log", id, obj, msg} (the layer writer's debug lines)
+ * Messages out: {type: "ready"} once, its modules loaded
+ *               {type: "log", id, obj, msg} (the layer writer's debug lines)
  *               {type: "done", id, result} | {type: "error", id, error: WorkerError}
  */
 import { parentPort } from "node:worker_threads";
@@ -51,3 +52,6 @@ port.on("message", (m: WorkerMessageIn) => {
   if (m.type === "abort") running.get(m.id)?.abort();
   else void run(m.id, m.opts);
 });
+
+// Its imports are evaluated by now: the pool's warm() resolves.
+post({ type: "ready" });

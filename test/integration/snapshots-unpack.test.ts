@@ -458,6 +458,7 @@ describe.skipIf(skip || !!workerMissing)("the unpack pool's worker threads", () 
       await fs.writeFile(blobPath, gzip(raw));
       const req = (n: number) => ({ blobPath, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", target: path.join(base, `t${n}`), diffId: sha256(raw), maxBytes: 1e8, maxEntries: 1e4, chown: false, what: `unpack ${n}` });
       for (const n of [0, 1, 2]) await fs.mkdir(path.join(base, `t${n}`));
+      await pool.warm(); // a worker with its modules loaded, before any unpack
       expect(await pool.unpack(req(0))).toEqual({ size: raw.length, entries: 400 });
       const settled = (p: Promise<unknown>) => p.then((v) => ({ resolved: v }), (err: unknown) => err);
       const running = settled(pool.unpack(req(1)));
@@ -466,6 +467,7 @@ describe.skipIf(skip || !!workerMissing)("the unpack pool's worker threads", () 
       expect(await running).toMatchObject({ kind: "Internal", message: expect.stringMatching(/unpack 1: the unpack pool closed/) });
       expect(await queued).toMatchObject({ kind: "Internal", message: expect.stringMatching(/unpack 2: the unpack pool closed/) });
       await expect(pool.unpack(req(0))).rejects.toMatchObject({ kind: "Internal" });
+      await expect(pool.warm()).resolves.toBeUndefined(); // closed: nothing to start
     } finally {
       await pool.close();
       await fs.rm(base, { recursive: true, force: true });
