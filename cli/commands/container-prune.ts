@@ -16,9 +16,8 @@
  */
 import type { ContainerStatusView, ObjectView } from "../../controller/api/protocol.js";
 import { STORE_ANNOTATIONS } from "../../controller/api/local-stores.js";
-import { isBerthError } from "../../lib/errors.js";
 import type { CommandContext } from "../client.js";
-import { confirm, labelMatches, matchesAll, parseFilters, parseUntil, type Filter } from "./store-args.js";
+import { confirm, labelMatches, matchesAll, parseFilters, parseUntil, removeForPrune, type Filter } from "./store-args.js";
 
 /** The stack of containers made by `berth run` (unless its --stack). */
 export const RUN_STACK = "run";
@@ -53,19 +52,5 @@ export async function containerPrune(ctx: CommandContext, o: { force: boolean; f
   const filters = parseFilters(o.filter, ["label", "until"], ["label"]);
   if (!o.force && !(await confirm(ctx, "berth container prune", `WARNING! This will remove all stopped containers made by berth run (stack ${RUN_STACK}) that will not restart.`))) return 0;
   const chosen = containersToPrune(await ctx.client.list("Container", {}), filters, ctx.clock.now());
-  const deleted: string[] = [];
-  let code = 0;
-  for (const v of chosen) {
-    try {
-      await ctx.client.delete("Container", v.metadata.name);
-      deleted.push(v.metadata.name);
-    } catch (err) {
-      if (isBerthError(err, "NotFound")) continue;
-      if (!isBerthError(err)) throw err;
-      ctx.stderr.write(`berth: ${err.message}\n`);
-      code = 1;
-    }
-  }
-  ctx.stdout.write(deleted.length ? `Deleted Containers:\n${deleted.map((n) => `${n}\n`).join("")}` : "No containers to prune.\n");
-  return code;
+  return removeForPrune(ctx, chosen.map((v) => v.metadata.name), (name) => ctx.client.delete("Container", name), "Containers");
 }

@@ -16,7 +16,7 @@ import { assertValidName } from "../../lib/names.js";
 import type { CommandContext } from "../client.js";
 import { checkStackName } from "../manifest-args.js";
 import { formatTable } from "../table.js";
-import { booleanFilter, confirm, labelMatches, listOutput, matchesAll, parseFilters, parseKeyValues, parseUntil, type Filter } from "./store-args.js";
+import { booleanFilter, confirm, labelMatches, listOutput, matchesAll, parseFilters, parseKeyValues, parseUntil, removeForPrune, type Filter } from "./store-args.js";
 import { applyError, CLI_STACK } from "./volume.js";
 
 export interface NetworkCreateOptions {
@@ -199,19 +199,5 @@ export async function networkPrune(ctx: CommandContext, o: { force: boolean; fil
   const filters = parseFilters(o.filter, ["label", "until"], ["label"]);
   if (!o.force && !(await confirm(ctx, "berth network prune", "WARNING! This will remove all custom networks not used by at least one desired container."))) return 0;
   const chosen = networksToPrune(await ctx.client.listNetworkStore(), filters, ctx.clock.now());
-  const deleted: string[] = [];
-  let code = 0;
-  for (const n of chosen) {
-    try {
-      await ctx.client.removeNetwork(n.name);
-      deleted.push(n.name);
-    } catch (err) {
-      if (isBerthError(err, "NotFound")) continue;
-      if (!isBerthError(err)) throw err;
-      ctx.stderr.write(`berth: ${err.message}\n`);
-      code = 1;
-    }
-  }
-  ctx.stdout.write(deleted.length ? `Deleted Networks:\n${deleted.map((n) => `${n}\n`).join("")}` : "No networks to prune.\n");
-  return code;
+  return removeForPrune(ctx, chosen.map((n) => n.name), (name) => ctx.client.removeNetwork(name), "Networks");
 }

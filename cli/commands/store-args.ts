@@ -5,6 +5,7 @@
  */
 import { createInterface } from "node:readline";
 import { canonicalJson } from "../../lib/canonical-json.js";
+import { isBerthError } from "../../lib/errors.js";
 import { parseDuration } from "../../lib/units.js";
 import type { CommandContext } from "../client.js";
 import { UsageError } from "../errors.js";
@@ -112,6 +113,29 @@ export async function confirm(ctx: Pick<CommandContext, "stdin" | "stdout">, ver
 }
 
 /** The output formats of the ls commands: berth's table, kubectl's -o, Docker's --format json (one object per line). */
+/**
+ * A prune's removals (volume, network and container prune): each name in turn — one gone
+ * since the list is skipped — then Docker's `Deleted Volumes:` list, or `No volumes to
+ * prune.`; 1 when any removal failed (each said on stderr), else 0.
+ */
+export async function removeForPrune(ctx: Pick<CommandContext, "stdout" | "stderr">, names: readonly string[], remove: (name: string) => Promise<unknown>, what: "Volumes" | "Networks" | "Containers"): Promise<number> {
+  const deleted: string[] = [];
+  let code = 0;
+  for (const name of names) {
+    try {
+      await remove(name);
+      deleted.push(name);
+    } catch (err) {
+      if (isBerthError(err, "NotFound")) continue;
+      if (!isBerthError(err)) throw err;
+      ctx.stderr.write(`berth: ${err.message}\n`);
+      code = 1;
+    }
+  }
+  ctx.stdout.write(deleted.length ? `Deleted ${what}:\n${deleted.map((n) => `${n}\n`).join("")}` : `No ${what.toLowerCase()} to prune.\n`);
+  return code;
+}
+
 export type ListOutput = "table" | "json" | "yaml" | "name";
 export const LIST_OUTPUTS: ListOutput[] = ["table", "json", "yaml", "name"];
 

@@ -18,7 +18,7 @@ import { parseSize } from "../../lib/units.js";
 import type { CommandContext } from "../client.js";
 import { checkStackName } from "../manifest-args.js";
 import { formatTable } from "../table.js";
-import { booleanFilter, confirm, labelMatches, listOutput, matchesAll, parseFilters, parseKeyValues, sameLabels, type Filter } from "./store-args.js";
+import { booleanFilter, confirm, labelMatches, listOutput, matchesAll, parseFilters, parseKeyValues, removeForPrune, sameLabels, type Filter } from "./store-args.js";
 
 /** The stack `volume create` and `network create` apply to unless --stack. */
 export const CLI_STACK = "cli";
@@ -268,21 +268,6 @@ export async function volumePrune(ctx: CommandContext, o: VolumePruneOptions): P
     if (!(await confirm(ctx, "berth volume prune", `WARNING! This will remove ${what} not used by at least one desired container.`))) return 0;
   }
   const chosen = volumesToPrune(await ctx.client.listVolumeStore(), { all, filters: filters.filter((f) => f.key === "label") });
-  const deleted: string[] = [];
-  let code = 0;
-  for (const v of chosen) {
-    try {
-      // Never forced: a container that started mounting it since the list keeps it.
-      await ctx.client.removeVolume(v.name);
-      deleted.push(v.name);
-    } catch (err) {
-      if (isBerthError(err, "NotFound")) continue;
-      if (!isBerthError(err)) throw err;
-      ctx.stderr.write(`berth: ${err.message}\n`);
-      code = 1;
-    }
-  }
-  if (deleted.length) ctx.stdout.write(`Deleted Volumes:\n${deleted.map((n) => `${n}\n`).join("")}`);
-  else ctx.stdout.write("No volumes to prune.\n");
-  return code;
+  // Never forced: a container that started mounting it since the list keeps it.
+  return removeForPrune(ctx, chosen.map((v) => v.name), (name) => ctx.client.removeVolume(name), "Volumes");
 }
