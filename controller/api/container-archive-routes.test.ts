@@ -9,7 +9,7 @@ import { failedPrecondition, notFound } from "../../lib/errors.js";
 import { ApiClient } from "./client.js";
 import type { ContainerPathStat } from "./protocol.js";
 import { ApiServer } from "./server.js";
-import type { ControllerApi } from "./types.js";
+import { fakeApi as rejectingApi } from "./testing.js";
 
 /** `HEAD|GET|PUT /v1/containers/web/archive` (berth cp) over a fake facade. */
 const STAT: ContainerPathStat = { name: "passwd", size: 12, mode: 0o644, mtime: "2024-01-02T03:04:05.000Z", linkTarget: "" };
@@ -20,7 +20,7 @@ function fakeApi() {
     if (name !== "web") throw notFound(`copy container ${name}: not found`, { object: { kind: "Container", name } });
     if (p !== "/etc/passwd" && p !== "/tmp") throw notFound(`copy from ${name}:${p}: not found in container ${name}`);
   };
-  const api = {
+  const api = rejectingApi({
     version: () => ({ version: "0.1.0", pid: 1, root: "/r", runRoot: "/rr", startedAt: "t" }),
     statContainerPath: async (name: string, p: string) => {
       known(name, p);
@@ -40,7 +40,7 @@ function fakeApi() {
       seen.puts.push({ path: p, body, copyUIDGID: o.copyUIDGID });
       return 3;
     },
-  } as unknown as ControllerApi;
+  });
   return { api, seen };
 }
 

@@ -20,14 +20,8 @@ function fakeApi() {
   };
   const api: ControllerApi = rejectingApi({
     version: () => ({ version: "0.1.0", pid: 1, root: "/r", runRoot: "/rr", startedAt: "t" }),
-    apply: no,
-    list: no,
-    get: no,
-    delete: no,
     events: () => ({ [Symbol.asyncIterator]: () => ({ next: no }) }),
     logs: () => ({ [Symbol.asyncIterator]: () => ({ next: no }) }),
-    exec: no,
-    act: no,
     changes: async (name) => {
       known(name, "diff");
       return [{ kind: "D", path: "/etc/motd" }];
@@ -46,19 +40,6 @@ function fakeApi() {
       seen.history.push(ref);
       return { id: "sha256:c", items: [{ emptyLayer: true, size: 0 }] };
     },
-    listImages: no,
-    inspectImages: no,
-    loadImages: no,
-    importImage: no,
-    saveImages: no,
-    tagImage: no,
-    removeImage: no,
-    pruneImages: no,
-    buildImage: no,
-    pullImage: no,
-    pushImage: no,
-    login: no,
-    logout: no,
   });
   return { api, seen };
 }

@@ -71,31 +71,9 @@ function fakeApi(exec: { fn: ExecFn }): ControllerApi {
   const no = () => Promise.reject(notImplemented("fake"));
   return fakeApiOf({
     version: () => ({ version: "0.1.0", pid: 1, root: "/r", runRoot: "/rr", startedAt: "t" }),
-    apply: no,
-    list: no,
-    get: no,
-    delete: no,
     events: () => ({ [Symbol.asyncIterator]: () => ({ next: no }) }),
     logs: () => ({ [Symbol.asyncIterator]: () => ({ next: no }) }),
     exec: (name, req, signal, io) => exec.fn(name, req, signal, io),
-    act: no,
-    changes: no,
-    commit: no,
-    exportContainer: no,
-    imageHistory: no,
-    listImages: no,
-    inspectImages: no,
-    loadImages: no,
-    importImage: no,
-    saveImages: no,
-    tagImage: no,
-    removeImage: no,
-    pruneImages: no,
-    buildImage: no,
-    pullImage: no,
-    pushImage: no,
-    login: no,
-    logout: no,
   });
 }
 

@@ -24,17 +24,8 @@ function imageApi(root: string, images: FsImageStore): ControllerApi {
   const no = () => Promise.reject(notImplemented("not in this test"));
   return fakeApi({
     version: () => ({ version: "0.1.0", pid: 1, root, runRoot: "/rr", startedAt: "t" }),
-    apply: no,
-    list: no,
-    get: no,
-    delete: no,
     events: () => ({ [Symbol.asyncIterator]: () => ({ next: no }) }),
     logs: () => ({ [Symbol.asyncIterator]: () => ({ next: no }) }),
-    exec: no,
-    act: no,
-    changes: no,
-    commit: no,
-    exportContainer: no,
     imageHistory: (ref) => imageHistoryOf(images, ref),
     listImages: () => images.list(),
     inspectImages: async (refs) => Promise.all(refs.map((r) => images.get(r))),
@@ -45,11 +36,6 @@ function imageApi(root: string, images: FsImageStore): ControllerApi {
     removeImage: (ref, o) => images.remove(ref, o),
     pruneImages: (o) => images.prune({ dangling: !o.all }),
     // build, pull, push and login: image-transfer-routes.test.ts
-    buildImage: no,
-    pullImage: no,
-    pushImage: no,
-    login: no,
-    logout: no,
   });
 }
 
