@@ -1,10 +1,9 @@
-import type * as http from "node:http";
 import { BerthError, errorKind, errorMessage, invalidArgument } from "../../../lib/errors.js";
 import { parseBody } from "../bodies.js";
-import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, EXEC_STREAM_CONTENT_TYPE, readRequestFrame, STREAM } from "../exec-stream.js";
+import { EXEC_REQUEST_CONTENT_TYPE, readRequestFrame, STREAM } from "../exec-stream.js";
 import { booleanParam, checkQuery, readJson, sendJson, streamNdjson } from "../http-util.js";
-import { TAR_CONTENT_TYPE, type ContainerChanges, type ErrorBody, type ExecExitStatus, type ExecStreamId } from "../protocol.js";
-import { terminalExecStream } from "./terminal-streams.js";
+import { TAR_CONTENT_TYPE, type ContainerChanges, type ErrorBody, type ExecExitStatus } from "../protocol.js";
+import { frameWriter, terminalExecStream } from "./terminal-streams.js";
 import type { Route, RouteContext } from "./types.js";
 
 /** Largest exec request body. */
@@ -88,20 +87,6 @@ async function exec(ctx: RouteContext, name: string) {
   sendJson(res, 200, result);
 }
 
-/** Resolves once `res` can take more, or when the client is gone (then throws its reason). */
-function drained(res: http.ServerResponse, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      res.off("drain", done);
-      signal.removeEventListener("abort", done);
-      if (signal.aborted) reject(signal.reason);
-      else resolve();
-    };
-    res.once("drain", done);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /**
  * The exec stream (protocol.ts): the request frame, then stdin from the rest of the body;
  * output frames as the process writes, the headers with the first; the exit frame last.
@@ -127,11 +112,7 @@ async function execStreamOf(ctx: RouteContext, name: string, requestBody: AsyncI
   const { request, stdin } = await readRequestFrame(requestBody, MAX_EXEC_BODY);
   const body = await parseBody("ExecRequest", request, "exec");
   if (body.tty) return terminalExecStream(ctx, name, body, stdin);
-  const send = async (id: ExecStreamId, payload: Uint8Array | string) => {
-    signal.throwIfAborted();
-    if (!res.headersSent) res.writeHead(200, { "content-type": EXEC_STREAM_CONTENT_TYPE, "cache-control": "no-store" });
-    if (!res.write(encodeFrame(id, payload))) await drained(res, signal);
-  };
+  const send = frameWriter(res, signal);
   let result;
   try {
     result = await api.exec(name, body, signal, { stdin, stdout: (c) => send(STREAM.stdout, c), stderr: (c) => send(STREAM.stderr, c) });

@@ -26,7 +26,12 @@ export function attachStreamRouteOf(method: string, segments: string[]): string 
   return method === "POST" && segments.length === 3 && segments[0] === "containers" && segments[2] === "attach" ? "attach" : undefined;
 }
 
-function writer(res: http.ServerResponse, signal: AbortSignal) {
+/**
+ * Sends frames of an exec stream or attach answer (protocol.ts): the headers with the
+ * first, each written at once, waiting while `res` is full; throws the signal's reason
+ * once the client is gone.
+ */
+export function frameWriter(res: http.ServerResponse, signal: AbortSignal) {
   return async (id: ExecStreamId, payload: Uint8Array | string) => {
     signal.throwIfAborted();
     if (!res.headersSent) res.writeHead(200, { "content-type": EXEC_STREAM_CONTENT_TYPE, "cache-control": "no-store" });
@@ -62,7 +67,7 @@ function guarded(input: AsyncIterable<Uint8Array>, onError: (err: unknown) => vo
 
 /** `tty: true` exec: one output stream (stdout frames), framed input, the exit frame. */
 export async function terminalExecStream({ api, res, signal }: RouteContext, name: string, req: ExecRequest, rest: AsyncIterable<Uint8Array>): Promise<void> {
-  const send = writer(res, signal);
+  const send = frameWriter(res, signal);
   const failed = new AbortController();
   let resizeTo: ((size: { cols: number; rows: number }) => Promise<void>) | undefined;
   const stdin = guarded(
@@ -86,7 +91,7 @@ export async function terminalExecStream({ api, res, signal }: RouteContext, nam
   res.end();
 }
 
-async function sendError(send: ReturnType<typeof writer>, res: http.ServerResponse, err: unknown) {
+async function sendError(send: ReturnType<typeof frameWriter>, res: http.ServerResponse, err: unknown) {
   const e: ErrorBody = { error: { kind: errorKind(err), message: errorMessage(err) } };
   if (err instanceof BerthError && err.object) e.error.object = err.object;
   await send(STREAM.error, JSON.stringify(e));
@@ -101,7 +106,7 @@ async function attachStream(ctx: RouteContext, name: string): Promise<void> {
   try {
     const { request, stdin: rest } = await readRequestFrame(body, MAX_ATTACH_REQUEST);
     const attachReq = await parseBody("AttachRequest", request, "attach");
-    const send = writer(res, signal);
+    const send = frameWriter(res, signal);
     let bad: unknown;
     let resizeTo: ((size: { cols: number; rows: number }) => Promise<void>) | undefined;
     const stdin = guarded(
