@@ -1,3 +1,11 @@
+/**
+ * The client of berth's API (protocol.ts) over the daemon's unix socket: one method per
+ * route, each turning the route's answer into the protocol's types or a BerthError, and the
+ * stream routes (logs, events, exec, attach, build, pull, push, archives). Over 400 lines on
+ * purpose: it is one concern, the CLI's only way to the daemon, and its methods share the
+ * request, error and stream helpers below; split by route group they would share them
+ * across files for no gain.
+ */
 import { createReadStream, promises as fs } from "node:fs";
 import type * as http from "node:http";
 import * as path from "node:path";

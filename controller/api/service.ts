@@ -4,6 +4,10 @@
  * store, the status records and the container reconciler's observations; user actions are
  * recorded as intents and carried out by the container reconciler; the image store is plain
  * delegation (it serializes its own mutations, and Image objects reconcile through it too).
+ *
+ * Over 400 lines on purpose: it is the whole ControllerApi, each method a few lines of
+ * delegation or a view; the heavier pieces (inspect, stats, info, local stores) are already
+ * in routes/*-gather.ts and local-stores.ts.
  */
 import * as path from "node:path";
 import { withoutBuildIntermediates } from "../../runtime/build/executor/cache.js";

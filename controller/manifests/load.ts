@@ -1,3 +1,11 @@
+/**
+ * Reading manifests: files, directories and stdin into texts (capped, symlinks out of a
+ * directory refused), then the one pipeline every text goes through — parse with positions,
+ * Compose files converted (compose/), validate, normalize, the host-access policy — into
+ * objects or located diagnostics. The CLI and the daemon both call it, so an apply is judged
+ * the same on both sides. Just over 400 lines: the pipeline's steps are in their modules;
+ * what is here is their order and the file reading, one concern.
+ */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { Readable } from "node:stream";

@@ -13,6 +13,10 @@
  * Everything valid in Compose that berth cannot honour is reported at its place: an error
  * when ignoring it would change what runs, a warning when it is harmless on one host (a
  * Swarm-only setting, `version:`). `grants` lists what hands a container the host.
+ *
+ * Over 400 lines on purpose: one concern, the mapping of each service key to berth's
+ * fields, with the "not supported" table beside it so that nothing is dropped silently;
+ * loading, interpolation and the schema are in project.ts, interpolate.ts and schema.ts.
  */
 import * as path from "node:path";
 import { berthPathsOf, hostBindErrors, type BerthPaths } from "../host-binds.js";

@@ -16,6 +16,10 @@
  * Pure over `options.readFile` and `options.env`: the same inputs give the same project.
  * Problems are located diagnostics; nothing throws for user error (FileNotRead is the
  * reader's request for a file, not an error).
+ *
+ * Over 400 lines on purpose: one concern, building the project model (env, files, extends,
+ * include, profiles) with every value's place kept for located errors; converting it is
+ * convert.ts's.
  */
 import * as path from "node:path";
 import { isMap, isPair, isScalar, isSeq, Scalar, type Document, type Node as YamlNode } from "yaml";

@@ -35,6 +35,9 @@ import type { IgnoreMatcher, SourceEntry, SourceEntryType, SourceScope } from ".
  * with just those descendants.
  *
  * Lifecycle: `openSourceRoot` → use → `close()` (idempotent). Methods may run concurrently.
+ *
+ * Over 400 lines on purpose: the resolver, the walk and the opens share the one descriptor
+ * discipline; split apart, a reader could use a path the others never checked.
  */
 
 const MAX_SYMLINKS = 40;
