@@ -166,6 +166,9 @@ export class FakeController implements ControllerApi {
   async attach(): Promise<never> {
     throw notImplemented("fake controller: attach");
   }
+  attachAtStart(): never {
+    throw notImplemented("fake controller: attachAtStart");
+  }
   async signalContainer(): Promise<never> {
     throw notImplemented("fake controller: signalContainer");
   }

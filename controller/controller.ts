@@ -29,6 +29,7 @@ import { EventLog } from "./store/event-log.js";
 import { DesiredIndexes } from "./store/indexes.js";
 import { kindOfKey } from "./store/keys.js";
 import { StatusStore } from "./store/status-store.js";
+import { StartAttachments } from "./reconcilers/container/start-attachments.js";
 
 export type { ControllerRuntime } from "./reconcilers/context.js";
 
@@ -106,6 +107,7 @@ export class Controller {
       clock,
       enqueue: (key) => this.loop.enqueue(key),
       daemonStartedAtMs: startedAtMs,
+      startAttachments: new StartAttachments(),
     };
     const prober = new NetnsProber(
       new ProbeDispatcher((container, argv, o) =>

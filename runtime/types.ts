@@ -272,6 +272,8 @@ export interface ContainerCreateSpec {
   tty?: boolean;
   /** The main process's stdin is a pipe kept open for attach clients (conmon -i --leave-stdin-open). */
   stdin?: boolean;
+  /** With stdin: closed when an attached client ends its input or goes (conmon -i without --leave-stdin-open). */
+  stdinOnce?: boolean;
   resources: { memoryBytes?: number; cpus?: number; pids?: number };
   /** Signal name, e.g. "SIGTERM". Default: the image's StopSignal, else SIGTERM. */
   stopSignal?: string;
@@ -359,8 +361,21 @@ export interface ExecTerminal {
   exit: Promise<ExecExit>;
 }
 
+/** How long a start waits for its `beforeRun` hook before it runs the process anyway. */
+export const BEFORE_RUN_TIMEOUT_MS = 5_000;
+
+export interface StartOptions {
+  /**
+   * Called once the main process exists but before it runs (`runc create` done, `runc start`
+   * not yet): an `attach` made now is connected before the process writes anything, as
+   * `docker run -it` attaches to the created container before it starts it. The start waits
+   * for it (at most BEFORE_RUN_TIMEOUT_MS); whether it succeeds or not, the process then runs.
+   */
+  beforeRun?: () => Promise<void>;
+}
+
 export interface AttachOptions {
-  /** Forwarded to the main process's stdin (a container with `stdin`); its end closes nothing (conmon leaves stdin open). */
+  /** Forwarded to the main process's stdin (a container with `stdin`); its end closes that stdin with `stdinOnce`, else nothing (conmon leaves it open). */
   stdin?: AsyncIterable<Uint8Array>;
   size?: TerminalSize;
 }
@@ -533,7 +548,7 @@ export interface ContainerRuntime {
   /** Creates (does not start). AlreadyExists when the name is taken. */
   create(spec: ContainerCreateSpec): Promise<ContainerState>;
   /** Starts a created or exited container; no-op when running. */
-  start(idOrName: string): Promise<ContainerState>;
+  start(idOrName: string, options?: StartOptions): Promise<ContainerState>;
   /** Stop signal, then SIGKILL after the grace period; resolves once it has exited. No-op when not running. */
   stop(idOrName: string, options?: StopOptions): Promise<ContainerState>;
   kill(idOrName: string, signal: string): Promise<void>;
@@ -556,7 +571,7 @@ export interface ContainerRuntime {
   execStream(idOrName: string, options: ExecStreamOptions): Promise<ExecStream>;
   /** execStream on a pseudo-terminal (ExecTerminal); same errors (runtimes with terminals). */
   execTerminal?(idOrName: string, options: ExecTerminalOptions): Promise<ExecTerminal>;
-  /** Attaches to the main process (Attachment); NotFound, FailedPrecondition unless running (runtimes with attach sockets). */
+  /** Attaches to the main process (Attachment); NotFound, FailedPrecondition unless running or in a start's `beforeRun` (runtimes with attach sockets). */
   attach?(idOrName: string, options?: AttachOptions): Promise<Attachment>;
   logs(idOrName: string, options?: LogOptions): AsyncIterable<LogLine>;
   /** The container's changes to its image, as `docker diff` lists them (runtimes that can read its layer). */

@@ -88,7 +88,18 @@ export const ExecRequest = Type.Object(
   { ...closed, $id: `${SCHEMA_BASE}/exec-request.json` },
 );
 
-export const AttachRequest = Type.Object({ size: Type.Optional(TerminalSize) }, { ...closed, $id: `${SCHEMA_BASE}/attach-request.json` });
+export const AttachRequest = Type.Object(
+  {
+    size: Type.Optional(TerminalSize),
+    atStart: Type.Optional(
+      Type.Boolean({
+        description:
+          "Wait for the container's next start and connect before its process runs, so that all of its output is seen (berth run -it): the headers are sent once the wait is registered, and the container need not exist yet.",
+      }),
+    ),
+  },
+  { ...closed, $id: `${SCHEMA_BASE}/attach-request.json` },
+);
 
 const ImageRef = (description: string) => Type.String({ minLength: 1, maxLength: IMAGE_REF_MAX_LENGTH, description });
 

@@ -223,6 +223,11 @@ export const ContainerSpec = Type.Object(
     init: Type.Optional(Type.Boolean({ description: "Run a tiny init (tini) as PID 1 that forwards signals and reaps zombies (Docker's --init)." })),
     tty: Type.Optional(Type.Boolean({ description: "Run the main process on a pseudo-terminal (Kubernetes' tty, Docker's -t): its output is one stream, logged as stdout; berth attach gets a terminal." })),
     stdin: Type.Optional(Type.Boolean({ description: "Keep the main process's stdin open for berth attach (Kubernetes' stdin, Docker's -i); it is not closed when a client detaches." })),
+    stdinOnce: Type.Optional(
+      Type.Boolean({
+        description: "With stdin and without tty: the main process's stdin is closed when an attached client ends its input or goes (Kubernetes' stdinOnce; what docker run -i does), so that a process reading to EOF ends. A terminal is never closed so. Needs stdin: true.",
+      }),
+    ),
     extraHosts: Type.Optional(ExtraHosts),
     dns: Type.Optional(
       Type.Array(Type.String({ pattern: IPV4_OR_6_PATTERN, patternErrorMessage: "expected an IP address" }), {

@@ -37,4 +37,10 @@ describe("berth run's manifest", () => {
     expect(h.object.spec).toEqual({ image: "i", restartPolicy: "always", networkMode: "host" });
     expect(h.name).toMatch(/^[a-z]+-[a-z]+-[0-9a-f]{4}$/);
   });
+
+  it("-i without -t closes the process's stdin at the end of berth's (stdinOnce, docker run -i); -it leaves the terminal open", () => {
+    expect(runManifest("i", [], { env: [], publish: [], volume: [], interactive: true }, {}).object.spec).toEqual({ image: "i", restartPolicy: "no", stdin: true, stdinOnce: true });
+    expect(runManifest("i", [], { env: [], publish: [], volume: [], interactive: true, tty: true }, {}).object.spec).toMatchObject({ stdin: true, tty: true });
+    expect(runManifest("i", [], { env: [], publish: [], volume: [], interactive: true, tty: true }, {}).object.spec).not.toHaveProperty("stdinOnce");
+  });
 });

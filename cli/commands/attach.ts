@@ -167,6 +167,16 @@ export interface AttachOptions {
   stdin?: boolean;
 }
 
+/**
+ * An attach to the container's next start (`berth run`): `onWaiting` once the daemon has
+ * registered the wait (a start asked for from then on connects it before the process runs);
+ * `signal` gives up (the apply failed).
+ */
+export interface AtStart {
+  onWaiting(): void;
+  signal: AbortSignal;
+}
+
 /** Exit code when detached: Docker's client exits 0. */
 export const DETACHED_EXIT = 0;
 
@@ -181,7 +191,7 @@ const PROXIED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SI
  * --sig-proxy (default), signals berth receives are sent to the container's main process
  * (with a terminal Ctrl-C is just a byte, raw mode sends it through).
  */
-export async function attachStream(ctx: CommandContext, name: string, o: AttachOptions & { tty: boolean; interactive: boolean }): Promise<{ exitCode?: number; detached: boolean }> {
+export async function attachStream(ctx: CommandContext, name: string, o: AttachOptions & { tty: boolean; interactive: boolean; atStart?: AtStart }): Promise<{ exitCode?: number; detached: boolean }> {
   const detachKeys = parseDetachKeys(o.detachKeys ?? DEFAULT_DETACH_KEYS);
   const ac = new AbortController();
   const session = openTerminal(ctx, { raw: o.tty, forwardStdin: o.interactive && o.stdin !== false, detachKeys, onDetach: () => ac.abort(new Error("detached")) });
@@ -195,9 +205,10 @@ export async function attachStream(ctx: CommandContext, name: string, o: AttachO
     }
   }
   try {
+    const size = terminalSize(ctx.stdout);
     const exit = await ctx.client.attach(
       name,
-      terminalSize(ctx.stdout) ? { size: terminalSize(ctx.stdout)! } : {},
+      { ...(size ? { size } : {}), ...(o.atStart ? { atStart: true } : {}) },
       {
         ...(session.stdin ? { stdin: Readable.from(session.stdin) } : {}),
         stdout: byteSink(ctx.stdout),
@@ -206,8 +217,9 @@ export async function attachStream(ctx: CommandContext, name: string, o: AttachO
           client = send;
           session.control(send);
         },
+        ...(o.atStart ? { onAnswer: o.atStart.onWaiting } : {}),
       },
-      ac.signal,
+      o.atStart ? AbortSignal.any([ac.signal, o.atStart.signal]) : ac.signal,
     );
     return exit ? { exitCode: exit.exitCode, detached: false } : { detached: false };
   } catch (err) {

@@ -57,7 +57,9 @@ export function runManifest(image: string, command: string[], o: RunOptions, env
     else spec.networks = [o.network];
   }
   if (o.tty) spec.tty = true;
+  // docker run -i: the process's stdin closes when berth's input ends (StdinOnce; not a terminal's).
   if (o.interactive) spec.stdin = true;
+  if (o.interactive && !o.tty) spec.stdinOnce = true;
   return { name, stack, object: { apiVersion: "berth/v1", kind: "Container", metadata: { name }, spec } };
 }
 
@@ -76,37 +78,32 @@ export async function runRun(ctx: CommandContext, image: string, command: string
   const stdinIsTty = (ctx.stdin as { isTTY?: boolean }).isTTY === true;
   if (o.tty && o.interactive && !stdinIsTty) throw new UsageError("the input device is not a TTY (use -i without -t for a pipe)");
   const { name, stack, object } = runManifest(image, command, o);
-  const applied = await ctx.client.apply({ stack, files: [{ file: "berth-run", text: JSON.stringify(object), baseDir: o.cwd ?? process.cwd() }] });
-  const problems = (applied as { errors?: { message: string }[] }).errors ?? [];
-  if (problems.length) throw new UsageError(`run ${image}: ${problems.map((e) => e.message).join("; ")}`);
-  // Wait for the reconciler to start it (an image pull or a dependency may take a while).
-  for (;;) {
-    const st = await phaseOf(ctx, name);
-    if (st?.phase === "Running" || st?.phase === "Exited" || st?.phase === "Failed") break;
-    await sleep(50);
-  }
-  if (o.detach) {
-    ctx.stdout.write(`${name}\n`);
-    return 0;
-  }
+  const apply = async () => {
+    const applied = await ctx.client.apply({ stack, files: [{ file: "berth-run", text: JSON.stringify(object), baseDir: o.cwd ?? process.cwd() }] });
+    const problems = (applied as { errors?: { message: string }[] }).errors ?? [];
+    if (problems.length) throw new UsageError(`run ${image}: ${problems.map((e) => e.message).join("; ")}`);
+  };
   let exitCode: number | undefined;
-  if (o.interactive || o.tty) {
-    const st = await phaseOf(ctx, name);
-    if (st?.phase === "Running") {
-      const r = await attachStream(ctx, name, { tty: o.tty === true, interactive: o.interactive === true, detachKeys: o.detachKeys ?? DEFAULT_DETACH_KEYS, sigProxy: !o.tty }).catch(async (err) => {
-        // It may have ended between the look and the attach: its log has the output.
-        if ((await phaseOf(ctx, name))?.phase === "Running") throw err;
-        return { detached: false } as { exitCode?: number; detached: boolean };
-      });
-      if (r.detached) {
-        ctx.stderr.write("read escape sequence\n");
-        return 0;
-      }
-      exitCode = r.exitCode;
+  if (!o.detach && (o.interactive || o.tty)) {
+    const r = await attachedRun(ctx, name, o, apply);
+    if (r.detached) {
+      ctx.stderr.write("read escape sequence\n");
+      return 0;
     }
+    exitCode = r.exitCode;
   } else {
-    // Not interactive: the log from the start is the whole output, stdout and stderr apart
-    // (an attach after the start could miss what the process wrote at once).
+    await apply();
+    // Wait for the reconciler to start it (an image pull or a dependency may take a while).
+    for (;;) {
+      const st = await phaseOf(ctx, name);
+      if (st?.phase === "Running" || st?.phase === "Exited" || st?.phase === "Failed") break;
+      await sleep(50);
+    }
+    if (o.detach) {
+      ctx.stdout.write(`${name}\n`);
+      return 0;
+    }
+    // Not interactive: the log from the start is the whole output, stdout and stderr apart.
     const out = byteSink(ctx.stdout);
     const err = byteSink(ctx.stderr);
     for await (const line of ctx.client.logs(name, { follow: true })) {
@@ -121,4 +118,52 @@ export async function runRun(ctx: CommandContext, image: string, command: string
   }
   if (o.rm) await ctx.client.delete("Container", name);
   return exitCode ?? 125;
+}
+
+/**
+ * `run -i`/`-t` as `docker run -it` does it: the attach comes first — registered with the
+ * daemon for the container's next start — then the apply, whose start connects it before the
+ * process runs, so nothing it writes is missed (a shell's first prompt). The apply failing,
+ * or the container failing for good before it ran, gives the attach up.
+ */
+async function attachedRun(ctx: CommandContext, name: string, o: RunOptions, apply: () => Promise<void>): Promise<{ exitCode?: number; detached: boolean }> {
+  const giveUp = new AbortController();
+  let onWaiting!: () => void;
+  const waiting = new Promise<void>((resolve) => (onWaiting = resolve));
+  const attaching = attachStream(ctx, name, {
+    tty: o.tty === true,
+    interactive: o.interactive === true,
+    detachKeys: o.detachKeys ?? DEFAULT_DETACH_KEYS,
+    sigProxy: !o.tty,
+    atStart: { onWaiting, signal: giveUp.signal },
+  });
+  let settled = false;
+  const attached = attaching.finally(() => (settled = true));
+  // The wait is registered (or the attach failed at once, which the await below throws).
+  await Promise.race([waiting, attached]);
+  try {
+    await apply();
+  } catch (err) {
+    giveUp.abort(err);
+    await attached.catch(() => {});
+    throw err;
+  }
+  // Until it starts: a container that fails for good never runs, and nothing would end the wait.
+  void (async () => {
+    while (!settled) {
+      const st = await phaseOf(ctx, name).catch(() => undefined);
+      if (st?.phase === "Running" || st?.phase === "Exited") return;
+      if (st?.phase === "Failed") {
+        giveUp.abort(new UsageError(`run ${name}: ${st.message ?? st.reason ?? "the container failed before it started"}`));
+        return;
+      }
+      await sleep(100);
+    }
+  })();
+  try {
+    return await attached;
+  } catch (err) {
+    if (giveUp.signal.aborted) throw giveUp.signal.reason;
+    throw err;
+  }
 }

@@ -92,6 +92,8 @@ export interface ExecStreamIo {
    */
   framed?: boolean;
   control?(send: { resize(size: { cols: number; rows: number }): void; signal(name: string): void }): void;
+  /** Called once the daemon answered with success headers (an attach at start: the wait is registered). */
+  onAnswer?(): void;
   /** Takes each chunk of stdout as it arrives; a returned promise holds the stream up (backpressure). */
   stdout(chunk: Buffer): unknown;
   stderr(chunk: Buffer): unknown;
@@ -254,8 +256,8 @@ export class ApiClient {
           request.once("drain", () => source.resume());
         }
       };
-      // A stdin that cannot be read any more is closed (framed: it just stops; the terminal stays).
-      const onEnd = () => (io.framed ? undefined : request.end());
+      // A stdin that cannot be read any more is closed (framed: an empty stdin frame says so; the request stays open for control frames).
+      const onEnd = () => (io.framed ? void (request.writable && request.write(encodeFrame(STREAM.request, Buffer.alloc(0)))) : request.end());
       source.on("data", onData);
       source.once("end", onEnd);
       source.once("error", onEnd);
@@ -274,6 +276,7 @@ export class ApiClient {
     }
     try {
       if ((res.statusCode ?? 500) >= 400) return await this.fail(res);
+      io.onAnswer?.();
       const decoder = new FrameDecoder("read exec stream");
       let exit: ExecExitStatus | undefined;
       try {

@@ -8,7 +8,7 @@ import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { internal, notFound, notImplemented } from "../../lib/errors.js";
 import { ApiClient } from "./client.js";
-import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, EXEC_STREAM_CONTENT_TYPE, FrameDecoder, readRequestFrame, STREAM } from "./exec-stream.js";
+import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, EXEC_STREAM_CONTENT_TYPE, FrameDecoder, framedInput, readRequestFrame, STREAM } from "./exec-stream.js";
 import type { ExecRequest } from "./protocol.js";
 import { ApiServer } from "./server.js";
 import { fakeApi as fakeApiOf } from "./testing.js";
@@ -62,6 +62,45 @@ describe("exec stream framing", () => {
     await expect(fails([encodeFrame(STREAM.stdout, "x")])).rejects.toMatchObject({ message: expect.stringMatching(/must start with a request frame \(stream id 0\)/) });
     await expect(fails([req], 4)).rejects.toMatchObject({ message: expect.stringMatching(/over the limit of 4/) });
     await expect(fails([encodeFrame(STREAM.request, "{nope")])).rejects.toMatchObject({ message: expect.stringMatching(/not JSON/) });
+  });
+});
+
+describe("framed input", () => {
+  const stdinFrame = (s: string) => encodeFrame(STREAM.request, s);
+  const resize = (cols: number, rows: number) => encodeFrame(STREAM.resize, JSON.stringify({ cols, rows }));
+  const signal = (sig: string) => encodeFrame(STREAM.signal, JSON.stringify({ signal: sig }));
+
+  it("yields stdin frames, hands resizes and signals to control, in the order sent", async () => {
+    const seen: string[] = [];
+    const body = Buffer.concat([stdinFrame("ab"), resize(80, 24), stdinFrame("c"), signal("SIGINT")]);
+    const got: string[] = [];
+    for await (const c of framedInput(chunksOf([body.subarray(0, 3), body.subarray(3)]), { resize: (s) => seen.push(`${s.cols}x${s.rows}`), signal: (s) => seen.push(s) })) {
+      got.push(Buffer.from(c).toString());
+      seen.push(`stdin ${Buffer.from(c).toString()}`);
+    }
+    expect(got.join("")).toBe("abc");
+    expect(seen).toEqual(["stdin ab", "80x24", "stdin c", "SIGINT"]);
+  });
+
+  it("an empty stdin frame ends stdin at once; the frames after it are still read as control (a signal, a resize)", async () => {
+    const seen: string[] = [];
+    const rest = new PassThrough();
+    rest.write(Buffer.concat([stdinFrame("in"), stdinFrame(""), resize(100, 30)]));
+    const got: string[] = [];
+    // The body is still open: stdin ended anyway.
+    for await (const c of framedInput(rest, { resize: (s) => seen.push(`${s.cols}x${s.rows}`), signal: (s) => seen.push(s) })) got.push(Buffer.from(c).toString());
+    expect(got).toEqual(["in"]);
+    rest.end(signal("SIGTERM"));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual(["100x30", "SIGTERM"]);
+  });
+
+  it("stdin after its end, or a bad frame then, goes to control.error (the stream has ended)", async () => {
+    const errors: string[] = [];
+    const body = Buffer.concat([stdinFrame(""), stdinFrame("late")]);
+    for await (const _ of framedInput(chunksOf([body]), { resize: () => {}, error: (e) => errors.push((e as Error).message) })) void _;
+    await new Promise((r) => setTimeout(r, 10));
+    expect(errors).toEqual([expect.stringMatching(/stdin after its end/)]);
   });
 });
 

@@ -113,6 +113,8 @@ export async function readRequestFrame(body: AsyncIterator<Uint8Array>, maxBytes
 export interface InputControl {
   resize(size: { cols: number; rows: number }): unknown;
   signal?(name: string): unknown;
+  /** A bad frame after stdin's end (the stream has returned by then: its consumer cannot be told). */
+  error?(err: unknown): void;
 }
 
 const SIGNAL_NAME = /^SIG[A-Z0-9]{1,12}$/;
@@ -120,29 +122,62 @@ const SIGNAL_NAME = /^SIG[A-Z0-9]{1,12}$/;
 /**
  * The stdin of a framed input (protocol.ts): frames after the request frame — 0 stdin bytes,
  * 5 resize `{cols, rows}`, 6 signal `{signal}` — yielded as stdin bytes, the others handed
- * to `control`. InvalidArgument for another frame, a bad resize or signal, or a body cut
- * inside a frame.
+ * to `control`. An empty stdin frame is stdin's end: the stream returns, and the rest of the
+ * body is still read for its control frames (a resize, a signal after the input ended).
+ * InvalidArgument for another frame, a bad resize or signal, stdin after its end, or a body
+ * cut inside a frame.
  */
 export async function* framedInput(body: AsyncIterable<Uint8Array>, control: InputControl, maxPayload = 1024 * 1024): AsyncGenerator<Uint8Array> {
   const what = "read input stream";
   const decoder = new FrameDecoder(what, maxPayload);
-  for await (const chunk of body) {
-    for (const f of decoder.push(chunk)) {
-      if (f.id === STDIN_FRAME) {
-        if (f.payload.length) yield f.payload;
-      } else if (f.id === STREAM.resize) {
-        const v = parseJson(f.payload, what) as { cols?: unknown; rows?: unknown };
-        const ok = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n > 0 && n <= 65535;
-        if (!ok(v?.cols) || !ok(v?.rows)) throw invalidArgument(`${what}: a resize frame takes {"cols", "rows"} as positive integers`);
-        await control.resize({ cols: v.cols, rows: v.rows });
-      } else if (f.id === STREAM.signal && control.signal) {
-        const v = parseJson(f.payload, what) as { signal?: unknown };
-        if (typeof v?.signal !== "string" || !SIGNAL_NAME.test(v.signal)) throw invalidArgument(`${what}: a signal frame takes {"signal": "SIG..."}`);
-        await control.signal(v.signal);
-      } else throw invalidArgument(`${what}: stream id ${f.id} is not one a client sends here`);
+  // Not for-await: leaving that loop would close the body, which still carries control frames.
+  const it = body[Symbol.asyncIterator]();
+  for (;;) {
+    const r = await it.next();
+    if (r.done) break;
+    const frames = decoder.push(r.value);
+    for (let k = 0; k < frames.length; k++) {
+      const f = frames[k]!;
+      if (f.id !== STDIN_FRAME) {
+        await controlFrame(f, control, what);
+        continue;
+      }
+      if (f.payload.length) {
+        yield f.payload;
+        continue;
+      }
+      void controlFramesAfterEnd(frames.slice(k + 1), it, decoder, control, what).catch((err) => control.error?.(err));
+      return;
     }
   }
   if (decoder.pending) throw invalidArgument(`${what}: the body ended inside a frame`);
+}
+
+async function controlFramesAfterEnd(first: Frame[], it: AsyncIterator<Uint8Array>, decoder: FrameDecoder, control: InputControl, what: string): Promise<void> {
+  let frames = first;
+  for (;;) {
+    for (const f of frames) {
+      if (f.id === STDIN_FRAME) throw invalidArgument(`${what}: stdin after its end (an empty stdin frame)`);
+      await controlFrame(f, control, what);
+    }
+    const r = await it.next();
+    if (r.done) break;
+    frames = decoder.push(r.value);
+  }
+  if (decoder.pending) throw invalidArgument(`${what}: the body ended inside a frame`);
+}
+
+async function controlFrame(f: Frame, control: InputControl, what: string): Promise<void> {
+  if (f.id === STREAM.resize) {
+    const v = parseJson(f.payload, what) as { cols?: unknown; rows?: unknown };
+    const ok = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n > 0 && n <= 65535;
+    if (!ok(v?.cols) || !ok(v?.rows)) throw invalidArgument(`${what}: a resize frame takes {"cols", "rows"} as positive integers`);
+    await control.resize({ cols: v.cols, rows: v.rows });
+  } else if (f.id === STREAM.signal && control.signal) {
+    const v = parseJson(f.payload, what) as { signal?: unknown };
+    if (typeof v?.signal !== "string" || !SIGNAL_NAME.test(v.signal)) throw invalidArgument(`${what}: a signal frame takes {"signal": "SIG..."}`);
+    await control.signal(v.signal);
+  } else throw invalidArgument(`${what}: stream id ${f.id} is not one a client sends here`);
 }
 
 function parseJson(payload: Buffer, what: string): unknown {

@@ -101,9 +101,14 @@
  * output stream, the terminal's, as stdout frames (stderr is the terminal's too); stdin's
  * end does not close the terminal. `size` in the request is the size at start.
  *
+ * An empty stdin frame (0 with no payload) is the end of stdin; control frames may follow it.
+ *
  * Attach (`docker attach`): `POST /v1/containers/{name}/attach`, the same framing: a request
- * frame with AttachRequest JSON (`size`), then framed input (0 stdin, forwarded when the
- * container has `stdin: true`; 5 resize when it has `tty: true`; 6 signal). The answer: the
+ * frame with AttachRequest JSON (`size`, `atStart`), then framed input (0 stdin, forwarded
+ * when the container has `stdin: true` — its end closes the process's stdin when it has
+ * `stdinOnce`; 5 resize when it has `tty: true`; 6 signal). With `atStart` the daemon
+ * registers a wait for the container's next start and sends the headers at once; that start
+ * connects it before the process runs (the container need not exist when asked). The answer: the
  * main process's output from now on (stdout, stderr; a tty's all on stdout), and an exit
  * frame once it ended — or nothing more if the client closes first (detach: the client
  * recognizes the detach keys and closes; the process goes on). FailedPrecondition when not

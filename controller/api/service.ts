@@ -13,12 +13,13 @@ import * as path from "node:path";
 import { withoutBuildIntermediates } from "../../runtime/build/executor/cache.js";
 import type { Writable } from "node:stream";
 import { errorMessage, failedPrecondition, invalidArgument, isBerthError, notFound, notImplemented } from "../../lib/errors.js";
+import { assertValidName } from "../../lib/names.js";
 import { normalizeTaggedReference } from "../../lib/reference.js";
 import { applyCommitChanges } from "../../runtime/images/commit-changes.js";
 import { imageHistoryOf } from "../../runtime/images/image-history.js";
 import type { BuildEvent } from "../../runtime/build/executor/builder.js";
 import type { RegistryService } from "../../runtime/registry/types.js";
-import type { Attachment, ContainerPathStat, ExecTerminal, ImageRecord, ImageRuntimeConfig, LayerChange } from "../../runtime/types.js";
+import type { Attachment, AttachOptions, ContainerPathStat, ExecTerminal, ImageRecord, ImageRuntimeConfig, LayerChange } from "../../runtime/types.js";
 import { KIND_NAMES, type Kind } from "../../schemas/kinds.js";
 import { grantLoadOptions } from "../manifests/grants.js";
 import { objectKey, type AnyObject } from "../manifests/model.js";
@@ -216,19 +217,42 @@ export class ControllerService implements ControllerApi {
     this.requireContainer(name, "attach to");
     const rt = this.deps.runtime.containers;
     if (!rt.attach) throw notImplemented(`attach to container ${name}: the runtime has no attach`);
-    const a = await rt.attach(name, { ...(req.size ? { size: req.size } : {}), ...(stdin ? { stdin } : {}) });
-    // The socket closes when conmon ends; its exit file is read by the runtime a moment later.
-    const exit = a.ended.then(async ({ exited }) => {
+    const a = await rt.attach(name, attachOptionsOf(req, stdin));
+    return Object.assign(a, { exit: this.exitAfter(name, a) });
+  }
+
+  attachAtStart(name: string, req: AttachRequest, stdin?: AsyncIterable<Uint8Array>): { attached: Promise<Attachment & { exit: Promise<number | undefined> }>; cancel(): void } {
+    assertValidName(name, "container name");
+    const rt = this.deps.runtime.containers;
+    const attach = rt.attach?.bind(rt);
+    if (!attach) throw notImplemented(`attach to container ${name}: the runtime has no attach`);
+    const reg = this.deps.startAttachments.register(name, async () => {
+      // In the start's beforeRun: the record still shows the previous run (if any).
+      const before = (await rt.inspect(name).catch(() => undefined))?.startedAt ?? null;
+      const a = await attach(name, attachOptionsOf(req, stdin));
+      return Object.assign(a, { exit: this.exitAfter(name, a, before) });
+    });
+    return reg;
+  }
+
+  /**
+   * The exit code once the attachment ended with the process: the socket closes when conmon
+   * ends, and its exit file is read by the runtime a moment later. `before`: the run that was
+   * recorded before the attach (attachAtStart) — its exit is not this one's.
+   */
+  private exitAfter(name: string, a: Attachment, before?: string | null): Promise<number | undefined> {
+    const rt = this.deps.runtime.containers;
+    return a.ended.then(async ({ exited }) => {
       if (!exited) return undefined;
       for (let i = 0; i < 100; i++) {
         const st = await rt.inspect(name).catch(() => undefined);
         if (!st) return undefined;
-        if (st.status !== "running") return st.exitCode;
+        const thisRun = before === undefined || (st.startedAt !== undefined && st.startedAt !== before);
+        if (st.status !== "running" && thisRun) return st.exitCode;
         await new Promise((r) => setTimeout(r, 50));
       }
       return undefined;
     });
-    return Object.assign(a, { exit });
   }
 
   async signalContainer(name: string, signal: string): Promise<void> {
@@ -482,4 +506,8 @@ function stripSource(o: AnyObject): AnyObject {
 
 function specOf(o: AnyObject) {
   return { metadata: o.metadata, spec: o.spec };
+}
+
+function attachOptionsOf(req: AttachRequest, stdin?: AsyncIterable<Uint8Array>): AttachOptions {
+  return { ...(req.size ? { size: req.size } : {}), ...(stdin ? { stdin } : {}) };
 }

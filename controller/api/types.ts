@@ -76,6 +76,13 @@ export interface ControllerApi {
    * its exit code once it ended, undefined when detached. NotImplemented without attach.
    */
   attach(name: string, req: AttachRequest, stdin?: AsyncIterable<Uint8Array>): Promise<Attachment & { exit: Promise<number | undefined> }>;
+  /**
+   * `req.atStart`: registers an attach for the container's next start, synchronously (the
+   * object need not exist yet; InvalidArgument for a bad name, Unavailable beyond the
+   * waiters' limits); `attached` resolves once that start connected it, before its process
+   * ran. `cancel` when the client goes first.
+   */
+  attachAtStart(name: string, req: AttachRequest, stdin?: AsyncIterable<Uint8Array>): { attached: Promise<Attachment & { exit: Promise<number | undefined> }>; cancel(): void };
   /** Sends a signal to a container's main process (attach's --sig-proxy). */
   signalContainer(name: string, signal: string): Promise<void>;
   /**

@@ -136,6 +136,8 @@ export interface ContainerSpec {
   tty?: true;
   /** The main process's stdin stays open for attach (Kubernetes' stdin); present only when true. */
   stdin?: true;
+  /** With stdin: closed when an attached client ends its input or goes (Kubernetes' stdinOnce); present only when true. */
+  stdinOnce?: true;
   /** Extra /etc/hosts lines in order; `address` may be `host-gateway`. Present only when non-empty. */
   extraHosts?: { name: string; address: string }[];
   /** Present only when non-empty (each). */

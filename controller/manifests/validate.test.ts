@@ -122,6 +122,7 @@ describe("Container", () => {
     ["  dns: [dns.google]\n", '7:9: error: container/web: spec.dns[0]: expected an IP address, got "dns.google"'],
     ["  dnsOptions: ['ndots 2']\n", '7:16: error: container/web: spec.dnsOptions[0]: expected a resolver option such as ndots:2 or edns0, got "ndots 2"'],
     ["  networkMode: container:db\n  dns: [1.1.1.1]\n", "8:8: error: container/web: spec.dns: dns cannot be set with networkMode container:db: the container uses the other's resolv.conf; remove dns"],
+    ["  stdinOnce: true\n", "7:14: error: container/web: spec.stdinOnce: stdinOnce needs stdin: true (there is no stdin to close otherwise); add stdin: true"],
     ["  resources: {memory: 1Mi}\n", "7:23: error: container/web: spec.resources.memory: memory limit must be at least 6MiB, got 1048576 bytes"],
     ["  resources: {memory: lots}\n", '7:23: error: container/web: spec.resources.memory: expected a size such as 64Mi, 512m, 1G or a number of bytes, got "lots"'],
     ["  resources: {cpus: -1}\n", "7:21: error: container/web: spec.resources.cpus: expected a number greater than 0, got -1"],

@@ -11,6 +11,7 @@ import type { DesiredStore } from "../store/desired-store.js";
 import type { EventLog } from "../store/event-log.js";
 import type { DesiredIndexes } from "../store/indexes.js";
 import type { StatusStore } from "../store/status-store.js";
+import type { StartAttachments } from "./container/start-attachments.js";
 
 /** The runtime as the controller uses it: facts and operations, no policy. */
 export interface ControllerRuntime {
@@ -34,4 +35,6 @@ export interface ReconcilerDeps {
   enqueue(key: string): void;
   /** When the running daemon started (restart policy `always` after a user stop). */
   daemonStartedAtMs: number;
+  /** Attach clients waiting for a container's next start, connected by the start itself. */
+  startAttachments: StartAttachments;
 }

@@ -42,6 +42,8 @@ export class RuntimeContext {
   closed = false;
   /** Ids whose exit is being finalized, to coalesce watcher and poll. */
   readonly finalizing = new Set<string>();
+  /** Ids whose start is in its `beforeRun` hook: created by runc, not yet running; attach may connect. */
+  readonly beforeRun = new Set<string>();
 
   constructor(options: ContainerRuntimeOptions) {
     this.opts = resolveContainerRuntimeOptions(options);

@@ -24,6 +24,7 @@ import type {
   LogLine,
   LogOptions,
   RuntimeEvent,
+  StartOptions,
   StopOptions,
 } from "../types.js";
 import { openRuntimeState } from "./adoption.js";
@@ -89,14 +90,14 @@ export class ConmonRuncRuntime implements ContainerRuntime {
     return createContainer(this.ctx, spec);
   }
 
-  async start(idOrName: string): Promise<ContainerState> {
+  async start(idOrName: string, options: StartOptions = {}): Promise<ContainerState> {
     this.ctx.assertOpen();
     const id = await resolveId(this.ctx, idOrName, "start");
     await currentRecord(this.ctx, id);
     return this.ctx.lock.run(id, async () => {
       const rec = await this.ctx.records.mustLoad(id);
       if (rec.status === "running") return stateOf(rec);
-      await startLocked(this.ctx, rec);
+      await startLocked(this.ctx, rec, options);
       return stateOf(rec);
     });
   }

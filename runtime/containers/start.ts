@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { writeJsonAtomic } from "../../lib/atomic-file.js";
 import { failedPrecondition, internal } from "../../lib/errors.js";
+import { BEFORE_RUN_TIMEOUT_MS, type StartOptions } from "../types.js";
 import { resolveMounts } from "../volumes/mounts.js";
 import { conmonArgs, startConmon } from "./conmon.js";
 import { checkInitBinary } from "./init-binary.js";
@@ -35,11 +36,15 @@ import { resolveUserInRootfs } from "./user.js";
  * start it (adoption.ts), else the next start kills the waiting conmon and cleans up. On a
  * failure here, runc's state and the cgroup are deleted before the error propagates.
  *
+ * `options.beforeRun` runs between `runc create` and `runc start`, with the id in
+ * `ctx.beforeRun` so that an attach may connect to conmon's socket (attach.ts): it then
+ * sees the process's output from its first byte. Bounded, and its failure is only logged.
+ *
  * One copy per cgroup: before a run starts, every process an earlier run left in the
  * container's cgroup is killed, and its conmon before them (leftovers.ts) — whether or not
  * runc's state still names them — so that no old conmon's exit file can end the new run.
  */
-export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Promise<void> {
+export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord, options: StartOptions = {}): Promise<void> {
   const { id, spec } = rec;
   const t = phaseTimer("start", ctx.opts.onPhases);
   const snapshots = ctx.opts.snapshots;
@@ -119,7 +124,8 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
       logSizeMax: ctx.opts.logSizeMax,
       socketDir: path.join(ctx.runRoot, "sockets"),
       ...(spec.tty ? { terminal: true } : {}),
-      ...(spec.stdin ? { stdin: true, leaveStdinOpen: true } : {}),
+      // stdinOnce closes a pipe, not a terminal (moby's attach: CloseStdin && !TTY).
+      ...(spec.stdin ? { stdin: true, leaveStdinOpen: !(spec.stdinOnce === true && spec.tty !== true) } : {}),
     }),
     cwd: bundle,
     stderrFile: path.join(bundle, "conmon.err"),
@@ -139,6 +145,7 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   const held = network.bindAfterCreate ? await holdNetnsOf(started.pid).catch(() => undefined) : undefined;
   const bound = network.bindAfterCreate ? (held ? bindHeldNetns(network.bindAfterCreate, held) : Promise.reject(internal(`start container ${spec.name}: its network namespace is gone`))) : undefined;
   try {
+    if (options.beforeRun) await beforeRun(ctx, rec, options.beforeRun);
     await settleAll([ctx.runc.start(id), ...(bound ? [bound] : [])]);
     t.mark("runc start");
   } catch (err) {
@@ -171,6 +178,22 @@ export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord): Pr
   t.mark("records");
   t.done();
   ctx.hub.publish({ type: "started", id, name: spec.name, pid: started.pid, at: rec.startedAt });
+}
+
+/** The start's hook, bounded; the process runs whatever it does. */
+async function beforeRun(ctx: RuntimeContext, rec: ContainerRecord, hook: () => Promise<void>): Promise<void> {
+  ctx.beforeRun.add(rec.id);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), BEFORE_RUN_TIMEOUT_MS)));
+    const r = await Promise.race([hook().then(() => "done" as const), timedOut]);
+    if (r === "timeout") ctx.log.warn({ container: rec.spec.name }, `start: the before-run hook took over ${BEFORE_RUN_TIMEOUT_MS} ms; running the process without waiting for it`);
+  } catch (err) {
+    ctx.log.warn({ container: rec.spec.name, err }, "start: the before-run hook failed; running the process anyway");
+  } finally {
+    clearTimeout(timer);
+    ctx.beforeRun.delete(rec.id);
+  }
 }
 
 /**

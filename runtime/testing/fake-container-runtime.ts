@@ -22,6 +22,9 @@ import type {
   LogLine,
   LogOptions,
   RuntimeEvent,
+  StartOptions,
+  Attachment,
+  AttachOptions,
   StopOptions,
 } from "../types.js";
 import type { LocalVolumeStore } from "../volumes/types.js";
@@ -86,7 +89,7 @@ import { FakeHost, type FakeExecHandler, type FakeStartHandler, type FakeStopBeh
 
 export type { FakeExecHandler, FakeExecReply, FakeProcess, FakeStartHandler, FakeStopBehavior } from "./fake-host.js";
 
-export type FakeContainerMethod = "create" | "start" | "stop" | "kill" | "remove" | "inspect" | "list" | "exec" | "execStream" | "logs" | "events" | "close";
+export type FakeContainerMethod = "create" | "start" | "stop" | "kill" | "remove" | "inspect" | "list" | "exec" | "execStream" | "attach" | "logs" | "events" | "close";
 
 /** A streamed exec's stdio as an `onExecStream` handler sees it. */
 export interface FakeExecIo {
@@ -128,6 +131,8 @@ export class FakeContainerRuntime implements ContainerRuntime {
   readonly clock: Clock;
   private readonly host: FakeHost;
   private readonly hub = new EventHub();
+  /** Ids whose start is in its beforeRun hook (attach may connect). */
+  private readonly beforeRun = new Set<string>();
   private readonly log: CallLog<FakeContainerMethod>;
   private closed = false;
 
@@ -269,7 +274,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
     return stateOf(rec);
   }
 
-  async start(idOrName: string): Promise<ContainerState> {
+  async start(idOrName: string, options: StartOptions = {}): Promise<ContainerState> {
     this.enter("start", [idOrName]);
     const c = this.host.mustFind(idOrName, "start");
     if (c.rec.status === "running") return stateOf(c.rec);
@@ -278,7 +283,14 @@ export class FakeContainerRuntime implements ContainerRuntime {
       if (!this.options.volumes) throw failedPrecondition(`start container ${c.rec.name}: volume ${m.source} needs a volume store`);
       await this.options.volumes.use(m.source);
     }
-    // The volume lookups are asynchronous: look again.
+    // The process exists, not yet running (the real runtime's `runc create` done): the hook's
+    // time, its failure only logged there.
+    if (options.beforeRun) {
+      this.beforeRun.add(c.rec.id);
+      await options.beforeRun().catch(() => {});
+      this.beforeRun.delete(c.rec.id);
+    }
+    // The volume lookups and the hook are asynchronous: look again.
     this.assertOpen();
     if (this.host.mustFind(c.rec.id, "start").rec.status === "running") return stateOf(c.rec);
     const run: Run = { pid: this.host.nextPid++, ended: false, timers: new Set(), onEnd: new Set() };
@@ -295,6 +307,44 @@ export class FakeContainerRuntime implements ContainerRuntime {
     this.hub.publish({ type: "started", id: rec.id, name: rec.name, pid: run.pid, at: rec.startedAt });
     this.host.startHandler?.(this.host.processOf(c, run));
     return state;
+  }
+
+  /**
+   * `attach`: what the process writes from now on (its log lines, each with its "\n"), ended
+   * with the run; FailedPrecondition unless running or in its start's beforeRun. Stdin and
+   * resizes go nowhere.
+   */
+  async attach(idOrName: string, _options: AttachOptions = {}): Promise<Attachment> {
+    this.enter("attach", [idOrName]);
+    const c = this.host.mustFind(idOrName, "attach to");
+    if (c.rec.status !== "running" && !this.beforeRun.has(c.rec.id)) throw failedPrecondition(`attach to container ${c.rec.name}: not running`);
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let settle!: (v: { exited: boolean }) => void;
+    const ended = new Promise<{ exited: boolean }>((r) => (settle = r));
+    const client = {
+      write: (text: string, stream: "stdout" | "stderr") => void (stream === "stdout" ? stdout : stderr).write(text),
+      end: () => {
+        stdout.end();
+        stderr.end();
+        settle({ exited: true });
+      },
+    };
+    (c.attached ??= new Set()).add(client);
+    return {
+      tty: c.rec.spec.tty === true,
+      stdin: c.rec.spec.stdin === true,
+      stdout,
+      stderr,
+      resize: async () => {},
+      detach: () => {
+        c.attached?.delete(client);
+        stdout.end();
+        stderr.end();
+        settle({ exited: false });
+      },
+      ended,
+    };
   }
 
   async stop(idOrName: string, options: StopOptions = {}): Promise<ContainerState> {

@@ -63,6 +63,14 @@ export interface HostContainer {
   run?: Run;
   /** The process ended while no instance was open: what conmon's exit file would say. */
   pendingExit?: { code: number; oomKilled: boolean; at: string };
+  /** Attach clients connected (the fake's attach): each gets what is written from then on. */
+  attached?: Set<FakeAttachClient>;
+}
+
+export interface FakeAttachClient {
+  write(text: string, stream: "stdout" | "stderr"): void;
+  /** The process ended. */
+  end(): void;
 }
 
 /** What outlives a runtime instance: containers, processes, logs, the handlers. */
@@ -119,6 +127,8 @@ export class FakeHost {
     if (this.open) this.open.recordExit(c, code, oomKilled, at);
     else c.pendingExit = { code, oomKilled, at };
     for (const f of [...run.onEnd]) f();
+    for (const a of [...(c.attached ?? [])]) a.end();
+    c.attached?.clear();
     this.notify();
   }
 
@@ -126,6 +136,7 @@ export class FakeHost {
   appendLog(c: HostContainer, text: string, stream: "stdout" | "stderr"): void {
     const time = new Date(this.clock.now()).toISOString();
     for (const line of text.split("\n")) c.logs.push({ time, stream, full: true, text: line });
+    for (const a of c.attached ?? []) a.write(`${text}\n`, stream);
     this.notify();
   }
 

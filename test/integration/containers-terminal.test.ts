@@ -122,4 +122,57 @@ describe.skipIf(lacks)("terminals: exec -t and attach", () => {
     for await (const l of rt.logs("t3")) log += `${l.stream}:${l.text}\n`;
     expect(log).toMatch(/stdout:.*marker-42/);
   });
+
+  it("start's beforeRun: an attach made then sees the process's first bytes (a shell's first prompt, a quick echo), and the process runs only after it", async () => {
+    await rt.create(testSpec("t4", { command: ["sh", "-c", "echo first-$$; sleep 0.2; exit 6"] }));
+    let a: Awaited<ReturnType<NonNullable<typeof rt.attach>>> | undefined;
+    let stateInHook: string | undefined;
+    await rt.start("t4", {
+      beforeRun: async () => {
+        stateInHook = (await rt.inspect("t4")).status;
+        a = await rt.attach!("t4");
+      },
+    });
+    expect(stateInHook).toBe("created");
+    const out = reader(a!.stdout);
+    expect(await a!.ended).toEqual({ exited: true });
+    // Its pid is 1 in its namespace: the echo ran once, after the attach was connected.
+    expect(out.text).toBe("first-1\n");
+    const deadline = Date.now() + 5000;
+    while ((await rt.inspect("t4")).status === "running" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await rt.inspect("t4")).exitCode).toBe(6);
+  });
+
+  it("stdinOnce without a terminal: the end of the client's input closes the process's stdin (cat ends); stdin alone keeps it open", async () => {
+    await rt.create(testSpec("t5", { command: ["sh", "-c", "cat; echo after-eof"], stdin: true, stdinOnce: true }));
+    const stdin = input();
+    let a: Awaited<ReturnType<NonNullable<typeof rt.attach>>> | undefined;
+    await rt.start("t5", { beforeRun: async () => void (a = await rt.attach!("t5", { stdin })) });
+    const out = reader(a!.stdout);
+    stdin.send("piped\n");
+    stdin.end();
+    expect(await a!.ended).toEqual({ exited: true });
+    expect(out.text).toBe("piped\nafter-eof\n");
+
+    await rt.create(testSpec("t6", { command: ["sh", "-c", "cat; echo after-eof"], stdin: true }));
+    await rt.start("t6");
+    const again = input();
+    const b = await rt.attach!("t6", { stdin: again });
+    const out2 = reader(b.stdout);
+    again.send("kept\n");
+    again.end();
+    await out2.until(/kept/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(out2.text).toBe("kept\n");
+    expect((await rt.inspect("t6")).status).toBe("running");
+    b.detach();
+    await rt.stop("t6", { graceMs: 1000 });
+  });
+
+  it("a beforeRun that fails does not keep the process from running", async () => {
+    await rt.create(testSpec("t7", { command: ["sleep", "3600"] }));
+    const st = await rt.start("t7", { beforeRun: async () => Promise.reject(new Error("client gone")) });
+    expect(st.status).toBe("running");
+    await rt.stop("t7", { graceMs: 1000 });
+  });
 });

@@ -71,7 +71,7 @@ export async function terminalExecStream({ api, res, signal }: RouteContext, nam
   const failed = new AbortController();
   let resizeTo: ((size: { cols: number; rows: number }) => Promise<void>) | undefined;
   const stdin = guarded(
-    framedInput(rest, { resize: (s) => resizeTo?.(s) }),
+    framedInput(rest, { resize: (s) => resizeTo?.(s), error: (err) => failed.abort(err) }),
     (err) => failed.abort(err),
   );
   const t = await api.execTerminal(name, req, AbortSignal.any([signal, failed.signal]), stdin);
@@ -98,6 +98,12 @@ async function sendError(send: ReturnType<typeof frameWriter>, res: http.ServerR
   res.end();
 }
 
+/**
+ * `POST …/attach`. With `atStart` the wait for the container's next start is registered
+ * first, and the headers go at once: the client then knows that a start it asks for now
+ * (the apply of `berth run`) connects it before the process runs. An error once the headers
+ * went (the connect failed in the start) is an error frame.
+ */
 async function attachStream(ctx: RouteContext, name: string): Promise<void> {
   const { api, req, res, signal } = ctx;
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
@@ -108,34 +114,51 @@ async function attachStream(ctx: RouteContext, name: string): Promise<void> {
     const attachReq = await parseBody("AttachRequest", request, "attach");
     const send = frameWriter(res, signal);
     let bad: unknown;
-    let resizeTo: ((size: { cols: number; rows: number }) => Promise<void>) | undefined;
-    const stdin = guarded(
-      framedInput(rest, { resize: (s) => resizeTo?.(s), signal: (sig) => api.signalContainer(name, sig).catch(() => {}) }),
-      (err) => {
-        bad = err;
-        a.detach();
-      },
-    );
-    const a = await api.attach(name, attachReq, stdin);
-    resizeTo = (s) => a.resize(s);
-    const detach = () => a.detach();
-    signal.addEventListener("abort", detach, { once: true });
-    // The headers go at once: the client then knows it is attached (a quiet process writes nothing).
-    if (!res.headersSent) {
+    let a: Awaited<ReturnType<typeof api.attach>> | undefined;
+    const onBad = (err: unknown) => {
+      bad = err;
+      a?.detach();
+    };
+    const stdin = guarded(framedInput(rest, { resize: (s) => a?.resize(s), signal: (sig) => api.signalContainer(name, sig).catch(() => {}), error: onBad }), onBad);
+    const sendHeaders = () => {
+      if (res.headersSent) return;
       res.writeHead(200, { "content-type": EXEC_STREAM_CONTENT_TYPE, "cache-control": "no-store" });
       res.flushHeaders();
+    };
+    if (attachReq.atStart) {
+      const reg = api.attachAtStart(name, attachReq, stdin);
+      const cancel = () => reg.cancel();
+      signal.addEventListener("abort", cancel, { once: true });
+      sendHeaders();
+      try {
+        a = await reg.attached;
+      } catch (err) {
+        if (signal.aborted) return;
+        return sendError(send, res, err);
+      } finally {
+        signal.removeEventListener("abort", cancel);
+      }
+      // Connected, and the client went meanwhile: the attachment is let go at once.
+      if (signal.aborted) return a.detach();
+    } else {
+      a = await api.attach(name, attachReq, stdin);
     }
+    const attached = a;
+    const detach = () => attached.detach();
+    signal.addEventListener("abort", detach, { once: true });
+    // The headers go at once: the client then knows it is attached (a quiet process writes nothing).
+    sendHeaders();
     try {
-      await Promise.all([pump(a.stdout, (c) => send(STREAM.stdout, c)), pump(a.stderr, (c) => send(STREAM.stderr, c))]);
+      await Promise.all([pump(attached.stdout, (c) => send(STREAM.stdout, c)), pump(attached.stderr, (c) => send(STREAM.stderr, c))]);
     } catch (err) {
-      a.detach();
+      attached.detach();
       if (signal.aborted) return;
       throw err;
     } finally {
       signal.removeEventListener("abort", detach);
     }
     if (bad) return sendError(send, res, bad);
-    const code = await a.exit;
+    const code = await attached.exit;
     if (signal.aborted) return;
     if (code !== undefined) await send(STREAM.exit, JSON.stringify({ exitCode: code, timedOut: false } satisfies ExecExitStatus));
     res.end();

@@ -129,6 +129,10 @@ export function normalizeContainer(s: ContainerSpecInput, o: NormalizeOptions, p
   if (s.init === true) spec.init = true;
   if (s.tty === true) spec.tty = true;
   if (s.stdin === true) spec.stdin = true;
+  if (s.stdinOnce === true) {
+    if (s.stdin === true) spec.stdinOnce = true;
+    else p.add(specPath("stdinOnce"), "stdinOnce needs stdin: true (there is no stdin to close otherwise)", "add stdin: true");
+  }
   const extraHosts = normalizeExtraHosts(s.extraHosts, p);
   if (extraHosts.length) spec.extraHosts = extraHosts;
   if (s.dns?.length) spec.dns = [...s.dns];

@@ -65,5 +65,6 @@ export function toCreateSpec(
   if (s.init) spec.init = true;
   if (s.tty) spec.tty = true;
   if (s.stdin) spec.stdin = true;
+  if (s.stdinOnce) spec.stdinOnce = true;
   return spec;
 }

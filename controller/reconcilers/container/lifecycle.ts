@@ -101,7 +101,10 @@ export class ContainerLifecycle {
     });
     // What a reboot or a crash took from its network is made again before it runs.
     await this.networking.attach(t.obj, t.stack, observed);
-    const started = await this.deps.runtime.containers.start(observed.id);
+    // A client waiting to attach (berth run -it) is connected before the process runs.
+    const beforeRun = this.deps.startAttachments.beforeRunOf(t.obj.metadata.name);
+    const rt = this.deps.runtime.containers;
+    const started = await (beforeRun ? rt.start(observed.id, { beforeRun }) : rt.start(observed.id));
     this.deps.status.update(t.key, "Container", (s) => {
       delete s.nextRestartAtMs;
       delete s.health;

@@ -93,7 +93,7 @@ describe("specHash", () => {
   });
 
   it("classifies every ContainerSpec field", () => {
-    expect(Object.keys(SPEC_HASH_FIELDS).sort()).toEqual(Object.keys(containerSpec({ workingDir: "/", user: "u", hostname: "h", networkMode: "none", args: [], stopSignal: "SIGTERM", healthcheck: healthcheck(), init: true, extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [], tty: true, stdin: true })).sort());
+    expect(Object.keys(SPEC_HASH_FIELDS).sort()).toEqual(Object.keys(containerSpec({ workingDir: "/", user: "u", hostname: "h", networkMode: "none", args: [], stopSignal: "SIGTERM", healthcheck: healthcheck(), init: true, extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [], tty: true, stdin: true, stdinOnce: true })).sort());
   });
 
   it("is unchanged by the fields added after version 2 while they are unset (an upgrade recreates nothing)", () => {
@@ -101,7 +101,7 @@ describe("specHash", () => {
     // without ipv4Address hashes as before too.
     const withNet = containerSpec({ networks: [{ name: "n", aliases: ["a"] }] });
     expect(specHash({ imageDigest: DIGEST, spec: { ...withNet, networks: [{ name: "n", aliases: ["a"], ipv4Address: undefined }] } })).toBe(specHash({ imageDigest: DIGEST, spec: withNet }));
-    expect(hashWith({ init: undefined, extraHosts: undefined, dns: undefined, dnsSearch: undefined, dnsOptions: undefined, tty: undefined, stdin: undefined })).toBe(specHash(base()));
+    expect(hashWith({ init: undefined, extraHosts: undefined, dns: undefined, dnsSearch: undefined, dnsOptions: undefined, tty: undefined, stdin: undefined, stdinOnce: undefined })).toBe(specHash(base()));
     // Once set they recreate: the terminal and stdin are the process's at create.
     expect(hashWith({ tty: true })).not.toBe(specHash(base()));
     expect(hashWith({ stdin: true })).not.toBe(hashWith({ tty: true }));

@@ -74,6 +74,7 @@ export const SPEC_HASH_FIELDS: Record<keyof ContainerSpec, "hash" | "live"> = {
   dnsOptions: "hash",
   tty: "hash",
   stdin: "hash",
+  stdinOnce: "hash",
 };
 
 export interface SpecHashInput {
