@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Capture, containerView, genericView } from "./testing.js";
-import { evaluate, ProgressDisplay, timeoutMessage, type ObjectState } from "./progress.js";
+import { ManualClock } from "../lib/clock.js";
+import type { CommandContext } from "./client.js";
+import { evaluate, ProgressDisplay, timeoutMessage, waitFor, type ObjectState } from "./progress.js";
 
 const web = { kind: "Container" as const, name: "web" };
 
@@ -72,5 +74,66 @@ describe("ProgressDisplay", () => {
     const plain = frame.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "").replace(/^\r/, "");
     for (const line of plain.trimEnd().split("\n")) expect(line.length).toBeLessThanOrEqual(39);
     expect(plain).toContain("…");
+  });
+});
+
+describe("waitFor between polls", () => {
+  /** A client whose container turns Running when `start()` is called, and whose event stream says so then. */
+  function client() {
+    let phase = "Pending";
+    let push: ((e: { object: string }) => void) | undefined;
+    const gets: string[] = [];
+    return {
+      gets,
+      start(object = "container/web") {
+        phase = "Running";
+        push?.({ object });
+      },
+      api: {
+        get: async (_kind: string, name: string) => (gets.push(phase), containerView(name, { phase: phase as "Running" })),
+        watchEvents: (signal?: AbortSignal) => ({
+          async *[Symbol.asyncIterator]() {
+            for (;;) {
+              const e = await new Promise<{ object: string } | undefined>((r) => {
+                push = r;
+                signal?.addEventListener("abort", () => r(undefined), { once: true });
+              });
+              if (!e) return;
+              yield e;
+            }
+          },
+        }),
+      },
+    };
+  }
+
+  it("an event about a target ends the sleep at once: the poll interval is only the fallback", async () => {
+    const c = client();
+    const clock = new ManualClock(0);
+    const ctx = { client: c.api as unknown as CommandContext["client"], clock };
+    const done = waitFor(ctx, [web], { condition: "running", timeoutMs: 60_000, pollMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(c.gets).toEqual(["Pending"]);
+    c.start("container/other"); // not a target: no poll (the next poll still sees the change)
+    await new Promise((r) => setTimeout(r, 10));
+    expect(c.gets).toEqual(["Pending"]);
+    c.start();
+    const r = await done;
+    expect(r.outcome).toBe("done");
+    expect(c.gets).toEqual(["Pending", "Running"]);
+    expect(clock.now()).toBe(0); // no interval went by
+  });
+
+  it("without an event stream it polls at the interval", async () => {
+    const c = client();
+    const clock = new ManualClock(0);
+    const api = { get: c.api.get, watchEvents: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("no stream")) }) }) };
+    const done = waitFor({ client: api as unknown as CommandContext["client"], clock }, [web], { condition: "running", timeoutMs: 60_000, pollMs: 1_000 });
+    await new Promise((r) => setTimeout(r, 10));
+    c.start();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(c.gets).toEqual(["Pending"]);
+    await clock.advance(1_000);
+    expect((await done).outcome).toBe("done");
   });
 });

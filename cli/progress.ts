@@ -63,11 +63,23 @@ export interface WaitOutcome {
 
 /**
  * Polls `get` for every target until all meet the condition, one fails, or the timeout
- * passes. Errors other than NotFound (daemon gone, ...) are thrown.
+ * passes. Errors other than NotFound (daemon gone, ...) are thrown. Between polls it waits
+ * the poll interval or, sooner, for the daemon's next event about a target (a container
+ * started, a health change): the wait ends as the last object gets ready, not up to an
+ * interval later. Without the event stream it just polls.
  */
 export async function waitFor(ctx: Pick<CommandContext, "client" | "clock">, targets: WaitTarget[], o: WaitOptions): Promise<WaitOutcome> {
   const deadline = ctx.clock.now() + o.timeoutMs;
   const pollMs = o.pollMs ?? 300;
+  const waker = eventWaker(ctx, new Set(targets.map((t) => objectRef(t.kind, t.name))));
+  try {
+    return await pollUntil(ctx, targets, o, deadline, pollMs, waker);
+  } finally {
+    waker.close();
+  }
+}
+
+async function pollUntil(ctx: Pick<CommandContext, "client" | "clock">, targets: WaitTarget[], o: WaitOptions, deadline: number, pollMs: number, waker: EventWaker): Promise<WaitOutcome> {
   for (;;) {
     const states = await Promise.all(
       targets.map(async (t) => {
@@ -84,8 +96,53 @@ export async function waitFor(ctx: Pick<CommandContext, "client" | "clock">, tar
     if (states.some((s) => s.failed)) return { outcome: "failed", states };
     const left = deadline - ctx.clock.now();
     if (left <= 0) return { outcome: "timeout", states };
-    await ctx.clock.sleep(Math.min(pollMs, left));
+    await waker.sleep(Math.min(pollMs, left));
   }
+}
+
+interface EventWaker {
+  /** Resolves after `ms`, or at the next event about a target (at once if one came since the last sleep). */
+  sleep(ms: number): Promise<void>;
+  close(): void;
+}
+
+/** Watches the daemon's events for those about `refs` (`container/web`); the past ones it replays first count as one. */
+function eventWaker(ctx: Pick<CommandContext, "client" | "clock">, refs: Set<string>): EventWaker {
+  const ac = new AbortController();
+  let pending = false;
+  let wake: (() => void) | undefined;
+  void (async () => {
+    try {
+      for await (const e of ctx.client.watchEvents(ac.signal)) {
+        if (!refs.has(e.object)) continue;
+        pending = true;
+        wake?.();
+      }
+    } catch {
+      /* no event stream (an older daemon, the fake): the polls go on */
+    }
+  })();
+  return {
+    sleep(ms) {
+      if (pending) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => {
+        const cancel = ctx.clock.setTimer(ms, () => {
+          wake = undefined;
+          resolve();
+        });
+        wake = () => {
+          wake = undefined;
+          pending = false;
+          cancel();
+          resolve();
+        };
+      });
+    },
+    close: () => ac.abort(),
+  };
 }
 
 /** `container/web (Running (health: starting))`, for messages about what is not ready. */
