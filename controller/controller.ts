@@ -96,6 +96,7 @@ export class Controller {
       logger: log,
       options: { concurrency: options.concurrency },
       onError: (key, err, terminal) => this.onReconcileError(key, err, terminal),
+      priorityOf: (key) => reconcilePriority(desired, key),
     });
     const startedAtMs = clock.now();
     this.deps = {
@@ -247,4 +248,16 @@ export class Controller {
       this.log.warn({ err }, "resync: listing containers failed");
     }
   }
+}
+
+/**
+ * The order of ready work (lower first): what containers wait for — images, volumes,
+ * networks, health checks — then containers that wait for no other, then those with
+ * dependencies (their start waits anyway). An apply of a whole stack so creates and starts
+ * the roots of its dependency graph first instead of in name order.
+ */
+export function reconcilePriority(desired: DesiredStore, key: string): number {
+  const o = desired.get(key)?.object;
+  if (o?.kind !== "Container") return 0;
+  return o.spec.dependsOn.length || o.spec.networkMode?.startsWith("container:") ? 2 : 1;
 }

@@ -40,6 +40,8 @@ export interface ReconcileLoopInit {
   options?: Partial<ReconcileLoopOptions>;
   /** A failed reconcile, terminal or to be retried: surface it on the object's status. */
   onError(key: string, err: unknown, terminal: boolean): void;
+  /** The work queue's order among ready keys (lower first). */
+  priorityOf?: (key: string) => number;
 }
 
 /** Errors that no retry can fix: they wait for a change of the object. */
@@ -58,7 +60,7 @@ export class ReconcileLoop {
   private reconcileSeq = 0;
 
   constructor(private readonly init: ReconcileLoopInit) {
-    this.queue = new WorkQueue<string>(init.clock);
+    this.queue = new WorkQueue<string>(init.clock, init.priorityOf ? { priorityOf: init.priorityOf } : {});
     this.options = { ...defaultReconcileLoopOptions(), ...init.options };
   }
 

@@ -44,6 +44,20 @@ describe("ExponentialRateLimiter", () => {
 });
 
 describe("WorkQueue", () => {
+  it("with priorityOf: a lower priority first, FIFO within one (also for a key requeued by done)", async () => {
+    const clock = new ManualClock();
+    const prio: Record<string, number> = { net: 0, db: 1, api: 2, web: 2, cache: 1 };
+    const q = new WorkQueue<string>(clock, { priorityOf: (k) => prio[k] ?? 0 });
+    for (const k of ["web", "api", "db", "net", "cache"]) q.add(k);
+    const order: string[] = [];
+    for (let i = 0; i < 5; i++) order.push(await q.get());
+    expect(order).toEqual(["net", "db", "cache", "web", "api"]);
+    q.add("web"); // while held: queued again at done, behind what is ready before it
+    q.add("db2");
+    q.done("web");
+    expect([await q.get(), await q.get()]).toEqual(["db2", "web"]);
+  });
+
   it("hands keys out in FIFO order and dedups queued keys", async () => {
     const { q } = setup();
     q.add("a");

@@ -6,7 +6,10 @@
  * - A key is handed to at most one worker at a time. A key added while a worker holds it
  *   (between `get` and `done`) is not handed out again until `done(key)`; it then runs
  *   exactly once more, however many times it was added meanwhile.
- * - Keys are handed out in the order they became ready (FIFO).
+ * - Keys are handed out in the order they became ready (FIFO), a lower `priorityOf` first
+ *   (default: all equal). The controller puts what others wait for first — networks,
+ *   volumes, images, containers nothing of theirs waits on — so that a burst of work (an
+ *   apply of a whole stack) does the path to running first.
  * - `addAfter(key, ms)` adds the key after `ms` on the injected Clock; when the key already
  *   waits, the earlier ready time wins. `addRateLimited(key)` is `addAfter` with the rate
  *   limiter's per-key exponential delay; `forget(key)` resets it (call it after a
@@ -30,6 +33,8 @@ import type { RateLimiter } from "./types.js";
 export interface WorkQueueOptions<K> {
   /** Per-key retry delays of `addRateLimited`; default: exponential 5ms → 1000s. */
   rateLimiter: RateLimiter<K>;
+  /** Order among ready keys: lower first, FIFO within one; read when a key becomes ready. */
+  priorityOf?: (key: K) => number;
 }
 
 export function defaultWorkQueueOptions<K>(): WorkQueueOptions<K> {
@@ -53,11 +58,15 @@ export class WorkQueue<K> {
   /** Delayed adds: when the key becomes ready, and how to cancel its timer. */
   private readonly waiting = new Map<K, { readyAt: number; cancel: () => void }>();
   private readonly waiters: Waiter<K>[] = [];
+  /** The priority of each key in `queue`, as it was when queued. */
+  private readonly priorities = new Map<K, number>();
+  private readonly priorityOf: ((key: K) => number) | undefined;
   private shuttingDown = false;
 
   constructor(clock: Clock, options: Partial<WorkQueueOptions<K>> = {}) {
     this.clock = clock;
     this.rateLimiter = options.rateLimiter ?? defaultWorkQueueOptions<K>().rateLimiter;
+    this.priorityOf = options.priorityOf;
   }
 
   /** Marks `key` as needing processing now. */
@@ -65,7 +74,7 @@ export class WorkQueue<K> {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
     if (this.processing.has(key)) return; // handed out again by done()
-    this.queue.push(key);
+    this.push(key);
     this.dispatch();
   }
 
@@ -136,7 +145,7 @@ export class WorkQueue<K> {
   done(key: K): void {
     if (!this.processing.delete(key)) return;
     if (this.dirty.has(key) && !this.shuttingDown) {
-      this.queue.push(key);
+      this.push(key);
       this.dispatch();
     }
   }
@@ -147,6 +156,7 @@ export class WorkQueue<K> {
     for (const w of this.waiting.values()) w.cancel();
     this.waiting.clear();
     this.queue.length = 0;
+    this.priorities.clear();
     for (const key of this.dirty) if (!this.processing.has(key)) this.dirty.delete(key);
     const err = shutDownError();
     for (const w of this.waiters.splice(0)) w.reject(err);
@@ -171,6 +181,19 @@ export class WorkQueue<K> {
     return this.waiting.size;
   }
 
+  /** Queues a ready key behind those of its priority and lower. */
+  private push(key: K): void {
+    if (!this.priorityOf) {
+      this.queue.push(key);
+      return;
+    }
+    const p = this.priorityOf(key);
+    this.priorities.set(key, p);
+    let i = this.queue.length;
+    while (i > 0 && this.priorities.get(this.queue[i - 1]!)! > p) i--;
+    this.queue.splice(i, 0, key);
+  }
+
   /** Hands ready keys to waiting getters, first come first served. */
   private dispatch(): void {
     while (this.waiters.length > 0) {
@@ -184,6 +207,7 @@ export class WorkQueue<K> {
   private take(): { value: K } | undefined {
     if (this.queue.length === 0) return undefined;
     const key = this.queue.shift()!;
+    this.priorities.delete(key);
     this.dirty.delete(key);
     this.processing.add(key);
     return { value: key };

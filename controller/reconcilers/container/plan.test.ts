@@ -49,6 +49,7 @@ function base(): State {
 type Mut = (s: State) => void;
 const notDesired: Mut = (s) => (s.desired = undefined);
 const missing: Mut = (s) => (s.observed = undefined);
+const sharesNetwork: Mut = (s) => (s.desired!.spec = { ...s.desired!.spec, networkMode: "container:db" });
 const notOwned: Mut = (s) => (s.observed!.labels = { app: "foreign" });
 const noImage: Mut = (s) => {
   s.desired!.specHash = undefined;
@@ -150,7 +151,8 @@ const cases: [string, Mut[], string[], RegExp?][] = [
   ["image not present, its Image failed → failed wait naming it", [noImage, provider(true)], ["wait!failed"], /\(image\/busybox\) failed: no such file/],
 
   ["missing → create, start", [missing], ["create", "start"]],
-  ["missing, dependency not ready → wait naming it", [missing, dep("waiting")], ["wait:db"], /waits for db \(healthy\): dependency db is not healthy yet/],
+  ["missing, dependency not ready → created at once, its start waits naming it (Compose creates before it starts in order)", [missing, dep("waiting")], ["create", "wait:db"], /waits for db \(healthy\): dependency db is not healthy yet/],
+  ["missing, sharing a container's network, dependency not ready → not even created (that one must exist)", [missing, sharesNetwork, dep("waiting")], ["wait:db"]],
   ["missing, dependency failed → failed wait naming it", [missing, dep("satisfied", "cache"), dep("failed")], ["wait:db!failed"], /waits for db \(healthy\): dependency db exited with code 1/],
   ["missing, dependencies satisfied → create, start", [missing, dep("satisfied"), dep("satisfied", "cache")], ["create", "start"]],
   ["missing, user-stopped → create only", [missing, userStopped()], ["create"]],

@@ -20,8 +20,11 @@
  *    User starts do not wait for dependencies (neither does `docker start`).
  * 4. The image is not present (no spec hash can be computed): wait for it — for the Image
  *    object that provides it, or failed when none does (or it failed).
- * 5. Missing: create and start, once every dependency is satisfied (a failed dependency
- *    waits with `failed`, naming it). A user-stopped container is only created.
+ * 5. Missing: create it, and start it once every dependency is satisfied — created at once,
+ *    as Compose creates a project's containers before it starts them in dependency order,
+ *    except while a dependency failed (a wait with `failed`, naming it) or when it shares
+ *    another container's network (created once that one holds). A user-stopped container is
+ *    only created.
  * 6. Spec hash differs from the `berth.spec-hash` label: recreate — after the dependencies
  *    are satisfied, keeping the old container meanwhile — and start it unless the user had
  *    stopped it.
@@ -85,7 +88,12 @@ export function planContainer(desired: DesiredContainer | undefined, observed: C
 
   if (!observed) {
     if (userStopped) return [{ type: "create", reason: "container does not exist (stopped by the user: not started)" }];
-    if (blocked) return [blocked];
+    // Created at once, started once its dependencies hold (Compose creates a project's
+    // containers before it starts them in order): a create is then off the path from a
+    // dependency's start to its dependent's. Not while a dependency failed, nor for one that
+    // joins another's network namespace (that one must exist for the create).
+    if (blocked && (blocked.failed || desired.spec.networkMode?.startsWith("container:"))) return [blocked];
+    if (blocked) return [{ type: "create", reason: "container does not exist (its start waits for its dependencies)" }, blocked];
     return [
       { type: "create", reason: "container does not exist" },
       { type: "start", by: "create", reason: "container was created" },
