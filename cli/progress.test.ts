@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Capture, containerView, genericView } from "./testing.js";
 import { ManualClock } from "../lib/clock.js";
 import type { CommandContext } from "./client.js";
-import { evaluate, ProgressDisplay, timeoutMessage, waitFor, type ObjectState } from "./progress.js";
+import { evaluate, ProgressDisplay, RUNNING_SETTLE_MS, timeoutMessage, waitFor, type ObjectState } from "./progress.js";
 
 const web = { kind: "Container" as const, name: "web" };
 
@@ -134,6 +134,38 @@ describe("waitFor between polls", () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(c.gets).toEqual(["Pending"]);
     await clock.advance(1_000);
+    expect((await done).outcome).toBe("done");
+  });
+});
+
+describe("waitFor: a container ready by running alone counts once it has run a moment", () => {
+  it("one seen running just after its start is looked at again; if it died meanwhile the wait fails", async () => {
+    const clock = new ManualClock(Date.parse("2026-01-01T00:00:00.000Z"));
+    const startedAt = new Date(clock.now()).toISOString();
+    let phase: "Running" | "Exited" = "Running";
+    const api = {
+      get: async (_k: string, name: string) =>
+        containerView(name, phase === "Running" ? { phase, startedAt } : { phase, exitCode: 1 }, { restartPolicy: { name: "no" } }),
+      watchEvents: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => {}) }) }),
+    };
+    const done = waitFor({ client: api as unknown as CommandContext["client"], clock }, [web], { condition: "ready", timeoutMs: 60_000, pollMs: 5_000 });
+    await new Promise((r) => setTimeout(r, 10));
+    phase = "Exited";
+    await clock.advance(RUNNING_SETTLE_MS);
+    const r = await done;
+    expect(r.outcome).toBe("failed");
+  });
+
+  it("one that keeps running is done after the settle time, not a poll interval", async () => {
+    const clock = new ManualClock(Date.parse("2026-01-01T00:00:00.000Z"));
+    const startedAt = new Date(clock.now() - 30).toISOString();
+    const api = {
+      get: async (_k: string, name: string) => containerView(name, { phase: "Running", startedAt }),
+      watchEvents: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => {}) }) }),
+    };
+    const done = waitFor({ client: api as unknown as CommandContext["client"], clock }, [web], { condition: "ready", timeoutMs: 60_000, pollMs: 5_000 });
+    await new Promise((r) => setTimeout(r, 10));
+    await clock.advance(RUNNING_SETTLE_MS - 30);
     expect((await done).outcome).toBe("done");
   });
 });

@@ -79,16 +79,31 @@ export async function waitFor(ctx: Pick<CommandContext, "client" | "clock">, tar
   }
 }
 
+/**
+ * A container whose readiness is only "running" (no healthcheck) counts once it has run this
+ * long: one that dies at once (a bad command, restart policy no) fails the wait instead of
+ * passing it for having been seen running for a moment (Kubernetes' minReadySeconds, short).
+ */
+export const RUNNING_SETTLE_MS = 100;
+
 async function pollUntil(ctx: Pick<CommandContext, "client" | "clock">, targets: WaitTarget[], o: WaitOptions, deadline: number, pollMs: number, waker: EventWaker): Promise<WaitOutcome> {
   for (;;) {
+    let settleMs = 0;
+    let settling = 0;
     const states = await Promise.all(
       targets.map(async (t) => {
+        let view: ObjectView | undefined;
         try {
-          return evaluate(t, await ctx.client.get(t.kind, t.name), o.condition);
+          view = await ctx.client.get(t.kind, t.name);
         } catch (err) {
           if (!isBerthError(err, "NotFound") || (o.notFoundIsError && o.condition !== "deleted")) throw err;
-          return evaluate(t, undefined, o.condition);
         }
+        const s = evaluate(t, view, o.condition);
+        const left = s.done && view ? runningSettleLeft(view, o.condition, ctx.clock.now()) : 0;
+        if (left <= 0) return s;
+        settleMs = Math.max(settleMs, left);
+        settling++;
+        return { ...s, done: false };
       }),
     );
     o.onPoll?.(states);
@@ -96,8 +111,19 @@ async function pollUntil(ctx: Pick<CommandContext, "client" | "clock">, targets:
     if (states.some((s) => s.failed)) return { outcome: "failed", states };
     const left = deadline - ctx.clock.now();
     if (left <= 0) return { outcome: "timeout", states };
-    await waker.sleep(Math.min(pollMs, left));
+    // Only settling is left: look again once it has run long enough (or an event says it ended).
+    const onlySettling = settling > 0 && states.filter((s) => !s.done).length === settling;
+    await waker.sleep(Math.min(onlySettling ? settleMs : pollMs, left));
   }
+}
+
+/** How long `view`, ready by "running" alone, must still run before it counts (0: it counts). */
+function runningSettleLeft(view: ObjectView, condition: WaitCondition, now: number): number {
+  if ((condition !== "ready" && condition !== "running") || !isContainerStatus(view)) return 0;
+  const s = view.status;
+  if (s.phase !== "Running" || s.health === "healthy") return 0;
+  const started = s.startedAt ? Date.parse(s.startedAt) : NaN;
+  return Number.isFinite(started) ? started + RUNNING_SETTLE_MS - now : 0;
 }
 
 interface EventWaker {
