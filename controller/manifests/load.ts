@@ -17,7 +17,7 @@ import { normalizeObject } from "./normalize.js";
 import type { GrantHint } from "./normalize/types.js";
 import { defaultParseLimits, locate, parseManifestText, type ParseLimits } from "./parse.js";
 import { validateObject, type FieldError } from "./validate.js";
-import { isComposeText, loadCompose, type ComposeLoad, type HostGrant } from "./compose/index.js";
+import { composeProjects, composeTextPath, isComposeText, loadCompose, type ComposeLoad, type HostGrant } from "./compose/index.js";
 import { decodeComposeBundle, encodeComposeBundle, readComposeBundle, syncComposeReader } from "./compose/bundle.js";
 import type { Place } from "./compose/origins.js";
 
@@ -115,6 +115,8 @@ export async function readManifestInputs(
   const diagnostics: Diagnostic[] = [];
   let total = 0;
   const visitedDirs = new Set<string>();
+  /** Texts of files given as such (not found in a directory): Compose merges those as one project. */
+  const given = new Set<ManifestText>();
 
   const readOne = async (file: string) => {
     if (texts.length >= limits.maxFiles) {
@@ -179,17 +181,21 @@ export async function readManifestInputs(
         diagnostics.push({ ...fileError(input, "no .yaml, .yml or .json files in this directory", options.recursive ? undefined : "use -R to include subdirectories"), severity: "warning" });
       }
     } else {
+      const before = texts.length;
       await readOne(input);
+      for (const t of texts.slice(before)) given.add(t);
     }
   }
-  for (let i = 0; i < texts.length; i++) {
-    const t = texts[i]!;
-    if (!isComposeText(t.file, t.text)) continue;
-    const bundle = await readComposeBundle(t, { ...options.compose, limits });
+  // Each Compose project travels as one bundle, its root's, with its override files in it.
+  const merged = new Set<ManifestText>();
+  const bundled = new Map<ManifestText, string>();
+  for (const { root, overrides } of composeProjects(texts.filter((t) => isComposeText(t.file, t.text)), (t) => given.has(t))) {
+    const bundle = await readComposeBundle(root, { ...options.compose, limits, ...(overrides.length ? { overrides: overrides.map(composeTextPath) } : {}) });
     diagnostics.push(...bundle.diagnostics);
-    texts[i] = { ...t, text: encodeComposeBundle(bundle.bundle) };
+    bundled.set(root, encodeComposeBundle(bundle.bundle));
+    for (const o of overrides) merged.add(o);
   }
-  return { texts, diagnostics };
+  return { texts: texts.filter((t) => !merged.has(t)).map((t) => (bundled.has(t) ? { ...t, text: bundled.get(t)! } : t)), diagnostics };
 }
 
 type PlaceFn = (segs: (string | number)[], key?: boolean) => { file: string; line: number; column: number };
@@ -234,12 +240,26 @@ export function loadManifestTexts(texts: ManifestText[], options: LoadOptions = 
     loaded.push({ object, place });
   };
 
+  // Plain Compose texts (a watched source's): one project per directory, its override files merged over it.
+  const plainCompose = texts.filter((t) => !decodeComposeBundle(t.text) && isComposeText(t.file, t.text));
+  const overridesOf = new Map<ManifestText, ManifestText[]>();
+  const mergedTexts = new Set<ManifestText>();
+  for (const { root, overrides } of composeProjects(plainCompose, () => false)) {
+    overridesOf.set(root, overrides);
+    for (const o of overrides) mergedTexts.add(o);
+  }
   for (const t of texts) {
+    if (mergedTexts.has(t)) continue;
     const bundle = decodeComposeBundle(t.text);
     if (bundle || isComposeText(t.file, t.text)) {
-      const c = bundle
-        ? loadCompose({ file: t.file, text: bundle.text, baseDir: t.baseDir }, { ...bundle.options, limits, berthPaths: hostBinds.berthPaths })
-        : loadCompose({ file: t.file, text: t.text, baseDir: t.baseDir }, { ...syncComposeReader(t.baseDir, options.compose, limits), limits, berthPaths: hostBinds.berthPaths });
+      const plainLoad = () => {
+        const reader = syncComposeReader(t.baseDir, options.compose, limits);
+        // The overrides are read from the texts given (a source's snapshot), not the disk again.
+        const inMemory = new Map((overridesOf.get(t) ?? []).map((o) => [composeTextPath(o), o.text]));
+        const readFile = (abs: string) => inMemory.get(abs) ?? reader.readFile(abs);
+        return loadCompose({ file: t.file, text: t.text, baseDir: t.baseDir }, { ...reader, readFile, ...(inMemory.size ? { overrides: [...inMemory.keys()] } : {}), limits, berthPaths: hostBinds.berthPaths });
+      };
+      const c = bundle ? loadCompose({ file: t.file, text: bundle.text, baseDir: t.baseDir }, { ...bundle.options, limits, berthPaths: hostBinds.berthPaths }) : plainLoad();
       diagnostics.push(...c.diagnostics);
       composeStack ??= c.stack;
       grants.push(...c.grants);

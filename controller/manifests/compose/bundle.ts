@@ -32,11 +32,14 @@ export interface ComposeBundle {
   files: Record<string, string | null>;
   /** The stack the project becomes (for the CLI's apply). */
   stack?: string;
+  /** Absolute paths of the files merged over this one, in order (their texts are in `files`). */
+  overrides?: string[];
 }
 
 export interface BundleOptions {
   projectName?: string;
   profiles?: string[];
+  overrides?: string[];
   env?: Record<string, string | undefined>;
   limits: ParseLimits;
 }
@@ -57,9 +60,11 @@ export function decodeComposeBundle(text: string): { text: string; options: Omit
   if (typeof b?.text !== "string" || typeof b.env !== "object" || typeof b.files !== "object") return undefined;
   const env = new Map(Object.entries(b.env ?? {}).filter(([, v]) => typeof v === "string"));
   const files = new Map(Object.entries(b.files ?? {}));
+  const overrides = Array.isArray(b.overrides) ? b.overrides.filter((f): f is string => typeof f === "string" && path.isAbsolute(f)) : [];
   return {
     text: b.text,
     options: {
+      ...(overrides.length ? { overrides } : {}),
       ...(typeof b.projectName === "string" ? { projectName: b.projectName } : {}),
       ...(Array.isArray(b.profiles) ? { profiles: b.profiles.filter((p) => typeof p === "string") } : {}),
       env: (n) => env.get(n),
@@ -101,6 +106,7 @@ export async function readComposeBundle(t: ComposeText, o: BundleOptions): Promi
   for (let round = 0; round < MAX_ROUNDS; round++) {
     try {
       const r = loadCompose(t, {
+        ...(o.overrides?.length ? { overrides: o.overrides } : {}),
         ...(o.projectName ? { projectName: o.projectName } : {}),
         ...(o.profiles ? { profiles: o.profiles } : {}),
         env,
@@ -119,6 +125,7 @@ export async function readComposeBundle(t: ComposeText, o: BundleOptions): Promi
   }
   const bundle: ComposeBundle = { text: t.text, env: used, files: Object.fromEntries(files), ...(stack ? { stack } : {}) };
   if (o.projectName) bundle.projectName = o.projectName;
+  if (o.overrides?.length) bundle.overrides = o.overrides;
   if (o.profiles) bundle.profiles = o.profiles;
   return { bundle, diagnostics };
 }

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ContainerObject, ImageObject, NetworkObject, VolumeObject } from "../model.js";
+import { loadManifests, loadManifestTexts } from "../load.js";
 import { loadProject, projectDir } from "./testing.js";
 
 const byName = <T extends { metadata: { name: string } }>(objects: unknown[], kind: string, name: string) =>
@@ -623,5 +624,84 @@ describe("YAML", () => {
     for (let i = 1; i < 9; i++) bomb.push(`${"abcdefghij"[i]}: &${"abcdefghij"[i]} [${Array(10).fill(`*${"abcdefghij"[i - 1]}`).join(", ")}]`);
     const r = await loadProject(projectDir({ "compose.yaml": `x-bomb:\n${bomb.map((l) => `  ${l}`).join("\n")}\nservices:\n  app:\n    image: busybox\n` }));
     expect(r.messages.join("\n")).toMatch(/alias bomb/);
+  });
+});
+
+describe("override files (-f a -f b, compose.override.yaml)", () => {
+  const BASE = `services:
+  web:
+    image: localhost/web:1
+    command: httpd -f
+    environment: {A: "1", KEEP: "yes"}
+    ports: ["8000:80"]
+    volumes: [data:/data]
+    labels: [team=shop]
+  db:
+    image: localhost/db:1
+volumes:
+  data: {}
+`;
+  const OVERRIDE = `services:
+  web:
+    image: localhost/web:2
+    command: [httpd, -f, -v]
+    environment: [B=2, A=override]
+    ports: ["8443:443"]
+    volumes: ["./site:/data"]
+    labels: !reset []
+  debug:
+    image: localhost/debug:1
+`;
+  const env = (c: ContainerObject) => Object.fromEntries((c.spec.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+
+  it("a directory's compose.override.yaml merges over its compose.yaml by Compose's rules", async () => {
+    const dir = projectDir({ "compose.yaml": BASE, "compose.override.yaml": OVERRIDE, "site/index.html": "hi" });
+    const r = await loadManifests([dir], { compose: { env: {} } });
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const web = container(r.objects, "shop-web");
+    expect(web.spec.image).toBe("localhost/web:2");
+    // command replaced whole; environment merged (the override's value wins); ports appended
+    expect(web.spec.args).toEqual(["httpd", "-f", "-v"]);
+    expect(env(web)).toEqual({ A: "override", KEEP: "yes", B: "2" });
+    expect(web.spec.ports.map((p) => `${p.hostPort}:${p.containerPort}`)).toEqual(["8000:80", "8443:443"]);
+    // volumes merged by target: the bind of ./site (resolved against the project dir) replaces the volume
+    expect(web.spec.mounts).toEqual([expect.objectContaining({ type: "bind", source: path.join(dir, "site"), target: "/data" })]);
+    // !reset drops the base's labels
+    expect(web.metadata.labels?.team).toBeUndefined();
+    expect(container(r.objects, "shop-db").spec.image).toBe("localhost/db:1");
+    expect(container(r.objects, "shop-debug").spec.image).toBe("localhost/debug:1");
+  });
+
+  it("-f a.yaml -f b.yaml: the later file merges over the first, wherever it is; an error in it is placed in it", async () => {
+    const dir = projectDir({ "compose.yaml": BASE, "prod/compose.prod.yaml": "services:\n  web:\n    environment: {A: prod}\n" });
+    const r = await loadManifests([path.join(dir, "compose.yaml"), path.join(dir, "prod/compose.prod.yaml")], { compose: { env: {} } });
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(env(container(r.objects, "shop-web")).A).toBe("prod");
+
+    const bad = projectDir({ "compose.yaml": BASE, "compose.bad.yaml": "services:\n  web:\n    ports: [\"not-a-port\"]\n" });
+    const e = await loadManifests([path.join(bad, "compose.yaml"), path.join(bad, "compose.bad.yaml")], { compose: { env: {} } });
+    const errors = e.diagnostics.filter((d) => d.severity === "error");
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toMatchObject({ file: expect.stringMatching(/compose\.bad\.yaml$/), line: 3 });
+    expect(e.objects).toEqual([]);
+  });
+
+  it("with -f compose.yaml alone, a compose.override.yaml beside it is not read (Compose reads it only when it finds the files itself)", async () => {
+    const dir = projectDir({ "compose.yaml": BASE, "compose.override.yaml": OVERRIDE });
+    const r = await loadProject(dir);
+    expect(container(r.objects, "shop-web").spec.image).toBe("localhost/web:1");
+  });
+
+  it("a watched source's texts (no bundle): the override is merged from the snapshot given, not read again", async () => {
+    const dir = projectDir({ "compose.yaml": BASE });
+    const r = loadManifestTexts(
+      [
+        { file: path.join(dir, "compose.override.yaml"), text: "services:\n  web:\n    image: localhost/web:snapshot\n", baseDir: dir },
+        { file: path.join(dir, "compose.yaml"), text: BASE, baseDir: dir },
+      ],
+      { compose: { env: {} } },
+    );
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(container(r.objects, "shop-web").spec.image).toBe("localhost/web:snapshot");
   });
 });

@@ -9,7 +9,10 @@
  *    Compose Specification's schema;
  * 3. `extends` (same file or another) merged with Compose's merge rules; top-level `include`
  *    loaded as sub-projects (their own directory and `.env`) and their resources added, a
- *    resource defined twice being an error;
+ *    resource defined twice being an error; then the override files (`-f a -f b`,
+ *    `compose.override.yaml`), each loaded the same way, merged over the model in order by
+ *    the same rules (a service, network, volume, secret or config per name; `!reset` and
+ *    `!override` honoured);
  * 4. the project name: `-p`/`--stack`, COMPOSE_PROJECT_NAME, `name:`, else the directory's
  *    name normalized; profiles: a service with `profiles` is on only when one is enabled.
  *
@@ -108,6 +111,19 @@ export class ProjectLoader {
     const env = this.environment(dir, [path.join(dir, ".env")], false);
     const model = this.loadFile(path.join(dir, path.basename(this.root.file)), this.root.text, this.root.file, env, new Set());
     if (!model) return undefined;
+    let overridesOk = true;
+    for (const f of this.options.overrides ?? []) {
+      const text = this.options.readFile(f);
+      if (text === undefined) {
+        this.error({ file: this.display(f), line: 0, column: 0 }, [], `override file ${this.display(f)} not found`);
+        overridesOk = false;
+        continue;
+      }
+      const over = this.loadFile(f, text, this.display(f), env, new Set(), dir);
+      if (!over) overridesOk = false;
+      else this.mergeOverride(model, over);
+    }
+    if (!overridesOk) return undefined;
     const name = this.projectName(model, env, dir);
     if (name === undefined) return undefined;
     const disabled = this.applyProfiles(model, env);
@@ -135,7 +151,7 @@ export class ProjectLoader {
    * One file: parsed, interpolated, resolved, validated, then its extends and includes.
    * `chain` holds the files on the way here (include cycles).
    */
-  private loadFile(abs: string, text: string, display: string, env: Lookup, chain: Set<string>): Model | undefined {
+  private loadFile(abs: string, text: string, display: string, env: Lookup, chain: Set<string>, pathsDir = path.dirname(abs)): Model | undefined {
     const { documents, diagnostics } = parseManifestText(display, text, this.options.limits, { customTags: CUSTOM_TAGS });
     this.diagnostics.push(...diagnostics);
     if (diagnostics.some((d) => d.severity === "error")) return undefined;
@@ -156,7 +172,7 @@ export class ProjectLoader {
     this.interpolateAll(parsed, model as Model, env);
     if (this.diagnostics.slice(before).some((d) => d.severity === "error")) return undefined;
     const dir = path.dirname(abs);
-    resolveRelativePaths(model as Model, dir, env);
+    resolveRelativePaths(model as Model, pathsDir, env);
     if (!this.validate(parsed, model as Model)) return undefined;
     const m = model as Model;
     this.resolveExtends(m, abs, display, env, chain);
@@ -335,6 +351,44 @@ export class ProjectLoader {
     return out;
   }
 
+  /**
+   * An override file's model over the project's (Compose's "Merge and override"): each
+   * service, network, volume, secret and config merged with its namesake by the merge rules,
+   * or added; other top-level keys (name, x- extensions) replaced, mappings merged.
+   */
+  private mergeOverride(model: Model, over: Model): void {
+    const overTags = this.tags.get(over);
+    for (const [k, v] of Object.entries(over)) {
+      if (RESOURCE_SECTIONS.has(k) && isObj(v)) {
+        const into = (isObj(model[k]) ? model[k] : (model[k] = {})) as Obj;
+        if (model[k] === into && this.origins.originOf(model, k) === undefined) this.origins.setKey(model, k, this.origins.originOf(over, k));
+        const sectionTags = this.tags.get(v);
+        for (const [name, def] of Object.entries(v)) {
+          const tag = sectionTags?.get(name);
+          if (tag === "!reset") {
+            delete into[name];
+            continue;
+          }
+          const prev = into[name];
+          if (tag !== "!override" && isObj(prev) && isObj(def)) into[name] = this.mergeMap(prev, def, k === "services" ? [] : [k]);
+          else {
+            into[name] = def;
+            this.origins.setKey(into, name, this.origins.originOf(v, name));
+          }
+        }
+        continue;
+      }
+      const tag = overTags?.get(k);
+      if (tag === "!reset") {
+        delete model[k];
+        continue;
+      }
+      const prev = model[k];
+      model[k] = tag !== "!override" && isObj(prev) && isObj(v) ? this.mergeMap(prev, v, [k]) : v;
+      if (model[k] === v) this.origins.setKey(model, k, this.origins.originOf(over, k));
+    }
+  }
+
   // ---------------------------------------------------------------- include
 
   private resolveIncludes(model: Model, abs: string, dir: string, env: Lookup, chain: Set<string>) {
@@ -420,6 +474,9 @@ export class ProjectLoader {
 }
 
 // ---------------------------------------------------------------- merge rules (Compose Specification, "Merge and override")
+
+/** Top-level sections whose entries an override file merges by name. */
+const RESOURCE_SECTIONS = new Set(["services", "networks", "volumes", "secrets", "configs"]);
 
 /** Fields replaced whole by the override. */
 const REPLACED = new Set(["command", "entrypoint", "healthcheck.test", "services.healthcheck.test", "test"]);

@@ -26,6 +26,12 @@ export interface ComposeLoadOptions {
   env: Lookup;
   readFile: (absPath: string) => string | undefined;
   limits: ParseLimits;
+  /**
+   * Absolute paths of files merged over the root one, in order (`-f a.yaml -f b.yaml`,
+   * `compose.override.yaml`), read through `readFile`; their relative paths resolve against
+   * the project directory, as Compose's do.
+   */
+  overrides?: string[];
 }
 
 export class FileNotRead extends Error {
