@@ -298,22 +298,31 @@ export class ProjectLoader {
 
   private mergeMap(base: Obj, over: Obj, at: Seg): Obj {
     const out: Obj = {};
-    const tags = this.tags.get(over);
     for (const [k, v] of Object.entries(base)) {
       out[k] = v;
       this.origins.setKey(out, k, this.origins.originOf(base, k));
     }
+    this.overlay(out, over, (k, prev, v) => this.mergeValue(prev, v, base, over, [...at, k]));
+    return out;
+  }
+
+  /**
+   * `over`'s keys onto `into`, in place: `!reset` deletes the key, `!override` or a key
+   * `into` lacks takes `over`'s value, anything else `merge(key, into's, over's)`; the
+   * origin of a value taken whole is `over`'s.
+   */
+  private overlay(into: Obj, over: Obj, merge: (key: string, prev: unknown, v: unknown) => unknown): void {
+    const tags = this.tags.get(over);
     for (const [k, v] of Object.entries(over)) {
       const tag = tags?.get(k);
       if (tag === "!reset") {
-        delete out[k];
+        delete into[k];
         continue;
       }
-      const prev = out[k];
-      out[k] = tag === "!override" || prev === undefined ? v : this.mergeValue(prev, v, base, over, [...at, k]);
-      if (out[k] === v) this.origins.setKey(out, k, this.origins.originOf(over, k));
+      const prev = into[k];
+      into[k] = tag === "!override" || prev === undefined ? v : merge(k, prev, v);
+      if (into[k] === v) this.origins.setKey(into, k, this.origins.originOf(over, k));
     }
-    return out;
   }
 
   private mergeValue(a: unknown, b: unknown, baseParent: Obj, overParent: Obj, at: Seg): unknown {
@@ -357,36 +366,12 @@ export class ProjectLoader {
    * or added; other top-level keys (name, x- extensions) replaced, mappings merged.
    */
   private mergeOverride(model: Model, over: Model): void {
-    const overTags = this.tags.get(over);
-    for (const [k, v] of Object.entries(over)) {
-      if (RESOURCE_SECTIONS.has(k) && isObj(v)) {
-        const into = (isObj(model[k]) ? model[k] : (model[k] = {})) as Obj;
-        if (model[k] === into && this.origins.originOf(model, k) === undefined) this.origins.setKey(model, k, this.origins.originOf(over, k));
-        const sectionTags = this.tags.get(v);
-        for (const [name, def] of Object.entries(v)) {
-          const tag = sectionTags?.get(name);
-          if (tag === "!reset") {
-            delete into[name];
-            continue;
-          }
-          const prev = into[name];
-          if (tag !== "!override" && isObj(prev) && isObj(def)) into[name] = this.mergeMap(prev, def, k === "services" ? [] : [k]);
-          else {
-            into[name] = def;
-            this.origins.setKey(into, name, this.origins.originOf(v, name));
-          }
-        }
-        continue;
-      }
-      const tag = overTags?.get(k);
-      if (tag === "!reset") {
-        delete model[k];
-        continue;
-      }
-      const prev = model[k];
-      model[k] = tag !== "!override" && isObj(prev) && isObj(v) ? this.mergeMap(prev, v, [k]) : v;
-      if (model[k] === v) this.origins.setKey(model, k, this.origins.originOf(over, k));
-    }
+    this.overlay(model, over, (k, prev, v) => {
+      if (!isObj(prev) || !isObj(v)) return v;
+      if (!RESOURCE_SECTIONS.has(k)) return this.mergeMap(prev, v, [k]);
+      this.overlay(prev, v, (_name, p, d) => (isObj(p) && isObj(d) ? this.mergeMap(p, d, k === "services" ? [] : [k]) : d));
+      return prev;
+    });
   }
 
   // ---------------------------------------------------------------- include
