@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
+import type { Header } from "tar-stream";
 import * as path from "node:path";
 import type { Logger } from "pino";
 import { invalidArgument, isBerthError } from "../../lib/errors.js";
 import { openDecompressed } from "./decompress.js";
 import { entryComponents } from "./entry-path.js";
-import { LayerWriter } from "./layer-writer.js";
-import { forEachTarEntry } from "./tar-entries.js";
+import { LayerWriter, SMALL_FILE_BYTES } from "./layer-writer.js";
+import { readTar, type TarHandler } from "./tar-reader.js";
 
 export interface UnpackLayerOptions {
   /** Committed blob (compressed or not: detected from its magic bytes). */
@@ -42,7 +43,7 @@ export async function unpackLayer(o: UnpackLayerOptions): Promise<{ size: number
     what: o.what,
     ...(o.scratch ? { whiteoutTemplate: path.join(o.scratch, "whiteout") } : {}),
   });
-  const read = await readLayerTar(o, (h, body) => writer.apply(h, body), () => writer.finish());
+  const read = await readLayerTar(o, { entry: (h, body) => writer.entry(h, body), large: (h) => writer.large(h) }, SMALL_FILE_BYTES, () => writer.finish());
   if (read.diffId !== o.diffId) {
     throw invalidArgument(`${o.what}: uncompressed content has digest ${read.diffId}, expected diff ID ${o.diffId}`);
   }
@@ -57,7 +58,8 @@ export async function unpackLayer(o: UnpackLayerOptions): Promise<{ size: number
  */
 async function readLayerTar(
   o: { blobPath: string; mediaType: string; maxBytes: number; what: string; signal?: AbortSignal },
-  onEntry: Parameters<typeof forEachTarEntry>[1],
+  handler: TarHandler,
+  wholeBodyMax: number,
   finish: () => Promise<void> = async () => {},
 ): Promise<{ diffId: string; size: number; entries: number }> {
   const hash = createHash("sha256");
@@ -74,14 +76,17 @@ async function readLayerTar(
         yield chunk;
       }
     })();
-    await forEachTarEntry(
-      tapped,
-      async (h, body) => {
+    const counted: TarHandler = {
+      entry: (h, body) => {
         entries++;
-        await onEntry(h, body);
+        return handler.entry(h, body);
       },
-      o.signal,
-    );
+      large: (h) => {
+        entries++;
+        return handler.large(h);
+      },
+    };
+    await readTar(tapped, counted, { wholeBodyMax, ...(o.signal ? { signal: o.signal } : {}) });
     await finish();
   } catch (err) {
     if (isBerthError(err) || o.signal?.aborted) throw err;
@@ -103,9 +108,11 @@ export async function inspectLayer(o: {
   signal?: AbortSignal;
 }): Promise<{ diffId: string; size: number; entries: number }> {
   let entries = 0;
-  return readLayerTar(o, async (h) => {
+  const check = (h: Header) => {
     if (++entries > o.maxEntries) throw invalidArgument(`${o.what}: more than ${o.maxEntries} entries`);
     entryComponents(h.name, "entry");
     if (h.type === "link") entryComponents(h.linkname ?? "", "hardlink target");
-  });
+  };
+  // Bodies are not looked at: none is gathered.
+  return readLayerTar(o, { entry: check, large: (h) => (check(h), { write() {}, end() {} }) }, 0);
 }

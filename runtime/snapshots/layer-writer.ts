@@ -1,10 +1,11 @@
-import { closeSync, constants as fsc, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, promises as fs, symlinkSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants as fsc, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, promises as fs, rmSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "pino";
 import type { Header } from "tar-stream";
 import { invalidArgument, unavailable } from "../../lib/errors.js";
 import { classifyWhiteout, entryComponents } from "./entry-path.js";
 import { runCommand } from "./run-command.js";
+import type { LargeBodySink } from "./tar-reader.js";
 
 export interface LayerWriterOptions {
   /** Apply tar ownership with lchown/fchown. Needs root; off means files keep our uid/gid. */
@@ -25,8 +26,8 @@ export interface LayerWriterOptions {
 
 const MAX_ID = 0xfffffffe;
 
-/** Bodies up to this size are written with one synchronous write; larger ones stream. */
-const SMALL_FILE_BYTES = 1 << 20;
+/** Bodies up to this size are handed whole (one synchronous write); larger ones come in chunks (`large`). */
+export const SMALL_FILE_BYTES = 1 << 20;
 
 /**
  * Applies tar entries to one layer directory, which must be new and private to this writer
@@ -57,12 +58,14 @@ const SMALL_FILE_BYTES = 1 << 20;
  *   must never come from an image anyway).
  * - Directory mtimes are applied by `finish()`, deepest first, after all children exist.
  *
- * Speed (bench/build): the metadata calls of an entry (open, fchown, fchmod, futimes, close,
- * mkdir, symlink, link, lstat) are synchronous — each is a few microseconds, where an awaited
- * one costs a thread-pool round trip — and a body up to 1 MiB is written in one call, so an
- * entry holds the event loop for about a millisecond at most; larger bodies, and removing a
- * replaced tree, stay asynchronous. The existence check before creating a name is skipped for names this
- * writer has not created: the directory is fresh and private to it.
+ * Speed (bench/build): tar-reader.ts hands each entry over with its whole body (up to
+ * SMALL_FILE_BYTES; a larger file comes in chunks to `large`), and an entry's calls — open,
+ * write, fchown, fchmod, futimes, close, mkdir, symlink, link, lstat — are synchronous: each
+ * is a few microseconds, where an awaited one costs a thread-pool round trip, and an unpack
+ * runs on a worker thread of its own (unpack-pool.ts). Only what runs a command (a FIFO, an
+ * opaque marker, a layer's first whiteout) is awaited. The existence check before creating a
+ * name is skipped for names this writer has not created: the directory is fresh and private
+ * to it.
  */
 export class LayerWriter {
   private readonly dirTimes = new Map<string, Date>();
@@ -77,71 +80,64 @@ export class LayerWriter {
     private readonly opts: LayerWriterOptions,
   ) {}
 
-  async apply(h: Header, body: AsyncIterable<Buffer>): Promise<void> {
-    if (++this.entries > this.opts.maxEntries) {
-      throw invalidArgument(`${this.opts.what}: more than ${this.opts.maxEntries} entries`);
+  /**
+   * One entry with its whole body (tar-reader.ts hands bodies up to SMALL_FILE_BYTES so;
+   * empty for anything but a file). Synchronous — nothing to await — except for what runs a
+   * command (a FIFO, an opaque marker, a layer's first whiteout).
+   */
+  entry(h: Header, body: Buffer): void | Promise<void> {
+    const t = this.target(h);
+    if (!t) return;
+    if (t.kind === "opaque") return this.setOpaque(this.ensureParents(t.parts), h.name);
+    if (t.kind === "whiteout") {
+      this.ensureParents(t.parts);
+      return this.makeWhiteout(this.abs(t.parts));
     }
-    const parts = entryComponents(h.name, "entry");
-    if (parts.length === 0) return; // the root itself ("./"): the layer dir is ours, skip
-    const base = parts[parts.length - 1]!;
-    const wh = classifyWhiteout(base);
-    if (wh.kind === "opaque") {
-      const dir = await this.ensureParents(parts);
-      await this.setOpaque(dir, h.name);
-      return;
-    }
-    if (wh.kind === "whiteout") {
-      const target = [...parts.slice(0, -1), wh.target];
-      entryComponents(target.join("/"), "whiteout target");
-      await this.ensureParents(target);
-      await this.makeWhiteout(this.abs(target));
-      return;
-    }
-
-    const parent = await this.ensureParents(parts);
-    const abs = path.join(parent, base);
-    const mode = (h.mode ?? 0o644) & 0o7777;
-    const { uid, gid } = ownership(h, this.opts.what);
-    const mtime = h.mtime instanceof Date && !Number.isNaN(h.mtime.getTime()) ? h.mtime : new Date(0);
-
+    const { abs, meta } = t;
     switch (h.type) {
       case "file":
       case "contiguous-file": {
-        await this.removeExisting(abs, false);
-        await this.writeFile(abs, body, { uid, gid, mode, mtime });
+        this.removeExisting(abs, false);
+        const fd = this.createFile(abs);
+        try {
+          for (let off = 0; off < body.byteLength; ) off += writeSync(fd, body, off, body.byteLength - off);
+          this.fileMeta(fd, meta);
+        } finally {
+          closeSync(fd);
+        }
         return;
       }
       case "directory": {
-        const kept = await this.removeExisting(abs, true);
+        const kept = this.removeExisting(abs, true);
         if (!kept) {
           mkdirSync(abs, { mode: 0o700 });
           this.written.add(abs);
         }
         const fd = openSync(abs, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
         try {
-          if (this.opts.chown) fchownSync(fd, uid, gid);
-          fchmodSync(fd, mode);
+          if (this.opts.chown) fchownSync(fd, meta.uid, meta.gid);
+          fchmodSync(fd, meta.mode);
         } finally {
           closeSync(fd);
         }
         this.knownDirs.add(abs);
-        this.dirTimes.set(abs, mtime);
+        this.dirTimes.set(abs, meta.mtime);
         return;
       }
       case "symlink": {
         const target = h.linkname ?? "";
         if (target === "" || target.includes("\0")) throw invalidArgument(`${this.opts.what}: symlink ${JSON.stringify(h.name)} has an invalid target`);
-        await this.removeExisting(abs, false);
+        this.removeExisting(abs, false);
         symlinkSync(target, abs);
         this.written.add(abs);
-        if (this.opts.chown) lchownSync(abs, uid, gid);
-        lutimesSync(abs, mtime, mtime);
+        if (this.opts.chown) lchownSync(abs, meta.uid, meta.gid);
+        lutimesSync(abs, meta.mtime, meta.mtime);
         return;
       }
       case "link": {
         const targetParts = entryComponents(h.linkname ?? "", "hardlink target");
         if (targetParts.length === 0) throw invalidArgument(`${this.opts.what}: hardlink ${JSON.stringify(h.name)} has an empty target`);
-        const targetParent = await this.checkParents(targetParts, h.linkname ?? "");
+        const targetParent = this.checkParents(targetParts, h.linkname ?? "");
         const targetAbs = path.join(targetParent, targetParts[targetParts.length - 1]!);
         if (targetAbs === abs) return;
         let st;
@@ -151,24 +147,15 @@ export class LayerWriter {
           throw invalidArgument(`${this.opts.what}: hardlink ${JSON.stringify(h.name)} targets ${JSON.stringify(h.linkname)}, which is not in this layer`);
         }
         if (st.isDirectory()) throw invalidArgument(`${this.opts.what}: hardlink ${JSON.stringify(h.name)} targets a directory`);
-        await this.removeExisting(abs, false);
+        this.removeExisting(abs, false);
         linkSync(targetAbs, abs);
         this.written.add(abs);
         return;
       }
-      case "fifo": {
-        await this.removeExisting(abs, false);
-        await runCommand("mkfifo", ["-m", mode.toString(8), "--", abs]);
-        this.written.add(abs);
-        if (this.opts.chown) await fs.lchown(abs, uid, gid);
-        await fs.lutimes(abs, mtime, mtime);
-        return;
-      }
+      case "fifo":
+        return this.makeFifo(abs, meta);
       case "character-device":
-        if ((h.devmajor ?? 0) === 0 && (h.devminor ?? 0) === 0) {
-          await this.makeWhiteout(abs);
-          return;
-        }
+        if ((h.devmajor ?? 0) === 0 && (h.devminor ?? 0) === 0) return this.makeWhiteout(abs);
         this.opts.logger.debug({ entry: h.name, type: h.type }, "skipping device node");
         return;
       case "block-device":
@@ -179,46 +166,89 @@ export class LayerWriter {
     }
   }
 
-  /** A regular file, created O_EXCL|O_NOFOLLOW; metadata through its descriptor, chown before chmod. */
-  private async writeFile(abs: string, body: AsyncIterable<Buffer>, meta: { uid: number; gid: number; mode: number; mtime: Date }): Promise<void> {
-    const small: Buffer[] = [];
-    let size = 0;
-    let fh: Awaited<ReturnType<typeof fs.open>> | undefined;
-    const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
-    try {
-      for await (const chunk of body) {
-        if (!fh && size + chunk.byteLength <= SMALL_FILE_BYTES) {
-          small.push(chunk);
-          size += chunk.byteLength;
-          continue;
-        }
-        if (!fh) {
-          fh = await fs.open(abs, flags, 0o600);
-          this.written.add(abs);
-          for (const c of small.splice(0)) await writeAllAsync(fh, c);
-        }
-        await writeAllAsync(fh, chunk);
-      }
-      if (fh) {
-        if (this.opts.chown) await fh.chown(meta.uid, meta.gid);
-        await fh.chmod(meta.mode);
-        await fh.utimes(meta.mtime, meta.mtime);
-        return;
-      }
-    } finally {
-      await fh?.close();
+  /**
+   * An entry whose body is larger than tar-reader hands whole: a file (its chunks written
+   * as they come, synchronously); anything else is applied as `entry` and its body dropped.
+   */
+  async large(h: Header): Promise<LargeBodySink> {
+    if (h.type !== "file" && h.type !== "contiguous-file") {
+      await this.entry(h, Buffer.alloc(0));
+      return { write() {}, end() {} };
     }
-    const fd = openSync(abs, flags, 0o600);
+    const t = this.target(h);
+    if (!t || t.kind !== "entry") throw invalidArgument(`${this.opts.what}: entry ${JSON.stringify(h.name)} is a whiteout or the root with a body`);
+    this.removeExisting(t.abs, false);
+    const fd = this.createFile(t.abs);
+    let open = true;
+    const close = () => {
+      if (open) closeSync(fd);
+      open = false;
+    };
+    return {
+      write(chunk) {
+        try {
+          for (let off = 0; off < chunk.byteLength; ) off += writeSync(fd, chunk, off, chunk.byteLength - off);
+        } catch (err) {
+          close();
+          throw err;
+        }
+      },
+      end: () => {
+        try {
+          this.fileMeta(fd, t.meta);
+        } finally {
+          close();
+        }
+      },
+    };
+  }
+
+  /** The entry counted and its name checked: what it is (nothing, for the root itself), where, with which metadata. */
+  private target(h: Header):
+    | undefined
+    | { kind: "opaque"; parts: string[] }
+    | { kind: "whiteout"; parts: string[] }
+    | { kind: "entry"; abs: string; meta: { uid: number; gid: number; mode: number; mtime: Date } } {
+    if (++this.entries > this.opts.maxEntries) {
+      throw invalidArgument(`${this.opts.what}: more than ${this.opts.maxEntries} entries`);
+    }
+    const parts = entryComponents(h.name, "entry");
+    if (parts.length === 0) return undefined; // the root itself ("./"): the layer dir is ours, skip
+    const base = parts[parts.length - 1]!;
+    const wh = classifyWhiteout(base);
+    if (wh.kind === "opaque") return { kind: "opaque", parts };
+    if (wh.kind === "whiteout") {
+      const target = [...parts.slice(0, -1), wh.target];
+      entryComponents(target.join("/"), "whiteout target");
+      return { kind: "whiteout", parts: target };
+    }
+    const parent = this.ensureParents(parts);
+    const mode = (h.mode ?? 0o644) & 0o7777;
+    const { uid, gid } = ownership(h, this.opts.what);
+    const mtime = h.mtime instanceof Date && !Number.isNaN(h.mtime.getTime()) ? h.mtime : new Date(0);
+    return { kind: "entry", abs: path.join(parent, base), meta: { uid, gid, mode, mtime } };
+  }
+
+  /** A regular file, created O_EXCL|O_NOFOLLOW (0600 until fileMeta). */
+  private createFile(abs: string): number {
+    const fd = openSync(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
     this.written.add(abs);
-    try {
-      const data = small.length === 1 ? small[0]! : Buffer.concat(small, size);
-      for (let off = 0; off < data.byteLength; ) off += writeSync(fd, data, off, data.byteLength - off);
-      if (this.opts.chown) fchownSync(fd, meta.uid, meta.gid);
-      fchmodSync(fd, meta.mode);
-      futimesSync(fd, meta.mtime, meta.mtime);
-    } finally {
-      closeSync(fd);
-    }
+    return fd;
+  }
+
+  /** A file's metadata through its descriptor: chown before chmod, so setuid/setgid bits survive. */
+  private fileMeta(fd: number, meta: { uid: number; gid: number; mode: number; mtime: Date }): void {
+    if (this.opts.chown) fchownSync(fd, meta.uid, meta.gid);
+    fchmodSync(fd, meta.mode);
+    futimesSync(fd, meta.mtime, meta.mtime);
+  }
+
+  private async makeFifo(abs: string, meta: { uid: number; gid: number; mode: number; mtime: Date }): Promise<void> {
+    this.removeExisting(abs, false);
+    await runCommand("mkfifo", ["-m", meta.mode.toString(8), "--", abs]);
+    this.written.add(abs);
+    if (this.opts.chown) await fs.lchown(abs, meta.uid, meta.gid);
+    await fs.lutimes(abs, meta.mtime, meta.mtime);
   }
 
   /** Applies deferred directory mtimes, deepest first, and removes the whiteout template. Call once after the last entry. */
@@ -236,7 +266,7 @@ export class LayerWriter {
   }
 
   /** Verifies (creating missing ones) every parent of `parts`; returns the parent's path. */
-  private async ensureParents(parts: string[]): Promise<string> {
+  private ensureParents(parts: string[]): string {
     let cur = this.root;
     for (const p of parts.slice(0, -1)) {
       cur = path.join(cur, p);
@@ -268,12 +298,17 @@ export class LayerWriter {
   }
 
   /** Like ensureParents but creates nothing: for hardlink targets. */
-  private async checkParents(parts: string[], name: string): Promise<string> {
+  private checkParents(parts: string[], name: string): string {
     let cur = this.root;
     for (const p of parts.slice(0, -1)) {
       cur = path.join(cur, p);
       if (this.knownDirs.has(cur)) continue;
-      const st = await fs.lstat(cur).catch(() => undefined);
+      let st;
+      try {
+        st = lstatSync(cur);
+      } catch {
+        st = undefined;
+      }
       if (!st || !st.isDirectory()) {
         throw invalidArgument(`${this.opts.what}: hardlink target ${JSON.stringify(name)} is not in this layer or passes through a symlink`);
       }
@@ -283,7 +318,7 @@ export class LayerWriter {
   }
 
   /** Removes what is at `abs` (never following it). Returns true when a directory was kept. */
-  private async removeExisting(abs: string, keepDir: boolean): Promise<boolean> {
+  private removeExisting(abs: string, keepDir: boolean): boolean {
     if (!this.written.has(abs)) return false;
     let st;
     try {
@@ -297,7 +332,7 @@ export class LayerWriter {
     }
     if (st.isDirectory()) {
       if (keepDir) return true;
-      await fs.rm(abs, { recursive: true, force: true }); // a whole tree: not on the event loop
+      rmSync(abs, { recursive: true, force: true }); // a whole tree replaced within one layer: rare
       this.forgetDirsUnder(abs);
       return false;
     }
@@ -313,8 +348,23 @@ export class LayerWriter {
     for (const d of [...this.written]) if (under(d)) this.written.delete(d);
   }
 
-  private async makeWhiteout(abs: string): Promise<void> {
-    await this.removeExisting(abs, false);
+  private makeWhiteout(abs: string): void | Promise<void> {
+    this.removeExisting(abs, false);
+    const template = this.opts.whiteoutTemplate;
+    if (template && this.templateMade) {
+      try {
+        linkSync(template, abs);
+        this.written.add(abs);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EMLINK") throw err;
+      }
+    }
+    return this.makeWhiteoutSlow(abs);
+  }
+
+  /** The layer's first whiteout (the template made), a template full of links, or no template: mknod(1). */
+  private async makeWhiteoutSlow(abs: string): Promise<void> {
     const template = this.opts.whiteoutTemplate;
     if (template) {
       if (!this.templateMade) {
@@ -338,7 +388,7 @@ export class LayerWriter {
 
   private async setOpaque(dir: string, name: string): Promise<void> {
     if (dir !== this.root) {
-      const st = await fs.lstat(dir);
+      const st = lstatSync(dir);
       if (!st.isDirectory()) throw invalidArgument(`${this.opts.what}: opaque marker ${JSON.stringify(name)} is not in a directory`);
     }
     try {
@@ -360,9 +410,4 @@ export function ownership(h: Header, what: string): { uid: number; gid: number }
     return v;
   };
   return { uid: pick(pax?.uid, h.uid, "uid"), gid: pick(pax?.gid, h.gid, "gid") };
-}
-
-async function writeAllAsync(fh: Awaited<ReturnType<typeof fs.open>>, chunk: Buffer): Promise<void> {
-  let off = 0;
-  while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
 }

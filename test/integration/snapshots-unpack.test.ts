@@ -324,6 +324,29 @@ describe.skipIf(skip).each(MODES)("layer unpack (root), $mode", ({ script, skip:
       expect(await fs.readFile(path.join(dir, "var/keep"), "utf8")).toBe("k");
     });
 
+    it("a file over the whole-body size (1 MiB) is written in chunks, byte for byte, with its metadata; a directory replaced by a file within the layer goes", async () => {
+      const big = Buffer.alloc(3 * 1024 * 1024 + 123);
+      for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+      const when = new Date("2012-03-04T05:06:07Z");
+      const { fs: dir } = await unpack(
+        [
+          { name: "data/", type: "directory" },
+          { name: "data/old/", type: "directory" },
+          { name: "data/old/x", data: "x" },
+          { name: "data/old", data: "now a file" },
+          { name: "data/blob.bin", data: big, mode: 0o640, uid: 1000, gid: 1002, mtime: when },
+          { name: "data/after", data: "after" },
+        ],
+        undefined,
+        { gzip: true },
+      );
+      expect(sha256(await fs.readFile(path.join(dir, "data/blob.bin")))).toBe(sha256(big));
+      const st = await fs.lstat(path.join(dir, "data/blob.bin"));
+      expect([st.mode & 0o7777, st.uid, st.gid, st.mtime.getTime()]).toEqual([0o640, 1000, 1002, when.getTime()]);
+      expect(await fs.readFile(path.join(dir, "data/old"), "utf8")).toBe("now a file");
+      expect(await fs.readFile(path.join(dir, "data/after"), "utf8")).toBe("after");
+    });
+
     it("makes a layer's whiteouts hard links of one 0/0 device, and leaves no template behind", async () => {
       const { chainId, fs: dir } = await unpack([
         { name: "a/.wh.x", data: "" },
