@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import tar from "tar-stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { tarBuffer, type FixtureEntry } from "../../test/helpers/image-fixtures.js";
+import { rawTarHeader, tarBuffer, type FixtureEntry } from "../../test/helpers/image-fixtures.js";
 import { openSourceRoot, type SourceRoot } from "../build/context/walk.js";
 import { extractTar, goFileMode, isGoDir, isGoSymlink, packTree, pathStatOf } from "./copy-archive.js";
 
@@ -108,6 +108,24 @@ describe("extractTar: hostile entries never reach outside the destination", () =
       { rename: (n) => n.replace(/^src/, "dst") },
     );
     expect(readFileSync(path.join(dest, "dst", "b"), "utf8")).toBe("a");
+  });
+
+  it("a directory entry with a size (a hostile tar) does not stall the copy: its size is no body, the next entry follows", async () => {
+    const size = Buffer.alloc(12);
+    size[0] = 0x80;
+    size.writeUInt16BE(600, 10);
+    const buf = Buffer.concat([rawTarHeader({ name: "d/", type: "5", sizeField: size }), await tarBuffer([{ name: "d/f", data: "after" }])]);
+    const dir = await fs.open(dest, "r");
+    try {
+      const n = await Promise.race([
+        extractTar(dir.fd, Readable.from([buf]), { owner: "none", what: "copy to test", maxEntries: 10 }),
+        new Promise<string>((r) => setTimeout(() => r("stalled"), 3000)),
+      ]);
+      expect(n).toBe(2);
+    } finally {
+      await dir.close();
+    }
+    expect(readFileSync(path.join(dest, "d/f"), "utf8")).toBe("after");
   });
 
   it("refuses a stream that is not a tar", async () => {

@@ -1,6 +1,7 @@
 import { closeSync, constants as fsc, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
 import type { Readable } from "node:stream";
-import type { Extract, Header, Pack } from "tar-stream";
+import type { Header, Pack } from "tar-stream";
+import { forEachTarEntry } from "../snapshots/tar-entries.js";
 import { failedPrecondition, invalidArgument, isBerthError } from "../../lib/errors.js";
 import type { SourceRoot, WalkOptions } from "../build/context/walk.js";
 import type { SourceEntry } from "../build/context/types.js";
@@ -143,27 +144,14 @@ export function defaultExtractOptions(): Pick<ExtractOptions, "maxEntries"> {
   return { maxEntries: 1_000_000 };
 }
 
-/** Extracts `tar` (a tar stream, read by tar-stream) under directory descriptor `dirFd`; returns the number of entries. */
+/** Extracts `tar` (a tar stream, read by forEachTarEntry) under directory descriptor `dirFd`; returns the number of entries. */
 export async function extractTar(dirFd: number, tar: Readable | AsyncIterable<Uint8Array>, options: ExtractOptions): Promise<number> {
-  const tarStream = (await import("tar-stream")).default;
-  const ex: Extract = tarStream.extract();
   const writer = new TreeWriter(dirFd, options);
-  const feed = (async () => {
-    try {
-      for await (const chunk of tar) if (!ex.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) await new Promise<void>((r) => ex.once("drain", () => r()));
-      (ex as unknown as { end(): void }).end();
-    } catch (err) {
-      ex.destroy(err as Error);
-    }
-  })();
   try {
-    for await (const entry of ex) await writer.apply(entry.header, entry as AsyncIterable<Buffer>);
-    await feed;
+    await forEachTarEntry(tar as AsyncIterable<Uint8Array>, (h, body) => writer.apply(h, body));
     writer.finish();
     return writer.entries;
   } catch (err) {
-    ex.destroy();
-    await feed.catch(() => {});
     throw mapFsError(err, options.what);
   } finally {
     writer.close();

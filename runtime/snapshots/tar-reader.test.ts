@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Header } from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { tarBuffer, type FixtureEntry } from "../../test/helpers/image-fixtures.js";
+import { rawTarHeader, tarBuffer, type FixtureEntry } from "../../test/helpers/image-fixtures.js";
 import { decodePax, readTar } from "./tar-reader.js";
 import { forEachTarEntry } from "./tar-entries.js";
+import tarStream from "tar-stream";
 
 interface Seen {
   name: string;
@@ -60,11 +61,13 @@ async function withReader(buf: Buffer, step: number, whole = 1 << 20): Promise<{
 /** What tar-stream hands over for the same bytes: the reference. */
 async function withTarStream(buf: Buffer): Promise<Seen[]> {
   const out: Seen[] = [];
-  await forEachTarEntry(chunks(buf, 4096), async (h, body) => {
+  const ex = tarStream.extract();
+  ex.end(buf);
+  for await (const entry of ex) {
     const parts: Buffer[] = [];
-    for await (const c of body) parts.push(c);
-    out.push(seen(h, Buffer.concat(parts)));
-  });
+    for await (const c of entry as AsyncIterable<Buffer>) parts.push(c);
+    out.push(seen(entry.header, Buffer.concat(parts)));
+  }
   return out;
 }
 
@@ -87,26 +90,6 @@ function gnuTar(format: "gnu" | "posix" | "ustar"): Buffer {
   const out = path.join(d, `${format}.tar`);
   execFileSync("tar", [`--format=${format}`, "--sort=name", "--owner=1000", "--group=1000", "-cf", out, "-C", src, "."]);
   return readFileSync(out);
-}
-
-/** A ustar header with a right checksum. */
-function rawHeader(o: { name: string; type: string; size?: number; sizeField?: Buffer }): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(o.name, 0);
-  h.write("0000644\0", 100);
-  h.write("0000000\0", 108);
-  h.write("0000000\0", 116);
-  if (o.sizeField) o.sizeField.copy(h, 124);
-  else h.write(`${(o.size ?? 0).toString(8).padStart(11, "0")}\0`, 124);
-  h.write("00000000000\0", 136);
-  h.write(o.type, 156);
-  h.write("ustar\0", 257);
-  h.write("00", 263);
-  h.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
-  return h;
 }
 
 describe("readTar", () => {
@@ -180,13 +163,13 @@ describe("readTar", () => {
     dirSize[0] = 0x80;
     dirSize.writeUInt16BE(600, 10); // base-256: 600
     const archive = Buffer.concat([
-      rawHeader({ name: "g", type: "g", size: g.length }),
+      rawTarHeader({ name: "g", type: "g", size: g.length }),
       padded(g),
-      rawHeader({ name: "x", type: "x", size: x.length }),
+      rawTarHeader({ name: "x", type: "x", size: x.length }),
       padded(x),
-      rawHeader({ name: "short", type: "0", size: 2 }),
+      rawTarHeader({ name: "short", type: "0", size: 2 }),
       padded(Buffer.from("ok")),
-      rawHeader({ name: "dir/", type: "5", sizeField: dirSize }),
+      rawTarHeader({ name: "dir/", type: "5", sizeField: dirSize }),
       await tarBuffer([{ name: "after", data: "ok" }]),
     ]);
     const r = (await withReader(archive, 512)).entries;
@@ -247,5 +230,24 @@ describe("readTar", () => {
     };
     expect(decodePax(Buffer.from(rec("path", "a/é") + rec("size", "12")))).toEqual({ path: "a/é", size: "12" });
     expect(decodePax(Buffer.from(`${rec("path", "x")}garbage`))).toEqual({ path: "x" });
+  });
+
+  it("forEachTarEntry on it: bodies as iterables (a large one streamed with backpressure), an unread rest skipped, the consumer's error thrown", async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024 + 5, 0x5a);
+    const buf = await tarBuffer([{ name: "a", data: "small" }, { name: "big", data: big }, { name: "skipped-body", data: big }, { name: "z", data: "end" }]);
+    const got: [string, number][] = [];
+    await forEachTarEntry(chunks(buf, 65536), async (h, body) => {
+      if (h.name === "skipped-body") return;
+      let n = 0;
+      for await (const c of body) n += c.length;
+      got.push([h.name, n]);
+    });
+    expect(got).toEqual([["a", 5], ["big", big.length], ["z", 3]]);
+    await expect(
+      forEachTarEntry(chunks(buf, 65536), async (h, body) => {
+        if (h.name !== "big") return;
+        for await (const _ of body) throw new Error("consumer failed");
+      }),
+    ).rejects.toThrow("consumer failed");
   });
 });

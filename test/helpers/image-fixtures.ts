@@ -292,3 +292,23 @@ export async function writeOciLayoutDir(dir: string, img: FixtureImage, options:
     }
   }
 }
+
+/** One ustar header block with a right checksum (for archives tarBuffer cannot write: a directory with a size, a pax global header). */
+export function rawTarHeader(o: { name: string; type: string; size?: number; sizeField?: Buffer }): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(o.name, 0);
+  h.write("0000644\0", 100);
+  h.write("0000000\0", 108);
+  h.write("0000000\0", 116);
+  if (o.sizeField) o.sizeField.copy(h, 124);
+  else h.write(`${(o.size ?? 0).toString(8).padStart(11, "0")}\0`, 124);
+  h.write("00000000000\0", 136);
+  h.write(o.type, 156);
+  h.write("ustar\0", 257);
+  h.write("00", 263);
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
+  return h;
+}
