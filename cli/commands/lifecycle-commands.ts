@@ -8,8 +8,14 @@ export function registerLifecycleCommands(program: Command): void {
     ["start", "start stopped containers"],
     ["restart", "restart containers"],
   ] as const) {
-    program
-      .command(action)
+    const cmd = program.command(action);
+    if (action === "start") {
+      cmd
+        .option("-a, --attach", "attach to its output before it runs, as docker start -a; berth exits with its exit code", false)
+        .option("-i, --interactive", "with -a: pass your input on (a container with stdin: true)", false)
+        .option("--detach-keys <keys>", "the detach sequence, as Docker's", "ctrl-p,ctrl-q");
+    }
+    cmd
       .summary(summary)
       .description(`${summary[0]!.toUpperCase()}${summary.slice(1)}; prints each name as it is done, like docker ${action}.`)
       .argument("<names...>", "container names")
@@ -18,11 +24,13 @@ export function registerLifecycleCommands(program: Command): void {
         `
 Examples:
   berth ${action} web
-  berth ${action} web db`,
+  berth ${action} web db${action === "start" ? "\n  berth start -ai shell             attached from its first byte, your input passed on" : ""}`,
       )
-      .action(async (names: string[], _opts, cmd: Command) => {
-        const { runLifecycle } = await import("./lifecycle.js");
-        await run(runLifecycle(await clientContext(cmd), action, names));
+      .action(async (names: string[], opts: { attach?: boolean; interactive?: boolean; detachKeys?: string }, cmd: Command) => {
+        const { runLifecycle, runStartAttached } = await import("./lifecycle.js");
+        const ctx = await clientContext(cmd);
+        if (action === "start" && (opts.attach || opts.interactive)) await run(runStartAttached(ctx, names, { interactive: opts.interactive === true, detachKeys: opts.detachKeys }));
+        else await run(runLifecycle(ctx, action, names));
       });
   }
 }

@@ -168,4 +168,20 @@ describe.skipIf(lacking)("terminals through tmux against a real daemon", () => {
     const got = await cli(["get", "ctr", "piped", "-o", "json"]);
     expect(got.code).not.toBe(0);
   }, 60_000);
+
+  it("start -a of an exited container: its output from the first byte, its exit code berth's; -a with two names is a usage error", async () => {
+    const f = path.join(env.base, "once.yaml");
+    writeFileSync(f, `---\napiVersion: berth/v1\nkind: Container\nmetadata: {name: once}\nspec:\n  image: localhost/busybox:latest\n  networkMode: none\n  restartPolicy: "no"\n  command: [sh, -c, 'echo run-$(cat /proc/uptime | cut -d" " -f1); exit 5']\n`);
+    expect((await cli(["apply", "-f", f])).code).toBe(0);
+    await untilCli("once exited", () => cli(["get", "ctr", "once", "-o", "json"]), (r) => r.code === 0 && JSON.parse(r.stdout).status.phase === "Exited", 60_000);
+    const first = (await cli(["logs", "once"])).stdout;
+    const r = await cli(["start", "-a", "once"]);
+    expect(r.code, r.stderr).toBe(5);
+    // this run's line (another uptime than the first run's), written the moment it ran
+    expect(r.stdout).toMatch(/^run-\d+\.\d+\n$/);
+    expect(r.stdout).not.toBe(first);
+    const two = await cli(["start", "-a", "once", "box"]);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/cannot start and attach multiple containers/);
+  }, 90_000);
 });
