@@ -393,7 +393,8 @@ export interface Attachment {
   stderr: Readable;
   resize(size: TerminalSize): Promise<void>;
   detach(): void;
-  ended: Promise<{ exited: boolean }>;
+  /** `overrun`: disconnected because the reader fell too far behind (the process goes on). */
+  ended: Promise<{ exited: boolean; overrun?: boolean }>;
 }
 
 /** How a streamed exec ended. */

@@ -30,6 +30,12 @@ const STDOUT_PIPE = 2;
 const STDERR_PIPE = 3;
 /** conmon reads at most CONN_SOCK_BUF_SIZE (32 KiB) per packet; a longer one would be cut. */
 const MAX_PACKET = 8192;
+/**
+ * Output a client may fall behind by before it is disconnected. The socket cannot be paused
+ * (node-unix-socket has no flow control), so a client that stops reading — a suspended
+ * terminal, a stalled pipe — would otherwise grow the daemon's memory with a chatty process.
+ */
+export const MAX_ATTACH_BEHIND_BYTES = 16 * 1024 * 1024;
 /** conmon's ctl message type of a window resize (src/ctrl.c WIN_RESIZE_EVENT). */
 const WIN_RESIZE_EVENT = 1;
 
@@ -47,6 +53,8 @@ export interface AttachConnection {
   close(): void;
   /** Resolves once the socket is closed, by either side. */
   readonly closed: Promise<void>;
+  /** Set when it was closed because the reader fell MAX_ATTACH_BEHIND_BYTES behind. */
+  readonly overrun: boolean;
 }
 
 /** A terminal's size as conmon's ctl FIFO takes it (rows first), or undefined when out of its range (1..1000). */
@@ -82,7 +90,7 @@ export async function writeResize(dir: string, cols: number, rows: number): Prom
  * Connects to `<dir>/attach`. Unavailable when nothing listens there (the process ended, or
  * its conmon was started without an attach socket).
  */
-export async function connectAttachSocket(dir: string, what: string): Promise<AttachConnection> {
+export async function connectAttachSocket(dir: string, what: string, maxBehind = MAX_ATTACH_BEHIND_BYTES): Promise<AttachConnection> {
   let dirFd: number;
   try {
     dirFd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
@@ -120,10 +128,25 @@ export async function connectAttachSocket(dir: string, what: string): Promise<At
   } finally {
     closeSync(dirFd);
   }
+  let overrun = false;
+  // node-unix-socket 0.2.7 aborts the process (a Rust panic, "emitter already unreferenced")
+  // when a socket is destroyed inside its own data callback with more packets read in the
+  // same poll: the destroy waits for the next turn of the loop; what comes meanwhile is dropped.
+  let destroying = false;
+  const destroySoon = () => {
+    if (destroying) return;
+    destroying = true;
+    setImmediate(() => sock.destroy());
+  };
   sock.on("data", (packet: Buffer) => {
     const p = parseAttachPacket(packet);
-    if (!p || p.data.length === 0) return;
+    if (!p || p.data.length === 0 || done) return;
     (p.stream === "stdout" ? stdout : stderr).write(Buffer.from(p.data));
+    if (stdout.writableLength + stderr.writableLength > maxBehind) {
+      overrun = true;
+      finish();
+      destroySoon();
+    }
   });
   sock.on("error", () => finish());
   sock.on("end", () => finish());
@@ -133,6 +156,9 @@ export async function connectAttachSocket(dir: string, what: string): Promise<At
     stdout,
     stderr,
     closed,
+    get overrun() {
+      return overrun;
+    },
     write(chunk) {
       if (done || ended) return;
       const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -145,7 +171,7 @@ export async function connectAttachSocket(dir: string, what: string): Promise<At
     },
     resize: (cols, rows) => writeResize(dir, cols, rows),
     close() {
-      if (!done) sock.destroy();
+      if (!done) destroySoon();
       finish();
     },
   };

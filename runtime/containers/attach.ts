@@ -44,6 +44,7 @@ export async function attachToContainer(ctx: RuntimeContext, rec: ContainerRecor
       detached = true;
       conn.close();
     },
-    ended: conn.closed.then(() => ({ exited: !detached })),
+    // Closed for an overrun is not an exit: the process goes on.
+    ended: conn.closed.then(() => (conn.overrun ? { exited: false, overrun: true } : { exited: !detached })),
   };
 }

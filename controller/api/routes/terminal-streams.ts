@@ -1,6 +1,7 @@
 import type * as http from "node:http";
 import type { Readable } from "node:stream";
-import { BerthError, errorKind, errorMessage, invalidArgument } from "../../../lib/errors.js";
+import { BerthError, errorKind, errorMessage, invalidArgument, unavailable } from "../../../lib/errors.js";
+import { MAX_ATTACH_BEHIND_BYTES } from "../../../runtime/containers/attach-socket.js";
 import { parseBody } from "../bodies.js";
 import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, EXEC_STREAM_CONTENT_TYPE, framedInput, readRequestFrame, STREAM } from "../exec-stream.js";
 import type { ErrorBody, ExecExitStatus, ExecRequest, ExecStreamId } from "../protocol.js";
@@ -158,6 +159,9 @@ async function attachStream(ctx: RouteContext, name: string): Promise<void> {
       signal.removeEventListener("abort", detach);
     }
     if (bad) return sendError(send, res, bad);
+    if ((await attached.ended).overrun) {
+      return sendError(send, res, unavailable(`attach to ${name}: the client fell over ${MAX_ATTACH_BEHIND_BYTES / (1024 * 1024)} MiB behind the container's output and was disconnected (the container goes on)`));
+    }
     const code = await attached.exit;
     if (signal.aborted) return;
     if (code !== undefined) await send(STREAM.exit, JSON.stringify({ exitCode: code, timedOut: false } satisfies ExecExitStatus));
