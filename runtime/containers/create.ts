@@ -7,7 +7,7 @@ import type { ContainerCreateSpec, ContainerState, ImageRecord, SnapshotStore } 
 import { validateMounts } from "../volumes/mounts.js";
 import type { RuntimeContext } from "./context.js";
 import { checkInitBinary } from "./init-binary.js";
-import { phaseTimer } from "./options.js";
+import { loggedPhaseTimer } from "./options.js";
 import { ensureNetns, netnsMadeAtCreate, netnsNameOf, removeNetns, sharedContainerId } from "./netns.js";
 import { stateOf, type ContainerRecord } from "./records.js";
 import { settleAll } from "./settle-all.js";
@@ -87,7 +87,7 @@ export function checkSpecWithImage(spec: ContainerCreateSpec, image: ImageRecord
 
 export async function createContainer(ctx: RuntimeContext, spec: ContainerCreateSpec): Promise<ContainerState> {
   validateCreateSpec(spec);
-  const t = phaseTimer("create", ctx.opts.onPhases);
+  const t = loggedPhaseTimer(ctx, "create", spec.name);
   const { images, snapshots, volumes: volumeStore } = ctx.opts;
   if (!images || !snapshots) {
     throw failedPrecondition(`create container ${spec.name}: the runtime has no image or snapshot store`);

@@ -7,7 +7,7 @@ import type { ExecOptions, ExecResult, ExecStream, ExecStreamOptions } from "../
 import type { RuntimeContext } from "./context.js";
 import { createExecGroup } from "./exec-group.js";
 import type { OciProcess, OciSpec } from "./oci-types.js";
-import { phaseTimer } from "./options.js";
+import { loggedPhaseTimer } from "./options.js";
 import type { ContainerRecord } from "./records.js";
 import { resolveUserInRootfs } from "./user.js";
 
@@ -68,20 +68,7 @@ export async function execProcessSpec(ctx: RuntimeContext, rec: ContainerRecord,
   };
 }
 
-/**
- * An exec's phase timer: its phases go to `onPhases` (op "exec") and, as the debug line
- * `exec phases` {container, phasesMs}, to the runtime's logger (bench/exec reads them from
- * the daemon's log).
- */
-export function execPhaseTimer(ctx: RuntimeContext, name: string) {
-  const { onPhases, logger } = ctx.opts;
-  const debug = logger?.debug?.bind(logger);
-  if (!onPhases && !debug) return phaseTimer("exec", undefined);
-  return phaseTimer("exec", (op, phases) => {
-    onPhases?.(op, phases);
-    debug?.({ container: name, phasesMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v * 100) / 100])) }, "exec phases");
-  });
-}
+export const execPhaseTimer = (ctx: RuntimeContext, name: string) => loggedPhaseTimer(ctx, "exec", name);
 
 export async function execStreamInContainer(ctx: RuntimeContext, rec: ContainerRecord, options: ExecStreamOptions): Promise<ExecStream> {
   const { id } = rec;

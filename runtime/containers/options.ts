@@ -58,6 +58,21 @@ export function phaseTimer(op: PhaseOp, observer: PhaseObserver | undefined) {
   };
 }
 
+/**
+ * A create's, start's or exec's phase timer: its phases go to `onPhases` and, as the debug
+ * line `<op> phases` {container, phasesMs}, to the runtime's logger (`berth daemon
+ * --log-level debug`; bench/exec reads the exec lines from the daemon's log).
+ */
+export function loggedPhaseTimer(ctx: { opts: { onPhases?: PhaseObserver | undefined; logger?: RuntimeLog | undefined } }, op: PhaseOp, name: string) {
+  const { onPhases, logger } = ctx.opts;
+  const debug = logger?.debug?.bind(logger);
+  if (!onPhases && !debug) return phaseTimer(op, undefined);
+  return phaseTimer(op, (o, phases) => {
+    onPhases?.(o, phases);
+    debug?.({ container: name, phasesMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v * 100) / 100])) }, `${o} phases`);
+  });
+}
+
 /** tini-static from Debian's tini package: static, so it runs in images without a libc. */
 export const DEFAULT_INIT_PATH = "/usr/bin/tini-static";
 

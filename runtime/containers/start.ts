@@ -7,7 +7,7 @@ import { BEFORE_RUN_TIMEOUT_MS, type StartOptions } from "../types.js";
 import { resolveMounts } from "../volumes/mounts.js";
 import { conmonArgs, startConmon } from "./conmon.js";
 import { checkInitBinary } from "./init-binary.js";
-import { phaseTimer } from "./options.js";
+import { loggedPhaseTimer } from "./options.js";
 import type { RuntimeContext } from "./context.js";
 import { readEtcFiles, writeEtcFiles } from "./etc-files.js";
 import { bindHeldNetns, bindNetnsOf, ensureNetns, holdNetnsOf, hasOwnNetns, netnsBound, netnsMadeAtCreate, netnsNameOf, netnsPathOf, sharedContainerId } from "./netns.js";
@@ -46,7 +46,7 @@ import { resolveUserInRootfs } from "./user.js";
  */
 export async function startLocked(ctx: RuntimeContext, rec: ContainerRecord, options: StartOptions = {}): Promise<void> {
   const { id, spec } = rec;
-  const t = phaseTimer("start", ctx.opts.onPhases);
+  const t = loggedPhaseTimer(ctx, "start", spec.name);
   const snapshots = ctx.opts.snapshots;
   if (!snapshots) throw failedPrecondition(`start container ${spec.name}: the runtime has no snapshot store`);
   const bundle = ctx.bundleDir(id);
