@@ -1,12 +1,21 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll } from "vitest";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { formatDiagnostic } from "../diagnostics.js";
 import { loadManifests, type ComposeOptions, type LoadOptions, type LoadResult } from "../load.js";
 
-/** A fresh project directory `<tmp>/<dir>` holding `files` (relative paths). */
+/** The temp directories projectDir made in this test file, removed after its tests. */
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh project directory `<tmp>/<dir>` holding `files` (relative paths); removed after the test file. */
 export function projectDir(files: Record<string, string>, dir = "shop"): string {
-  const root = path.join(mkdtempSync(path.join(tmpdir(), "berth-compose-")), dir);
+  const top = mkdtempSync(path.join(tmpdir(), "berth-compose-"));
+  made.push(top);
+  const root = path.join(top, dir);
   for (const [rel, text] of Object.entries(files)) {
     const p = path.join(root, rel);
     mkdirSync(path.dirname(p), { recursive: true });
