@@ -6,7 +6,7 @@
  * removes its object after `exit 3` and berth exits 3.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliOf, startCliDaemon, stopAndCheckClean, untilCli, type CliProcess } from "../helpers/cli-daemon.js";
@@ -20,8 +20,8 @@ describe.skipIf(lacking)("terminals through tmux against a real daemon", () => {
   let env: DaemonEnv;
   let daemon: CliProcess | undefined;
   let cli: ReturnType<typeof cliOf>;
-  const sock = `berth-test-${process.pid}`;
-  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", sock, ...args], { encoding: "utf8" });
+  // The server's socket in the test's own directory (-S), not /tmp/tmux-<uid>/ where it outlives the server.
+  const tmux = (...args: string[]) => execFileSync("tmux", ["-S", path.join(env.base, "tmux.sock"), ...args], { encoding: "utf8" });
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
   /** Starts `berth ARGS` in a tmux window of 100x30; its exit code goes to a file. */
@@ -75,6 +75,7 @@ describe.skipIf(lacking)("terminals through tmux against a real daemon", () => {
     try {
       tmux("kill-server");
     } catch {}
+    rmSync(path.join(env.base, "tmux.sock"), { force: true });
     await stopAndCheckClean(daemon, env);
   }, 60_000);
 
