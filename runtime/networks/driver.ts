@@ -395,12 +395,16 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
   private dnsView(): NetworkDnsView {
     return {
       clientOf: (source) => {
-        const networks: string[] = [];
+        // The container that owns the source address, on whichever network it asks: it sees
+        // the names of every network it is on (as Docker's resolver answers a container),
+        // since a stub resolver stops at the first nameserver's NXDOMAIN.
+        const owners = new Set<string>();
         for (const alloc of this.ipam.list()) {
           for (const [owner, address] of Object.entries(alloc.addresses)) {
-            if (address === source && this.doc.attachments[alloc.name]?.[owner]) networks.push(alloc.name);
+            if (address === source && this.doc.attachments[alloc.name]?.[owner]) owners.add(owner);
           }
         }
+        const networks = Object.keys(this.doc.attachments).filter((net) => [...owners].some((o) => this.doc.attachments[net]?.[o]));
         if (networks.length === 0) return undefined;
         const entries = () =>
           networks.flatMap((net) => {
@@ -408,7 +412,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
             return Object.entries(this.doc.attachments[net] ?? {}).flatMap(([id, a]) => (alloc?.addresses[id] ? [{ address: alloc.addresses[id]!, names: a.names }] : []));
           });
         // The container's own upstreams (its dns setting), from its first attachment that has them.
-        const upstreams = networks.map((net) => Object.entries(this.doc.attachments[net] ?? {}).find(([owner]) => this.ipam.get(net)?.addresses[owner] === source)?.[1].upstreams).find((u) => u?.length);
+        const upstreams = networks.map((net) => Object.entries(this.doc.attachments[net] ?? {}).find(([owner]) => owners.has(owner))?.[1].upstreams).find((u) => u?.length);
         return {
           ...(upstreams ? { upstreams: [...upstreams] } : {}),
           resolve: (name) => {

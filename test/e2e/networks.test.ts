@@ -177,6 +177,26 @@ describe.skipIf(lacking)("bridge networks against a real daemon", () => {
     expect((await execIn("client", "nslookup", "database")).code).not.toBe(0);
   });
 
+  it("a container on two networks resolves the names of both through its first nameserver; each of the others only its own", async () => {
+    await apply(
+      "multi",
+      netw("m-a") +
+        netw("m-b") +
+        ctr("ma", ...httpd(path.join(env.base, "site-web")), "networks: [m-a]") +
+        ctr("mb", ...httpd(path.join(env.base, "site-other")), "networks: [{name: m-b, aliases: [bee]}]") +
+        ctr("both", ...sleeper, "networks: [m-a, m-b]"),
+    );
+    const resolv = (await execIn("both", "cat", "/etc/resolv.conf")).stdout;
+    expect(resolv.match(/^nameserver /gm)?.length).toBe(2);
+    // busybox asks the first nameserver only: m-a's resolver answers m-b's names for it
+    expect(await bodyFrom("both", "http://ma/")).toBe("shop-web\n");
+    expect(await bodyFrom("both", "http://mb/")).toBe("other\n");
+    expect(await bodyFrom("both", "http://bee/")).toBe("other\n");
+    // ma is on m-a alone: mb's name is not its to know
+    expect((await execIn("ma", "nslookup", "mb")).code).not.toBe(0);
+    expect((await cli(["delete", "-f", path.join(env.base, "multi.yaml")])).code).toBe(0);
+  });
+
   it("an internal network has no route out and forwards no DNS query out", async () => {
     await apply("sealed", netw("sealed", "internal: true") + ctr("inner", ...sleeper, "networks: [sealed]"));
     const routes = (await execIn("inner", "ip", "route")).stdout;
