@@ -11,12 +11,12 @@
 import { stringify } from "yaml";
 import { STORE_ANNOTATIONS } from "../../controller/api/local-stores.js";
 import type { NetworkStoreItem } from "../../controller/api/protocol.js";
-import { alreadyExists, exitCodeOfKind, isBerthError, notFound, notImplemented } from "../../lib/errors.js";
+import { alreadyExists, notFound, notImplemented } from "../../lib/errors.js";
 import { assertValidName } from "../../lib/names.js";
 import type { CommandContext } from "../client.js";
 import { checkStackName } from "../manifest-args.js";
 import { formatTable } from "../table.js";
-import { booleanFilter, confirm, labelMatches, listOutput, matchesAll, parseFilters, parseKeyValues, parseUntil, removeForPrune, type Filter } from "./store-args.js";
+import { booleanFilter, confirm, labelMatches, listOutput, matchesAll, parseFilters, parseKeyValues, parseUntil, removeEach, removeForPrune, type Filter } from "./store-args.js";
 import { applyError, CLI_STACK } from "./volume.js";
 
 export interface NetworkCreateOptions {
@@ -178,21 +178,16 @@ export function resolveNetwork(items: NetworkStoreItem[], ref: string): NetworkS
 /** `network rm NAME|ID...`: each in turn (printed as removed); the first failure's exit code after trying them all. */
 export async function networkRm(ctx: CommandContext, refs: string[], o: { force: boolean }): Promise<number> {
   const items = await ctx.client.listNetworkStore();
-  let code = 0;
-  for (const ref of refs) {
-    try {
+  return removeEach(
+    ctx,
+    refs,
+    async (ref) => {
       const n = resolveNetwork(items, ref);
       if (!n) throw notFound(`remove network ${ref}: no such network`, { object: { kind: "Network", name: ref } });
       await ctx.client.removeNetwork(n.name);
-      ctx.stdout.write(`${ref}\n`);
-    } catch (err) {
-      if (o.force && isBerthError(err, "NotFound")) continue;
-      if (!isBerthError(err)) throw err;
-      ctx.stderr.write(`berth: ${err.message}\n`);
-      if (code === 0) code = exitCodeOfKind[err.kind];
-    }
-  }
-  return code;
+    },
+    o,
+  );
 }
 
 export async function networkPrune(ctx: CommandContext, o: { force: boolean; filter: string[] }): Promise<number> {

@@ -5,7 +5,7 @@
  */
 import { createInterface } from "node:readline";
 import { canonicalJson } from "../../lib/canonical-json.js";
-import { isBerthError } from "../../lib/errors.js";
+import { exitCodeOfKind, isBerthError } from "../../lib/errors.js";
 import { parseDuration } from "../../lib/units.js";
 import type { CommandContext } from "../client.js";
 import { UsageError } from "../errors.js";
@@ -133,6 +133,27 @@ export async function removeForPrune(ctx: Pick<CommandContext, "stdout" | "stder
     }
   }
   ctx.stdout.write(deleted.length ? `Deleted ${what}:\n${deleted.map((n) => `${n}\n`).join("")}` : `No ${what.toLowerCase()} to prune.\n`);
+  return code;
+}
+
+/**
+ * `volume rm` / `network rm`: each ref removed in turn and printed; a failure is reported and
+ * the rest still run, the exit code the first failure's. With `force` (Docker's -f) a ref that
+ * is not there is no error.
+ */
+export async function removeEach(ctx: Pick<CommandContext, "stdout" | "stderr">, refs: readonly string[], remove: (ref: string) => Promise<unknown>, o: { force: boolean }): Promise<number> {
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      await remove(ref);
+      ctx.stdout.write(`${ref}\n`);
+    } catch (err) {
+      if (o.force && isBerthError(err, "NotFound")) continue;
+      if (!isBerthError(err)) throw err;
+      ctx.stderr.write(`berth: ${err.message}\n`);
+      if (code === 0) code = exitCodeOfKind[err.kind];
+    }
+  }
   return code;
 }
 

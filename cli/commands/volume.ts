@@ -12,13 +12,13 @@ import { randomBytes } from "node:crypto";
 import { stringify } from "yaml";
 import { STORE_ANNOTATIONS } from "../../controller/api/local-stores.js";
 import type { ApplyResponse, VolumeStoreItem } from "../../controller/api/protocol.js";
-import { alreadyExists, errorMessage, exitCodeOfKind, invalidArgument, isBerthError, notFound, notImplemented } from "../../lib/errors.js";
+import { alreadyExists, errorMessage, invalidArgument, isBerthError, notFound, notImplemented } from "../../lib/errors.js";
 import { assertValidName } from "../../lib/names.js";
 import { parseSize } from "../../lib/units.js";
 import type { CommandContext } from "../client.js";
 import { checkStackName } from "../manifest-args.js";
 import { formatTable } from "../table.js";
-import { booleanFilter, confirm, labelMatches, listOutput, matchesAll, parseFilters, parseKeyValues, removeForPrune, sameLabels, type Filter } from "./store-args.js";
+import { booleanFilter, confirm, labelMatches, listOutput, matchesAll, parseFilters, parseKeyValues, removeEach, removeForPrune, sameLabels, type Filter } from "./store-args.js";
 
 /** The stack `volume create` and `network create` apply to unless --stack. */
 export const CLI_STACK = "cli";
@@ -238,20 +238,7 @@ export async function volumeInspect(ctx: CommandContext, names: string[]): Promi
 
 /** `volume rm [-f] NAME...`: each in turn (the names removed are printed, as Docker); the first failure's exit code after trying them all. */
 export async function volumeRm(ctx: CommandContext, names: string[], o: { force: boolean }): Promise<number> {
-  let code = 0;
-  for (const n of names) {
-    try {
-      await ctx.client.removeVolume(n, { force: o.force });
-      ctx.stdout.write(`${n}\n`);
-    } catch (err) {
-      // Docker's -f: a volume that is not there is no error.
-      if (o.force && isBerthError(err, "NotFound")) continue;
-      if (!isBerthError(err)) throw err;
-      ctx.stderr.write(`berth: ${err.message}\n`);
-      if (code === 0) code = exitCodeOfKind[err.kind];
-    }
-  }
-  return code;
+  return removeEach(ctx, names, (n) => ctx.client.removeVolume(n, { force: o.force }), o);
 }
 
 export interface VolumePruneOptions {
