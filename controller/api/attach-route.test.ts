@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import { PassThrough } from "node:stream";
-import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Attachment } from "../../runtime/types.js";
-import { ApiClient } from "./client.js";
-import { ApiServer } from "./server.js";
-import { fakeApi } from "./testing.js";
+import type { ApiClient } from "./client.js";
+import { fakeApi, serveApi, type ServedApi } from "./testing.js";
 import type { ControllerApi } from "./types.js";
 
 /** An attachment the test drives: write to its streams, then end it as exited, detached or overrun. */
@@ -41,23 +36,15 @@ function attachment() {
 }
 
 describe("POST /v1/containers/{name}/attach over the API socket", () => {
-  let dir: string;
-  let server: ApiServer;
+  let served: ServedApi;
   let client: ApiClient;
   let api: Partial<ControllerApi>;
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "berth-attach-route-"));
-    const socketPath = path.join(dir, "berth.sock");
-    api = { version: () => ({ version: "0.1.0", pid: 1, root: dir, runRoot: dir, startedAt: "t" }) };
-    server = new ApiServer(fakeApi(api), { socketPath, logger: pino({ level: "silent" }) });
-    await server.listen();
-    client = new ApiClient(socketPath);
+    served = await serveApi((dir) => fakeApi((api = { version: () => ({ version: "0.1.0", pid: 1, root: dir, runRoot: dir, startedAt: "t" }) })), "berth-attach-route-");
+    client = served.client;
   });
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => served.close());
 
   const io = () => {
     const out: string[] = [];

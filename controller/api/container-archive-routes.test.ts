@@ -1,15 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import { Readable } from "node:stream";
-import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { failedPrecondition, notFound } from "../../lib/errors.js";
-import { ApiClient } from "./client.js";
+import type { ApiClient } from "./client.js";
 import type { ContainerPathStat } from "./protocol.js";
-import { ApiServer } from "./server.js";
-import { fakeApi as rejectingApi } from "./testing.js";
+import { fakeApi as rejectingApi, serveApi, type ServedApi } from "./testing.js";
 
 /** `HEAD|GET|PUT /v1/containers/web/archive` (berth cp) over a fake facade. */
 const STAT: ContainerPathStat = { name: "passwd", size: 12, mode: 0o644, mtime: "2024-01-02T03:04:05.000Z", linkTarget: "" };
@@ -45,25 +40,18 @@ function fakeApi() {
 }
 
 describe("container archive routes (berth cp)", () => {
-  let dir: string;
+  let served: ServedApi;
   let socket: string;
-  let server: ApiServer;
   let client: ApiClient;
   let seen: ReturnType<typeof fakeApi>["seen"];
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "berth-api-archive-"));
-    socket = path.join(dir, "berth.sock");
     const f = fakeApi();
     seen = f.seen;
-    server = new ApiServer(f.api, { socketPath: socket, logger: pino({ level: "silent" }) });
-    await server.listen();
-    client = new ApiClient(socket);
+    served = await serveApi(f.api, "berth-api-archive-");
+    ({ socketPath: socket, client } = served);
   });
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => served.close());
 
   const raw = (head: string, extra = "", body = "") =>
     new Promise<{ status: number; headers: string; body: string }>((resolve, reject) => {

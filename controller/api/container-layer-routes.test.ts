@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
-import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { notFound, notImplemented } from "../../lib/errors.js";
-import { ApiClient } from "./client.js";
+import type { ApiClient } from "./client.js";
 import type { ContainerCommitRequest } from "./protocol.js";
-import { ApiServer } from "./server.js";
-import { fakeApi as rejectingApi } from "./testing.js";
+import { fakeApi as rejectingApi, serveApi, type ServedApi } from "./testing.js";
 import type { ControllerApi } from "./types.js";
 
 /** `GET|POST /v1/containers/web/{changes,commit,export}` and `GET /v1/image-store/history` over a fake facade. */
@@ -45,25 +40,18 @@ function fakeApi() {
 }
 
 describe("container layer and image history routes", () => {
-  let dir: string;
+  let served: ServedApi;
   let socket: string;
-  let server: ApiServer;
   let client: ApiClient;
   let seen: ReturnType<typeof fakeApi>["seen"];
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "berth-api-layers-"));
-    socket = path.join(dir, "berth.sock");
     const f = fakeApi();
     seen = f.seen;
-    server = new ApiServer(f.api, { socketPath: socket, logger: pino({ level: "silent" }) });
-    await server.listen();
-    client = new ApiClient(socket);
+    served = await serveApi(f.api, "berth-api-layers-");
+    ({ socketPath: socket, client } = served);
   });
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => served.close());
 
   const raw = (head: string, body?: string) =>
     new Promise<{ status: number; headers: string; body: string }>((resolve, reject) => {

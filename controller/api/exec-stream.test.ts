@@ -1,17 +1,12 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
 import * as http from "node:http";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import { PassThrough } from "node:stream";
-import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { internal, notFound, notImplemented } from "../../lib/errors.js";
-import { ApiClient } from "./client.js";
+import type { ApiClient } from "./client.js";
 import { encodeFrame, EXEC_REQUEST_CONTENT_TYPE, EXEC_STREAM_CONTENT_TYPE, FrameDecoder, framedInput, readRequestFrame, STREAM } from "./exec-stream.js";
 import type { ExecRequest } from "./protocol.js";
-import { ApiServer } from "./server.js";
-import { fakeApi as fakeApiOf } from "./testing.js";
+import { fakeApi as fakeApiOf, serveApi, type ServedApi } from "./testing.js";
 import type { ControllerApi, ExecIo } from "./types.js";
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -117,23 +112,16 @@ function fakeApi(exec: { fn: ExecFn }): ControllerApi {
 }
 
 describe("exec stream over the API socket", () => {
-  let dir: string;
-  let server: ApiServer;
+  let served: ServedApi;
   let client: ApiClient;
   let socketPath: string;
   const exec: { fn: ExecFn } = { fn: async () => ({ exitCode: 0, stdout: "", stderr: "", timedOut: false }) };
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "berth-exec-stream-"));
-    socketPath = path.join(dir, "berth.sock");
-    server = new ApiServer(fakeApi(exec), { socketPath, logger: pino({ level: "silent" }) });
-    await server.listen();
-    client = new ApiClient(socketPath);
+    served = await serveApi(fakeApi(exec), "berth-exec-stream-");
+    ({ socketPath, client } = served);
   });
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => served.close());
 
   const collect = () => {
     const out: Buffer[] = [];
