@@ -21,8 +21,9 @@
  * reader's request for a file, not an error).
  *
  * Over 400 lines on purpose: one concern, building the project model (env, files, extends,
- * include, profiles) with every value's place kept for located errors; converting it is
- * convert.ts's.
+ * include, override files, profiles) with every value's place kept for located errors — the
+ * merge rules are shared by extends and the override files, so they stay with both;
+ * converting it is convert.ts's.
  */
 import * as path from "node:path";
 import { isMap, isPair, isScalar, isSeq, Scalar, type Document, type Node as YamlNode } from "yaml";
