@@ -19,6 +19,8 @@
  *   warnings; the same lines go to a build log under `<root>/build/logs/`.
  *
  * Only the target stage's layers are in the result (each stage is its own chain of images).
+ * Over 400 lines on purpose: one concern, the order of a build's steps and their cache
+ * decisions; what a step does is in its own module (run-step, copy-layer, config-apply).
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream, promises as fs, type WriteStream } from "node:fs";
