@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "pino";
+import { BatchedWriter } from "../../lib/batched-writer.js";
 import type { Clock } from "../../lib/clock.js";
 import { invalidArgument, isBerthError, unavailable } from "../../lib/errors.js";
 import type { FsContentStore } from "../content/content-store.js";
@@ -30,7 +31,20 @@ export interface BlobFetchRequest {
   /** Refused before any byte is fetched when the descriptor is larger. */
   maxBytes: number;
   onProgress?: (p: BlobProgress) => void;
+  /** Sees the download's file as it grows (a pull unpacks a layer while it downloads). */
+  watch?: BlobFileWatch;
   signal?: AbortSignal;
+}
+
+/**
+ * What a download tells about its file: `opened` when bytes are about to be appended (`have`
+ * already there, from an earlier attempt), `wrote` after each batch reached the file (the
+ * total), `reset` just before the file's bytes are thrown away (a restart from scratch).
+ */
+export interface BlobFileWatch {
+  opened(file: string, have: number): void;
+  wrote(total: number): void;
+  reset(): void;
 }
 
 export type BlobFetchOutcome = "downloaded" | "resumed";
@@ -104,10 +118,14 @@ async function hashFile(file: string, hash: Hash): Promise<void> {
 
 async function attemptFetch(ctx: BlobFetchContext, ep: Endpoint, req: BlobFetchRequest, file: string, what: string): Promise<BlobFetchOutcome> {
   const { desc } = req;
+  const removePartial = async () => {
+    req.watch?.reset();
+    await fs.rm(file, { force: true });
+  };
   await fs.mkdir(ctx.partialDir, { recursive: true, mode: 0o700 });
   let offset = await partialSize(file);
   if (offset > desc.size) {
-    await fs.rm(file, { force: true });
+    await removePartial();
     offset = 0;
   }
   let hash = createHash("sha256");
@@ -121,7 +139,7 @@ async function attemptFetch(ctx: BlobFetchContext, ep: Endpoint, req: BlobFetchR
     if (offset > 0 && res.status === 416) {
       // The registry has no bytes past ours: start over (a complete partial skips the GET).
       await res.discard();
-      await fs.rm(file, { force: true });
+      await removePartial();
       offset = 0;
       hash = createHash("sha256");
       res = await ctx.client.getBlob(ep, req.repo, desc.digest, 0, req.signal);
@@ -130,7 +148,7 @@ async function attemptFetch(ctx: BlobFetchContext, ep: Endpoint, req: BlobFetchR
       const m = /^bytes ([0-9]+)-([0-9]+)\/([0-9]+|\*)$/.exec(res.headers.get("content-range") ?? "");
       if (!m || Number(m[1]) !== offset) {
         await res.discard();
-        await fs.rm(file, { force: true });
+        await removePartial();
         offset = 0;
         hash = createHash("sha256");
         res = await ctx.client.getBlob(ep, req.repo, desc.digest, 0, req.signal);
@@ -138,7 +156,7 @@ async function attemptFetch(ctx: BlobFetchContext, ep: Endpoint, req: BlobFetchR
     }
     if (res.status === 200 && offset > 0) {
       ctx.logger.info({ digest: desc.digest }, "registry ignored the Range request; downloading from the start");
-      await fs.rm(file, { force: true });
+      await removePartial();
       offset = 0;
       hash = createHash("sha256");
     }
@@ -146,22 +164,27 @@ async function attemptFetch(ctx: BlobFetchContext, ep: Endpoint, req: BlobFetchR
     const declared = Number(res.headers.get("content-length") ?? NaN);
     if (Number.isFinite(declared) && offset + declared > desc.size) {
       await res.discard();
-      await fs.rm(file, { force: true });
+      await removePartial();
       throw invalidArgument(`${what}: the registry sends ${offset + declared} bytes, the manifest says ${desc.size}; refused`);
     }
     resumedFrom = offset;
     progress(offset > 0 ? "resuming" : "downloading", offset);
     const fh = await fs.open(file, "a", 0o600);
+    req.watch?.opened(file, offset);
+    // Written in batches while the next chunks arrive; what reached the file is kept to
+    // resume from even when the connection drops.
+    const base = offset;
+    const out = new BatchedWriter(fh, req.watch ? { onWritten: (n) => req.watch!.wrote(base + n) } : {});
     let lastReport = offset;
     try {
       for await (const chunk of res.body()) {
         if (offset + chunk.byteLength > desc.size) {
+          await out.abandon();
           await fh.close().catch(() => {});
-          await fs.rm(file, { force: true });
+          await removePartial();
           throw invalidArgument(`${what}: the registry sent more than the ${desc.size} bytes the manifest says; refused`);
         }
-        let off = 0;
-        while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+        await out.write(chunk);
         hash.update(chunk);
         offset += chunk.byteLength;
         if (offset - lastReport >= PROGRESS_STEP) {
@@ -170,7 +193,7 @@ async function attemptFetch(ctx: BlobFetchContext, ep: Endpoint, req: BlobFetchR
         }
       }
     } finally {
-      await fh.close().catch(() => {});
+      await out.flush().finally(() => fh.close().catch(() => {}));
     }
     if (offset !== desc.size) {
       throw unavailable(`${what} from ${endpointName(ep)}: the download ended after ${offset} of ${desc.size} bytes (kept to resume)`);
@@ -179,7 +202,7 @@ async function attemptFetch(ctx: BlobFetchContext, ep: Endpoint, req: BlobFetchR
   progress("verifying", offset);
   const actual = `sha256:${hash.digest("hex")}`;
   if (actual !== desc.digest) {
-    await fs.rm(file, { force: true });
+    await removePartial();
     const err = invalidArgument(`${what}: the content has digest ${actual}; refused, nothing committed`, { object: { kind: "blob", name: desc.digest } });
     if (resumedFrom > 0) throw new ResumedMismatch(err);
     throw err;
