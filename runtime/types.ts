@@ -165,11 +165,25 @@ export interface ImageCommitInput {
 
 // ---------------------------------------------------------------------------- snapshots
 
+import type { GrowingFileState } from "./snapshots/growing-file.js";
 import type { UpperEntry } from "./snapshots/layer-diff.js";
 
 export interface RootfsMount {
   /** The overlay (or bind, for a single read-only layer) mount point to hand to runc. */
   rootfs: string;
+}
+
+/**
+ * One layer of `unpackChain`: the blob, its diff ID, and when its blob is committed (default:
+ * it is). `growing`, when given, resolves once the blob's download has started (undefined
+ * when there is none): the layer is then unpacked from the download's file as it grows, and
+ * committed only once `ready` resolves.
+ */
+export interface ChainLayer {
+  desc: Descriptor;
+  diffId: string;
+  ready?: Promise<void>;
+  growing?: Promise<GrowingFileState | undefined>;
 }
 
 /**
@@ -183,7 +197,7 @@ export interface SnapshotStore {
    * Unpacks a chain of layers (base first), each once and each when its `ready` resolves,
    * concurrently where the store can; commits them in order. Returns the chain IDs.
    */
-  unpackChain(layers: readonly { desc: Descriptor; diffId: string; ready?: Promise<void> }[], signal?: AbortSignal): Promise<string[]>;
+  unpackChain(layers: readonly ChainLayer[], signal?: AbortSignal): Promise<string[]>;
   /** Prepares for unpacks about to come (starts a thread), resolving once ready; optional. */
   warmUnpacker?(): Promise<void>;
   has(chainId: string): Promise<boolean>;

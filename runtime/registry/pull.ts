@@ -11,7 +11,8 @@ import type { FsImageStore } from "../images/image-store.js";
 import { checkManifest } from "../images/manifest-check.js";
 import { MediaType } from "../images/media-types.js";
 import type { Descriptor, SnapshotStore } from "../types.js";
-import { fetchBlob, type BlobFetchContext, type BlobFetchOutcome } from "./blob-fetch.js";
+import { GrowingFile, type GrowingFileState } from "../snapshots/growing-file.js";
+import { fetchBlob, type BlobFetchContext, type BlobFetchOutcome, type BlobFileWatch } from "./blob-fetch.js";
 import type { BlobSources } from "./blob-sources.js";
 import { endpointName, type Endpoint, type RegistryClient } from "./client.js";
 import { apiHostOf } from "./hosts.js";
@@ -139,7 +140,7 @@ export async function pullImage(ctx: PullContext, input: string, options: PullOp
 
   // ---------------------------------------------------------------- fetch, check, unpack, commit
   const outcomes = new Map<string, "exists" | BlobFetchOutcome>();
-  const getBlob = async (desc: Descriptor, role: "layer" | "config", pin: (d: string) => void) => {
+  const getBlob = async (desc: Descriptor, role: "layer" | "config", pin: (d: string) => void, watch?: BlobFileWatch) => {
     pin(desc.digest);
     await ctx.blobLocks.run(desc.digest, async () => {
       if (await ctx.content.has(desc.digest)) {
@@ -154,6 +155,7 @@ export async function pullImage(ctx: PullContext, input: string, options: PullOp
           role,
           maxBytes: role === "config" ? ctx.maxConfigBytes : ctx.maxBlobBytes,
           onProgress: (p) => emit({ kind: "blob", ...p }),
+          ...(watch ? { watch } : {}),
           ...(signal ? { signal } : {}),
         });
         outcomes.set(desc.digest, outcome);
@@ -171,13 +173,13 @@ export async function pullImage(ctx: PullContext, input: string, options: PullOp
       pin(digest);
       if (!(await ctx.content.has(digest))) await ctx.content.ingest([bytes], { expectedDigest: digest, expectedSize: bytes.length });
       await getBlob(manifest.config, "config", pin);
-      // Each layer is unpacked as soon as its download is committed, while the others are
-      // still downloading (the diff IDs come from the config, fetched first).
+      // Each layer is unpacked while it downloads, from the download's file, and committed
+      // once its download is (the diff IDs come from the config, fetched first).
       const unpacking = ctx.snapshots ? unpackAsDownloaded(ctx.snapshots, await diffIdsOf(ctx, manifest, what), manifest.layers, signal) : undefined;
       try {
         await mapLimit(manifest.layers, ctx.concurrency, async (l, i) => {
           try {
-            await getBlob(l, "layer", pin);
+            await getBlob(l, "layer", pin, unpacking?.watch(i));
             unpacking?.downloaded(i);
           } catch (err) {
             unpacking?.failed(err);
@@ -237,12 +239,13 @@ async function diffIdsOf(ctx: PullContext, manifest: ParsedManifest, what: strin
 }
 
 /**
- * Starts the unpack of a pull's layers, each released by `downloaded(i)`; `failed(err)` stops
- * it (what was not committed is removed); `done` gives the chain IDs.
+ * Starts the unpack of a pull's layers: layer i is read from its download's file as it grows
+ * (`watch(i)` is given to the download), and committed once `downloaded(i)` says the blob is;
+ * `failed(err)` stops it (what was not committed is removed); `done` gives the chain IDs.
  */
 function unpackAsDownloaded(snapshots: NonNullable<PullContext["snapshots"]>, diffIds: string[], layers: Descriptor[], signal?: AbortSignal) {
   snapshots.warmUnpacker?.().catch(() => {}); // a worker that cannot start fails the unpacks themselves
-  const gates = layers.map(() => {
+  const gates = layers.map((desc) => {
     let open!: () => void;
     let fail!: (err: unknown) => void;
     const ready = new Promise<void>((resolve, reject) => {
@@ -250,18 +253,42 @@ function unpackAsDownloaded(snapshots: NonNullable<PullContext["snapshots"]>, di
       fail = reject;
     });
     ready.catch(() => {});
-    return { ready, open, fail };
+    let started!: (g: GrowingFileState | undefined) => void;
+    const growing = new Promise<GrowingFileState | undefined>((resolve) => (started = resolve));
+    let file: GrowingFile | undefined;
+    const watch: BlobFileWatch = {
+      opened: (path, have) => {
+        if (file) return; // a later attempt goes on appending to the same file
+        file = new GrowingFile(path, desc.size, have);
+        started(file.state);
+      },
+      wrote: (total) => file?.wrote(total),
+      reset: () => file?.abandon(),
+    };
+    // No download (the blob is there), or it is over: nothing more to stream.
+    const end = (ok: boolean) => {
+      if (!ok) file?.abandon();
+      started(undefined);
+    };
+    return { ready, open, fail, growing, watch, end };
   });
   const done = snapshots.unpackChain(
-    layers.map((desc, i) => ({ desc, diffId: diffIds[i]!, ready: gates[i]!.ready })),
+    layers.map((desc, i) => ({ desc, diffId: diffIds[i]!, ready: gates[i]!.ready, growing: gates[i]!.growing })),
     signal,
   );
   done.catch(() => {});
   return {
     done,
-    downloaded: (i: number) => gates[i]!.open(),
+    watch: (i: number) => gates[i]!.watch,
+    downloaded: (i: number) => {
+      gates[i]!.end(true);
+      gates[i]!.open();
+    },
     failed: (err: unknown) => {
-      for (const g of gates) g.fail(err);
+      for (const g of gates) {
+        g.end(false);
+        g.fail(err);
+      }
     },
   };
 }

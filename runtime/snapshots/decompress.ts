@@ -1,7 +1,8 @@
 import { createReadStream, promises as fs } from "node:fs";
-import { pipeline } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import * as zlib from "node:zlib";
 import { notImplemented } from "../../lib/errors.js";
+import { readGrowingFile, type GrowingFileState } from "./growing-file.js";
 
 export type Compression = "none" | "gzip" | "zstd" | "bzip2" | "xz";
 
@@ -45,21 +46,44 @@ type ZstdFactory = () => NodeJS.ReadWriteStream;
 /**
  * Opens a blob and returns its decompressed bytes as a stream. gzip always; zstd when this
  * Node has zlib zstd (22.15+), else NotImplemented naming `mediaType`; bzip2/xz are
- * NotImplemented. Breaking out of the iteration closes the file.
+ * NotImplemented. Breaking out of the iteration closes the file. The blob is a file, or a
+ * file still being downloaded (growing-file.ts: its bytes as they are written).
  */
 export async function openDecompressed(
-  file: string,
+  source: string | GrowingFileState,
   mediaType: string,
   what: string,
+  signal?: AbortSignal,
 ): Promise<AsyncIterable<Buffer>> {
-  const compression = await detectFileCompression(file);
-  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  if (typeof source === "string") {
+    const compression = await detectFileCompression(source);
+    return decode(createReadStream(source, { highWaterMark: 1 << 20 }), compression, mediaType, what);
+  }
+  // The compression is known from the first bytes written; those are given back to the decoder.
+  const raw = readGrowingFile(source, signal ? { signal } : {});
+  const head: Buffer[] = [];
+  let n = 0;
+  while (n < 8) {
+    const r = await raw.next();
+    if (r.done) break;
+    head.push(r.value);
+    n += r.value.length;
+  }
+  const compression = detectCompression(Buffer.concat(head));
+  const all = (async function* () {
+    yield* head;
+    yield* raw;
+  })();
+  return decode(Readable.from(all, { objectMode: false }), compression, mediaType, what);
+}
+
+function decode(raw: Readable, compression: Compression, mediaType: string, what: string): AsyncIterable<Buffer> {
   let decoder: NodeJS.ReadWriteStream | undefined;
   switch (compression) {
     case "none":
       return raw;
     case "gzip":
-      decoder = zlib.createGunzip({ chunkSize: 1 << 16 });
+      decoder = zlib.createGunzip({ chunkSize: 1 << 20 });
       break;
     case "zstd": {
       const make = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;

@@ -5,12 +5,15 @@ import type { Logger } from "pino";
 import { invalidArgument, isBerthError } from "../../lib/errors.js";
 import { openDecompressed } from "./decompress.js";
 import { entryComponents } from "./entry-path.js";
+import type { GrowingFileState } from "./growing-file.js";
 import { LayerWriter, SMALL_FILE_BYTES } from "./layer-writer.js";
 import { readTar, type TarHandler } from "./tar-reader.js";
 
 export interface UnpackLayerOptions {
   /** Committed blob (compressed or not: detected from its magic bytes). */
   blobPath: string;
+  /** When given, the blob is read from this file as it is downloaded instead (growing-file.ts). */
+  growing?: GrowingFileState;
   mediaType: string;
   /** Fresh, private, empty directory to fill. */
   target: string;
@@ -57,7 +60,7 @@ export async function unpackLayer(o: UnpackLayerOptions): Promise<{ size: number
  * cannot be read is bad input); an abort is passed through.
  */
 async function readLayerTar(
-  o: { blobPath: string; mediaType: string; maxBytes: number; what: string; signal?: AbortSignal },
+  o: { blobPath: string; growing?: GrowingFileState; mediaType: string; maxBytes: number; what: string; signal?: AbortSignal },
   handler: TarHandler,
   wholeBodyMax: number,
   finish: () => Promise<void> = async () => {},
@@ -66,7 +69,7 @@ async function readLayerTar(
   let size = 0;
   let entries = 0;
   try {
-    const decompressed = await openDecompressed(o.blobPath, o.mediaType, o.what);
+    const decompressed = await openDecompressed(o.growing ?? o.blobPath, o.mediaType, o.what, o.signal);
     const tapped = (async function* () {
       for await (const chunk of decompressed) {
         o.signal?.throwIfAborted();

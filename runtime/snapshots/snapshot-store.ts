@@ -7,18 +7,13 @@ import { conflict, failedPrecondition, invalidArgument, isBerthError, notFound }
 import { assertValidDigest, assertValidId, DIGEST_RE } from "../../lib/names.js";
 import { AsyncLock, KeyedLock } from "../content/async-lock.js";
 import { digestHex } from "../content/digest.js";
-import type { ContentStore, Descriptor, RootfsMount, SnapshotStore } from "../types.js";
+import type { ChainLayer, ContentStore, Descriptor, RootfsMount, SnapshotStore } from "../types.js";
 import { chainIds, childChainId } from "./chain-id.js";
 import { mountCount, mountOverlay, planOverlayMount, unmountAll, type OverlayLower } from "./overlay-mount.js";
+import type { GrowingFileState } from "./growing-file.js";
 import { runCommand } from "./run-command.js";
 import { UnpackPool } from "./unpack-pool.js";
 
-/** One layer of `unpackChain`: the blob, its diff ID, and when it may start (default at once). */
-export interface ChainLayer {
-  desc: Descriptor;
-  diffId: string;
-  ready?: Promise<void>;
-}
 
 interface PreparedLayer {
   chainId: string;
@@ -197,8 +192,10 @@ export class FsSnapshotStore implements SnapshotStore {
    * chain IDs. The layers' unpacks run at once on the unpack pool's threads — a layer's
    * content does not depend on its parent's, only its commit does — each starting when its
    * `ready` resolves (a pull passes the end of the layer's download, so unpacking overlaps
-   * the downloads still running). Then one `sync -f` for all of them, and the commits in
-   * chain order. A failure (or an abort) stops the rest and removes every uncommitted
+   * the downloads still running), or, given `growing`, as soon as its download starts, from
+   * the download's file; such an unpack that cannot go on (the download restarted) is done
+   * again from the committed blob. Then one `sync -f` for all of them, and the commits in
+   * chain order, none before every `ready` resolved. A failure (or an abort) stops the rest and removes every uncommitted
    * unpack; layers committed before it stay (they are valid on their own). Layers another
    * call is already unpacking are awaited, not unpacked twice.
    */
@@ -230,10 +227,24 @@ export class FsSnapshotStore implements SnapshotStore {
     try {
       const results = await Promise.allSettled(
         mine.map(async (i) => {
+          const l = layers[i]!;
+          const parent = i > 0 ? ids[i - 1] : undefined;
           try {
-            await layers[i]!.ready;
+            const growing = l.growing && (await raceAbort(l.growing.catch(() => undefined), stop.signal));
+            if (growing) {
+              stop.signal.throwIfAborted();
+              try {
+                prepared.set(i, await this.prepareLayer(ids[i]!, parent, l.desc, l.diffId, stop.signal, growing));
+              } catch (err) {
+                // The download restarted, or moved on before this unpack began, or failed
+                // (then `ready` says so below): unpack the committed blob as without streaming.
+                if (stop.signal.aborted) throw err;
+                this.log.debug({ digest: l.desc.digest, err: (err as Error).message }, "unpack during download stopped; unpacking the committed blob");
+              }
+            }
+            await l.ready;
             stop.signal.throwIfAborted();
-            prepared.set(i, await this.prepareLayer(ids[i]!, i > 0 ? ids[i - 1] : undefined, layers[i]!.desc, layers[i]!.diffId, stop.signal));
+            if (!prepared.has(i)) prepared.set(i, await this.prepareLayer(ids[i]!, parent, l.desc, l.diffId, stop.signal));
           } catch (err) {
             if (!stop.signal.aborted) stop.abort(err);
             throw err;
@@ -260,14 +271,16 @@ export class FsSnapshotStore implements SnapshotStore {
    * Unpacks one layer into a fresh dir under tmp/ with its short link and meta.json, nothing
    * synced and nothing visible yet (commitPrepared makes it so). On failure nothing is left.
    */
-  private async prepareLayer(chainId: string, parent: string | undefined, layer: Descriptor, diffId: string, signal?: AbortSignal): Promise<PreparedLayer> {
+  private async prepareLayer(chainId: string, parent: string | undefined, layer: Descriptor, diffId: string, signal?: AbortSignal, growing?: GrowingFileState): Promise<PreparedLayer> {
     const what = `unpack layer ${layer.digest}`;
-    let blobPath: string;
-    try {
-      blobPath = await this.opts.content.pathOf(layer.digest);
-    } catch (err) {
-      if (isBerthError(err, "NotFound")) throw failedPrecondition(`${what}: blob is not in the content store`, { cause: err });
-      throw err;
+    let blobPath = "";
+    if (!growing) {
+      try {
+        blobPath = await this.opts.content.pathOf(layer.digest);
+      } catch (err) {
+        if (isBerthError(err, "NotFound")) throw failedPrecondition(`${what}: blob is not in the content store`, { cause: err });
+        throw err;
+      }
     }
     const tmp = path.join(this.tmpDir, `unpack-${randomBytes(8).toString("hex")}`);
     const fsDir = path.join(tmp, "fs");
@@ -277,7 +290,7 @@ export class FsSnapshotStore implements SnapshotStore {
       await fs.mkdir(fsDir, { mode: 0o755 });
       const started = Date.now();
       const { size, entries } = await this.pool.unpack(
-        { blobPath, mediaType: layer.mediaType, target: fsDir, scratch: tmp, diffId, maxBytes: this.opts.maxLayerBytes, maxEntries: this.opts.maxLayerEntries, chown: process.getuid?.() === 0, what },
+        { blobPath, ...(growing ? { growing } : {}), mediaType: layer.mediaType, target: fsDir, scratch: tmp, diffId, maxBytes: this.opts.maxLayerBytes, maxEntries: this.opts.maxLayerEntries, chown: process.getuid?.() === 0, what },
         signal,
       );
       link = await this.createLink(chainId);
@@ -559,4 +572,17 @@ export class FsSnapshotStore implements SnapshotStore {
 
 export function assertMountableRoot(root: string): void {
   if (/[,:\n\\]/.test(root)) throw invalidArgument(`open snapshot store ${JSON.stringify(root)}: the path must not contain ',', ':', '\\' or a newline (overlay mount options)`);
+}
+
+/** `p`, or the signal's reason once it aborts first. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener("abort", onAbort), resolve(v)),
+      (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
+    );
+  });
 }

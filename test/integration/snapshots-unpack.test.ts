@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { existsSync } from "node:fs";
 import pino from "pino";
 import { openImageRuntime, type ImageRuntime } from "../../runtime/images/index.js";
+import { GrowingFile } from "../../runtime/snapshots/growing-file.js";
 import { UnpackPool } from "../../runtime/snapshots/unpack-pool.js";
 import { REPO } from "../helpers/cli.js";
 import { hostLacks, which } from "../helpers/host.js";
@@ -450,6 +451,85 @@ describe.skipIf(skip).each(MODES)("layer unpack (root), $mode", ({ script, skip:
         g.open();
         await expect(p).rejects.toThrow("stop the pull");
         expect(await rt.snapshots.listLayers()).toEqual([]);
+      });
+
+      describe("from a download's file as it grows", () => {
+        const streamed = async (entries: FixtureEntry[]) => {
+          const raw = await tarBuffer(entries);
+          const blob = gzip(raw);
+          const file = path.join(root, `download-${Math.random().toString(16).slice(2)}.partial`);
+          await fs.writeFile(file, "");
+          const grow = new GrowingFile(file, blob.length);
+          const desc = { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(blob), size: blob.length };
+          let written = 0;
+          const write = async (n: number) => {
+            await fs.appendFile(file, blob.subarray(written, written + n));
+            written += n;
+            grow.wrote(written);
+          };
+          return { raw, blob, file, grow, desc, diffId: sha256(raw), write };
+        };
+        const manyFiles = Array.from({ length: 200 }, (_, i) => ({ name: `d/f${i}`, data: `content ${i} `.repeat(50) }));
+
+        it("unpacks while the bytes arrive, before the blob is committed, and commits only once it is", async () => {
+          const s = await streamed(manyFiles);
+          const g = gate();
+          const p = rt.snapshots.unpackChain([{ desc: s.desc, diffId: s.diffId, ready: g.ready, growing: Promise.resolve(s.grow.state) }]);
+          await s.write(Math.floor(s.blob.length / 3));
+          await new Promise((r) => setTimeout(r, 50));
+          expect(await preparedCount()).toBe(0); // it waits for the rest
+          await s.write(s.blob.length - Math.floor(s.blob.length / 3));
+          // Unpacked from the file alone: the content store does not have the blob yet.
+          await until("the layer unpacked in tmp/", async () => (await preparedCount()) === 1);
+          expect(await rt.content.has(s.desc.digest)).toBe(false);
+          expect(await rt.snapshots.listLayers()).toEqual([]);
+          await rt.content.ingest([s.blob]);
+          g.open();
+          const [id] = await p;
+          expect(await rt.snapshots.listLayers()).toEqual([id]);
+          expect(await fs.readFile(path.join(await rt.snapshots.layerPath(id!), "d/f7"), "utf8")).toBe("content 7 ".repeat(50));
+        });
+
+        it("a download that starts over (its file abandoned) is unpacked from the committed blob", async () => {
+          const s = await streamed(manyFiles);
+          const g = gate();
+          const p = rt.snapshots.unpackChain([{ desc: s.desc, diffId: s.diffId, ready: g.ready, growing: Promise.resolve(s.grow.state) }]);
+          await s.write(100);
+          s.grow.abandon();
+          await fs.rm(s.file);
+          await rt.content.ingest([s.blob]);
+          g.open();
+          const [id] = await p;
+          expect(await fs.readFile(path.join(await rt.snapshots.layerPath(id!), "d/f199"), "utf8")).toBe("content 199 ".repeat(50));
+        });
+
+        it("a file already moved into the store when the unpack starts: the committed blob is unpacked", async () => {
+          const s = await streamed([{ name: "a", data: "1" }]);
+          await fs.rm(s.file);
+          await rt.content.ingest([s.blob]);
+          const [id] = await rt.snapshots.unpackChain([{ desc: s.desc, diffId: s.diffId, ready: Promise.resolve(), growing: Promise.resolve(s.grow.state) }]);
+          expect(await fs.readFile(path.join(await rt.snapshots.layerPath(id!), "a"), "utf8")).toBe("1");
+        });
+
+        it("bytes that do not match the diff ID fail the layer, streamed or not; nothing is committed", async () => {
+          const s = await streamed([{ name: "a", data: "1" }]);
+          await s.write(s.blob.length);
+          await rt.content.ingest([s.blob]);
+          const p = rt.snapshots.unpackChain([{ desc: s.desc, diffId: sha256("another tar"), ready: Promise.resolve(), growing: Promise.resolve(s.grow.state) }]);
+          await expect(p).rejects.toMatchObject({ kind: "InvalidArgument", message: expect.stringMatching(/expected diff ID/) });
+          expect(await rt.snapshots.listLayers()).toEqual([]);
+        });
+
+        it("a failed download stops the unpack reading its file and leaves nothing", async () => {
+          const s = await streamed(manyFiles);
+          const g = gate();
+          const p = rt.snapshots.unpackChain([{ desc: s.desc, diffId: s.diffId, ready: g.ready, growing: Promise.resolve(s.grow.state) }]);
+          await s.write(1000);
+          s.grow.abandon();
+          g.fail(new Error("the connection was lost for good"));
+          await expect(p).rejects.toThrow("the connection was lost for good");
+          expect(await rt.snapshots.listLayers()).toEqual([]);
+        });
       });
 
       it("shares layers with unpack() running at the same time: each is unpacked once", async () => {

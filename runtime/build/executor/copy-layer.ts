@@ -125,7 +125,7 @@ async function packArchive(pack: Pack, dir: string, e: Extract<PlannedEntry, { t
 
 function decompressed(raw: Readable, c: Compression, what: string): Readable {
   if (c === "none") return raw;
-  if (c === "gzip") return raw.pipe(zlib.createGunzip({ chunkSize: 1 << 16 }));
+  if (c === "gzip") return raw.pipe(zlib.createGunzip({ chunkSize: 1 << 20 }));
   if (c === "zstd") {
     const make = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
     if (typeof make === "function") return raw.pipe(make());
