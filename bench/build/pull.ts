@@ -31,11 +31,6 @@ export async function benchPull(env: BuildBenchEnv, registry: TestRegistry): Pro
   let pushed;
   try {
     await seed.rt.images.load(layout);
-    // One request first, alone: the client learns that this loopback registry speaks plain
-    // http. Push's first requests are parallel HEADs, and only the first of them to fail TLS
-    // falls back to http; the others fail (ERR_SSL_WRONG_VERSION_NUMBER). A runtime bug,
-    // reported with this suite; not worked around in runtime/ here.
-    await seed.rt.registry.listTags(`${registry.host}/berth-bench/layers`).catch(() => []);
     pushed = await withTimeout(seed.rt.registry.push(reference), o.stepTimeoutMs, "push");
   } finally {
     await seed.dispose();

@@ -70,7 +70,7 @@ export function report(
   for (const r of rows) console.log(`  ${r[0].padEnd(w[0]!)}${r[1].padEnd(w[1]!)}${r[2].padEnd(w[2]!)}${r[3].padStart(w[3]!)}  ${r[4]}`);
 
   if (!failed(pull)) {
-    console.log(`    pull: ${pull.rounds} rounds each (alternating order), fresh berth root each; berth's pull verifies, unpacks every layer (sync -f each) and commits; skopeo's dir: copy only verifies${pull.skopeo.available ? `; ${pull.skopeo.version}` : ""}`);
+    console.log(`    pull: ${pull.rounds} rounds each (alternating order), fresh berth root each; berth's pull verifies, unpacks each layer while it downloads, syncs once (sync -f) and commits; skopeo's dir: copy only verifies${pull.skopeo.available ? `; ${pull.skopeo.version}` : ""}`);
   }
   if (!failed(build)) {
     console.log(`    build: context ${build.context.files} files, ${(build.context.bytes / 1e6).toFixed(1)} MB; cold ${o.coldRounds} rounds, rebuild ${o.warmRounds} in process, ${o.processRounds} by the CLI against a daemon and ${o.processRounds} in a node process without one; network none for both`);
