@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile } from "./proc/exec-file.js";
 import { accessSync, constants as fsc } from "node:fs";
 import { readFile } from "node:fs/promises";
 import * as os from "node:os";

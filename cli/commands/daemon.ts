@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { startDaemon } from "../../controller/daemon.js";
 import { existsSync } from "node:fs";
 import { parseCidr } from "../../runtime/networks/cidr.js";
+import { startSpawnHelper, stopSpawnHelper } from "../../runtime/proc/exec-file.js";
 import { defaultRegistryFiles } from "../../runtime/registry/default-files.js";
 import * as path from "node:path";
 import { UsageError } from "../errors.js";
@@ -50,6 +51,9 @@ export async function runDaemon(
   const group = opts.group === undefined ? undefined : await resolveGroup(opts.group);
   const addressPools = opts.addressPool?.map(parseAddressPool);
   const logger = pino({ level: opts.logLevel, base: { pid: process.pid } });
+  // Forks happen in a small helper from now on, not in this process as it grows (exec-file.ts).
+  const helperPid = startSpawnHelper();
+  logger.debug({ helperPid: helperPid ?? null }, helperPid ? "spawn helper started" : "no spawn helper: programs are forked in-process");
   const daemon = await startDaemon({
     root: g.root,
     runRoot: g.runRoot,
@@ -75,6 +79,7 @@ export async function runDaemon(
     process.on("SIGINT", onSignal);
   });
   await daemon.stop();
+  stopSpawnHelper();
   return 0;
 }
 

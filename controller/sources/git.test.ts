@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -40,7 +40,11 @@ describe("hardened git", () => {
 
   it("says what git said when it fails, and bounds its time", async () => {
     await expect(runGit(dir, ["rev-parse", "--verify", "nosuchref"])).rejects.toMatchObject({ kind: "FailedPrecondition", message: expect.stringContaining("git rev-parse") });
-    await expect(runGit(dir, ["hash-object", "--stdin"], { timeoutMs: 200 })).rejects.toMatchObject({ kind: "Unavailable", message: expect.stringContaining("timed out") });
+    // git gets no stdin (it is at its end at once); a git that hangs stands in for one stuck on the network.
+    const hanging = path.join(dir, "hanging-git");
+    writeFileSync(hanging, "#!/bin/sh\nexec sleep 30\n", { mode: 0o755 });
+    await expect(runGit(dir, ["fetch"], { git: hanging, timeoutMs: 200 })).rejects.toMatchObject({ kind: "Unavailable", message: expect.stringContaining("timed out") });
+    expect((await runGit(dir, ["hash-object", "--stdin"], { timeoutMs: 5_000 })).trim()).toBe("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
   });
 
   it("checks remotes: no option-like start, no remote helpers, local paths made absolute", () => {

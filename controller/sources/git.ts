@@ -7,7 +7,7 @@
  * about (never `*`), so the daemon (root) can read a tree someone else owns without trusting
  * every tree. Errors are Unavailable (git missing, timed out) or FailedPrecondition (git said no).
  */
-import { execFile } from "node:child_process";
+import { execFile } from "../../runtime/proc/exec-file.js";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { failedPrecondition, invalidArgument, unavailable } from "../../lib/errors.js";
@@ -70,7 +70,7 @@ export function runGit(dir: string, args: string[], options: Partial<GitOptions>
     execFile(
       o.git,
       argv,
-      { env: gitEnv(), cwd: "/", timeout: o.timeoutMs, killSignal: "SIGKILL", maxBuffer: o.maxOutputBytes, encoding: "utf8", windowsHide: true },
+      { env: gitEnv(), cwd: "/", timeout: o.timeoutMs, killSignal: "SIGKILL", maxBuffer: o.maxOutputBytes },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };

@@ -1,4 +1,5 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
+import { execFile } from "../proc/exec-file.js";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { PassThrough, Readable } from "node:stream";

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile } from "../proc/exec-file.js";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import { failedPrecondition } from "../../lib/errors.js";

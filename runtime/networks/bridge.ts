@@ -16,7 +16,9 @@
  *   addresses parsed (cidr.ts) before anything runs: InvalidArgument.
  */
 import { createHash } from "node:crypto";
-import { execFile } from "node:child_process";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { execFile } from "../proc/exec-file.js";
 import { internal, invalidArgument, isBerthError } from "../../lib/errors.js";
 import { runCommand } from "../snapshots/run-command.js";
 import { formatIPv4, parseCidr, parseIPv4 } from "./cidr.js";
@@ -39,7 +41,18 @@ function checkAddress(text: string, what: string): string {
 const ip = (args: string[]) => runCommand("ip", args, { timeoutMs: 10_000 });
 const inNetns = (netns: string, args: string[]) => runCommand("nsenter", [`--net=${netns}`, "--", "ip", ...args], { timeoutMs: 10_000 });
 
+/**
+ * Whether the host has a link of this (checked) name: its /sys/class/net entry, which the
+ * kernel makes before it answers the link's creation — no `ip` process, which costs
+ * milliseconds on every container's attach. `ip link show` where sysfs is not mounted.
+ */
 async function linkExists(name: string): Promise<boolean> {
+  try {
+    await fs.lstat(path.join(SYS_CLASS_NET, name));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && (await sysfsNet())) return false;
+  }
   try {
     await ip(["link", "show", "dev", name]);
     return true;
@@ -47,6 +60,18 @@ async function linkExists(name: string): Promise<boolean> {
     if (isBerthError(err)) return false;
     throw err;
   }
+}
+
+const SYS_CLASS_NET = "/sys/class/net";
+let sysfsNetSeen: boolean | undefined;
+
+/** /sys/class/net is there (it has `lo`). */
+async function sysfsNet(): Promise<boolean> {
+  sysfsNetSeen ??= await fs.lstat(path.join(SYS_CLASS_NET, "lo")).then(
+    () => true,
+    () => false,
+  );
+  return sysfsNetSeen;
 }
 
 /** The bridge an interface is enslaved to; undefined when it has none or does not exist. */
@@ -138,12 +163,10 @@ export async function attach(bridge: string, netns: string, a: Attachment): Prom
 function ipBatch(global: string[], lines: string[]): Promise<void> {
   for (const l of lines) if (/[\n\r\0]/.test(l)) return Promise.reject(invalidArgument("ip batch: a command with a line break"));
   return new Promise((resolve, reject) => {
-    const child = execFile("ip", [...global, "-batch", "-"], { timeout: 10_000, env: { ...process.env, LC_ALL: "C" } }, (err, _stdout, stderr) => {
+    execFile("ip", [...global, "-batch", "-"], { timeout: 10_000, env: { ...process.env, LC_ALL: "C" }, input: `${lines.join("\n")}\n` }, (err, _stdout, stderr) => {
       if (err) reject(internal(`run ip: ${String(stderr).trim() || err.message}`, { cause: err }));
       else resolve();
     });
-    child.stdin?.on("error", () => {});
-    child.stdin?.end(`${lines.join("\n")}\n`);
   });
 }
 

@@ -31,7 +31,7 @@
  *   (a later table failing does not undo an earlier one), so per-table input keeps a failure
  *   attributable and the order (accepts before DNATs) explicit.
  */
-import { execFile } from "node:child_process";
+import { execFile } from "../proc/exec-file.js";
 import { errorMessage, internal } from "../../lib/errors.js";
 import {
   berthLines,
@@ -77,12 +77,10 @@ export function commandRunner(prefix: readonly string[] = [], timeoutMs = 15_000
   return (cmd, args, input) =>
     new Promise((resolve, reject) => {
       const argv = [...prefix, cmd, ...args];
-      const child = execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: "C" } }, (err, stdout, stderr) => {
+      execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: "C" }, ...(input !== undefined ? { input } : {}) }, (err, stdout, stderr) => {
         if (err) reject(internal(`run ${cmd}: ${String(stderr).trim() || err.message}`, { cause: err }));
         else resolve(String(stdout));
       });
-      child.stdin?.on("error", () => {}); // a program that exits without reading stdin
-      child.stdin?.end(input ?? "");
     });
 }
 

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile } from "../proc/exec-file.js";
 import { internal } from "../../lib/errors.js";
 
 /**

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile } from "../proc/exec-file.js";
 import { promises as fs } from "node:fs";
 import { internal } from "../../lib/errors.js";
 

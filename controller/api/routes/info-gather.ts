@@ -5,7 +5,7 @@
  * same thing the same way. Nothing here changes anything; a fact that cannot be read is left
  * out or said in a warning, never guessed.
  */
-import { execFile } from "node:child_process";
+import { execFile } from "../../../runtime/proc/exec-file.js";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
