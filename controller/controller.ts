@@ -96,7 +96,7 @@ export class Controller {
       logger: log,
       options: { concurrency: options.concurrency },
       onError: (key, err, terminal) => this.onReconcileError(key, err, terminal),
-      priorityOf: (key) => reconcilePriority(desired, key),
+      priorityOf: (key) => reconcilePriority(desired, key, (name) => this.deps.indexes.dependentsOf(name)),
     });
     const startedAtMs = clock.now();
     this.deps = {
@@ -252,12 +252,31 @@ export class Controller {
 
 /**
  * The order of ready work (lower first): what containers wait for — images, volumes,
- * networks, health checks — then containers that wait for no other, then those with
- * dependencies (their start waits anyway). An apply of a whole stack so creates and starts
- * the roots of its dependency graph first instead of in name order.
+ * networks, health checks — then containers by the length of the chain of dependents that
+ * waits on them, longest first (list scheduling by the critical path): in an apply of a whole
+ * stack, `db` that `api` ← `web` ← `proxy` wait for is created and started before a leaf no
+ * one waits for, and each level of the chain before the leaves of the level above.
  */
-export function reconcilePriority(desired: DesiredStore, key: string): number {
+export function reconcilePriority(desired: DesiredStore, key: string, dependentsOf: (name: string) => string[]): number {
   const o = desired.get(key)?.object;
   if (o?.kind !== "Container") return 0;
-  return o.spec.dependsOn.length || o.spec.networkMode?.startsWith("container:") ? 2 : 1;
+  return MAX_CHAIN + 1 - Math.min(MAX_CHAIN, dependentChain(o.metadata.name, dependentsOf));
+}
+
+const MAX_CHAIN = 64;
+
+/** Levels of containers that wait, through dependsOn, on container `name` (0: none). A cycle is cut where it closes. */
+export function dependentChain(name: string, dependentsOf: (name: string) => string[], memo = new Map<string, number>(), path = new Set<string>()): number {
+  const known = memo.get(name);
+  if (known !== undefined) return known;
+  if (path.size >= MAX_CHAIN) return 0;
+  path.add(name);
+  let longest = 0;
+  for (const k of dependentsOf(name)) {
+    const dependent = k.slice(k.indexOf("/") + 1);
+    if (!path.has(dependent)) longest = Math.max(longest, 1 + dependentChain(dependent, dependentsOf, memo, path));
+  }
+  path.delete(name);
+  memo.set(name, longest);
+  return longest;
 }
