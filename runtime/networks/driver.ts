@@ -25,7 +25,8 @@ import * as path from "node:path";
 import { conflict, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
 import { isDnsName, isValidName } from "../../lib/names.js";
 import type { AttachmentState, AttachSpec, NetworkCreateSpec, NetworkDriver, NetworkState, PortMappingSpec, PublishedPort } from "../types.js";
-import { attach, detach, ensureBridge, gatewayCidr, linkMaster, removeBridge } from "./bridge.js";
+import { KeyedLock } from "../content/async-lock.js";
+import { attach, detach, ensureBridge, gatewayCidr, linkMaster, removeBridge, type Attachment } from "./bridge.js";
 import { parseCidr, parseIPv4 } from "./cidr.js";
 import type { FirewallNetwork, PortRule } from "./firewall-rules.js";
 import { hostBlocks } from "./host-blocks.js";
@@ -71,6 +72,9 @@ const hex12 = (...parts: string[]) => createHash("sha256").update(parts.join("\0
 
 export class EmbeddedNetworkDriver implements NetworkDriver {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Attaches and detaches of one host interface, in order (connect makes the link outside the queue). */
+  private readonly linkLocks = new KeyedLock();
+  private readonly linking = new Set<Promise<void>>();
   private readonly held = new Map<string, HeldPort>();
   private resolver: ResolverPort | undefined;
   private closed = false;
@@ -222,32 +226,56 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
     });
   }
 
-  connect(spec: AttachSpec): Promise<AttachmentState> {
-    return this.serial(async () => {
-      const meta = this.doc.networks[spec.network];
-      if (!meta) throw notFound(`connect to network ${spec.network}: no such network`, { object: { kind: "network", name: spec.network } });
-      if (!isValidName(spec.container)) throw invalidArgument(`connect to network ${spec.network}: invalid container name ${JSON.stringify(spec.container)}`);
-      for (const n of spec.names) if (!isDnsName(n)) throw invalidArgument(`connect to network ${spec.network}: invalid DNS name ${JSON.stringify(n)}`);
-      if (spec.address !== undefined && isIP(spec.address) !== 4) throw invalidArgument(`connect to network ${spec.network}: invalid address ${JSON.stringify(spec.address)}`);
-      for (const u of spec.upstreams ?? []) if (isIP(u) === 0) throw invalidArgument(`connect to network ${spec.network}: invalid upstream resolver ${JSON.stringify(u)}`);
-      const alloc = this.ipam.get(spec.network)!;
-      const had = alloc.addresses[spec.container];
-      // A static address is the one reserved; asked for again here so that an address file lost meanwhile gets it back.
-      const address = await this.ipam.allocateAddress(spec.network, spec.container, spec.address);
-      const hostIfname = `bv${hex12(path.resolve(this.opts.root), spec.container, spec.network)}`;
-      const prev = this.doc.attachments[spec.network]?.[spec.container];
-      const next: AttachmentMeta = { ifname: spec.ifname, hostIfname, netns: spec.netns, names: [...spec.names], ...(spec.upstreams?.length ? { upstreams: [...spec.upstreams] } : {}) };
-      if (JSON.stringify(prev) !== JSON.stringify(next)) {
-        this.doc = { ...this.doc, attachments: { ...this.doc.attachments, [spec.network]: { ...this.doc.attachments[spec.network], [spec.container]: next } } };
-        await this.save();
-      }
-      // Made again when missing (a reboot, a crash mid-attach) or changed; else left alone.
-      if (!prev || prev.netns !== spec.netns || prev.ifname !== spec.ifname || had !== address || (await linkMaster(hostIfname)) !== meta.bridge) {
-        const gateway = spec.defaultRoute && !meta.internal ? alloc.gateway : undefined;
-        await attach(meta.bridge, spec.netns, { ifname: spec.ifname, hostIfname, address: `${address}/${parseCidr(alloc.subnet).prefix}`, ...(gateway ? { gateway } : {}) });
-      }
-      return this.attachmentOf(spec.network, spec.container)!;
+  /**
+   * Records the attachment (address, names) in the driver's state, then makes the link. The
+   * record is made in the driver's one queue; the link — two `ip` runs — outside it, under a
+   * lock of its own host interface, so containers attach side by side instead of one after
+   * another (a stack's start waited on that queue). A disconnect of the same interface waits
+   * for the attach in flight (it takes the same lock inside the queue; an attach never waits
+   * for the queue while it holds that lock).
+   */
+  async connect(spec: AttachSpec): Promise<AttachmentState> {
+    const todo = await this.serial(() => this.connectLocked(spec));
+    const done = this.linkLocks.run(todo.link.hostIfname, async () => {
+      if (todo.unchanged && (await linkMaster(todo.link.hostIfname)) === todo.bridge) return;
+      await attach(todo.bridge, spec.netns, todo.link);
     });
+    this.linking.add(done);
+    try {
+      await done;
+    } finally {
+      this.linking.delete(done);
+    }
+    return this.attachmentOf(spec.network, spec.container)!;
+  }
+
+  /**
+   * connect's part in the queue: checks, the address, the record; the link to make, and
+   * whether it was there already as recorded (then it is made again only when it is not on
+   * the bridge any more: a reboot, a crash mid-attach).
+   */
+  private async connectLocked(spec: AttachSpec): Promise<{ bridge: string; link: Attachment; unchanged: boolean }> {
+    const meta = this.doc.networks[spec.network];
+    if (!meta) throw notFound(`connect to network ${spec.network}: no such network`, { object: { kind: "network", name: spec.network } });
+    if (!isValidName(spec.container)) throw invalidArgument(`connect to network ${spec.network}: invalid container name ${JSON.stringify(spec.container)}`);
+    for (const n of spec.names) if (!isDnsName(n)) throw invalidArgument(`connect to network ${spec.network}: invalid DNS name ${JSON.stringify(n)}`);
+    if (spec.address !== undefined && isIP(spec.address) !== 4) throw invalidArgument(`connect to network ${spec.network}: invalid address ${JSON.stringify(spec.address)}`);
+    for (const u of spec.upstreams ?? []) if (isIP(u) === 0) throw invalidArgument(`connect to network ${spec.network}: invalid upstream resolver ${JSON.stringify(u)}`);
+    const alloc = this.ipam.get(spec.network)!;
+    const had = alloc.addresses[spec.container];
+    // A static address is the one reserved; asked for again here so that an address file lost meanwhile gets it back.
+    const address = await this.ipam.allocateAddress(spec.network, spec.container, spec.address);
+    const hostIfname = `bv${hex12(path.resolve(this.opts.root), spec.container, spec.network)}`;
+    const prev = this.doc.attachments[spec.network]?.[spec.container];
+    const next: AttachmentMeta = { ifname: spec.ifname, hostIfname, netns: spec.netns, names: [...spec.names], ...(spec.upstreams?.length ? { upstreams: [...spec.upstreams] } : {}) };
+    if (JSON.stringify(prev) !== JSON.stringify(next)) {
+      this.doc = { ...this.doc, attachments: { ...this.doc.attachments, [spec.network]: { ...this.doc.attachments[spec.network], [spec.container]: next } } };
+      await this.save();
+    }
+    const unchanged = !!prev && prev.netns === spec.netns && prev.ifname === spec.ifname && had === address;
+    const gateway = spec.defaultRoute && !meta.internal ? alloc.gateway : undefined;
+    const link: Attachment = { ifname: spec.ifname, hostIfname, address: `${address}/${parseCidr(alloc.subnet).prefix}`, ...(gateway ? { gateway } : {}) };
+    return { bridge: meta.bridge, link, unchanged };
   }
 
   disconnect(network: string, container: string): Promise<void> {
@@ -256,7 +284,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
 
   private async disconnectLocked(network: string, container: string): Promise<void> {
     const a = this.doc.attachments[network]?.[container];
-    if (a) await detach(a.hostIfname);
+    if (a) await this.linkLocks.run(a.hostIfname, () => detach(a.hostIfname));
     if (this.doc.ports[container]?.published.some((p) => p.network === network)) await this.unpublishLocked(container);
     if (a) {
       const { [container]: _gone, ...rest } = this.doc.attachments[network]!;
@@ -384,6 +412,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
     if (this.closed) return;
     this.closed = true;
     await this.queue.catch(() => {});
+    await Promise.allSettled([...this.linking]);
     for (const h of this.held.values()) await h.release();
     this.held.clear();
     await this.resolver?.close();
