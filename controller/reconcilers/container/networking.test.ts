@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { unavailable } from "../../../lib/errors.js";
 import { containerObject, containerYaml, startHarness, type Harness } from "../../testing.js";
 import { defaultNetworkName } from "../../store/keys.js";
 import { networkPlanOf, portRequestsOf } from "./networking.js";
@@ -36,6 +37,22 @@ describe("networkPlanOf and portRequestsOf", () => {
 describe("container networking on the fake runtime", () => {
   let h: Harness;
   afterEach(async () => h?.close());
+
+  it("a container whose declared network is not ready waits for it, naming it — no reconcile error — and is made once it is", async () => {
+    h = await startHarness();
+    const create = vi.spyOn(h.networks, "create").mockRejectedValueOnce(unavailable("create network front: the bridge is busy"));
+    await h.apply(network("front") + containerYaml("web").replace("spec:\n", "spec:\n  networks: [{name: front}]\n"), { stack: "shop" });
+    const st = await h.status("web");
+    expect(st.phase).not.toBe("Running");
+    expect(st.reason).toBe("Waiting");
+    expect(st.message).toMatch(/waits for network front: .*the bridge is busy/);
+    expect(h.events("ReconcileError", "container/web")).toEqual([]);
+    expect(h.containers.calls.filter((c) => c.method === "create")).toEqual([]);
+    // The network's retry succeeds: its reconcile enqueues the container, which is made and started.
+    await h.advance(2_000, 50);
+    expect(create.mock.calls.length).toBeGreaterThan(1);
+    expect((await h.status("web")).phase).toBe("Running");
+  });
 
   it("a static ipv4Address is reserved and connected as asked; extraHosts (host-gateway: the first network's gateway) and dns reach the create spec", async () => {
     h = await startHarness();

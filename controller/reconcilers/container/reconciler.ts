@@ -17,13 +17,13 @@ import type { HealthLogEntry, HealthTransition, Prober } from "../../health/type
 import type { ConcurrencyLimiter, ReconcileContext, ReconcileResult, Reconciler } from "../../loop/types.js";
 import type { ContainerObject } from "../../manifests/model.js";
 import { LABELS, ownedBy } from "../../labels.js";
-import { nameOfKey } from "../../store/keys.js";
+import { keyOf, nameOfKey } from "../../store/keys.js";
 import type { UserAction } from "../../store/status-records.js";
 import type { StoredObject } from "../../store/types.js";
 import type { ReconcilerDeps } from "../context.js";
 import { UserIntents } from "./intents.js";
 import { ContainerLifecycle } from "./lifecycle.js";
-import { ContainerNetworking } from "./networking.js";
+import { ContainerNetworking, networkPlanOf } from "./networking.js";
 import { effectiveCheckOf, findImage, imageAvailability, inspectContainer, readEnvFiles } from "./observe.js";
 import { planContainer } from "./plan.js";
 import { specHash } from "./spec-hash.js";
@@ -89,7 +89,7 @@ export class ContainerReconciler implements Reconciler {
     const st = d.status.get(key, "Container");
     const health = this.monitors.health(key, observed)?.status;
     const intent = st.intent;
-    const actions = planContainer({ spec: obj.spec, specHash: hash }, observed, d.clock.now(), {
+    let actions = planContainer({ spec: obj.spec, specHash: hash }, observed, d.clock.now(), {
       key,
       image: imageAvailability(image, obj.spec.image, d.indexes, d.status),
       restart: st.restart,
@@ -99,6 +99,13 @@ export class ContainerReconciler implements Reconciler {
       daemonStartedAtMs: d.daemonStartedAtMs,
       ...(intent ? { intent: intent.action } : {}),
     });
+
+    // Made only once the networks and volumes it declares are ready: until then it waits,
+    // named in its status, and their reconcile enqueues it — not an error retried with backoff.
+    if (actions.some((a) => a.type === "create" || a.type === "recreate")) {
+      const pending = this.prerequisiteWait(obj, stored.stack);
+      if (pending) actions = [pending];
+    }
 
     // An optional dependency not waited for is said once, when the container starts without it.
     if (actions.some((a) => a.type === "start" && a.by === "create") || actions.some((a) => a.type === "recreate" && a.start)) {
@@ -214,6 +221,22 @@ export class ContainerReconciler implements Reconciler {
     const reason = t.to === "healthy" ? "Healthy" : t.to === "unhealthy" ? "Unhealthy" : "HealthStarting";
     this.deps.events.record(t.to === "unhealthy" ? "Warning" : "Normal", reason, key, `health ${t.from} → ${t.to}${last ? `: ${last.slice(0, 200)}` : ""}`);
     this.deps.enqueue(key);
+  }
+
+  /** The wait for the first declared network or volume of `obj` that is not ready; undefined when all are. */
+  private prerequisiteWait(obj: ContainerObject, stack: string): Extract<Action, { type: "wait" }> | undefined {
+    const d = this.deps;
+    const plan = networkPlanOf(obj, stack);
+    const declared = [
+      ...(plan.mode === "bridge" ? plan.networks.map((n) => ({ key: keyOf("Network", n.name), kind: "Network" as const, name: n.name, what: "network" })) : []),
+      ...obj.spec.mounts.flatMap((m) => (m.type === "volume" && m.source ? [{ key: keyOf("Volume", m.source), kind: "Volume" as const, name: m.source, what: "volume" }] : [])),
+    ];
+    for (const p of declared) {
+      if (!d.desired.get(p.key)) continue; // not declared: implicit (made on demand) or refused by the create
+      const st = d.status.get(p.key, p.kind);
+      if (!st.ready) return { type: "wait", reason: `waits for ${p.what} ${p.name}${st.message ? `: ${st.message}` : " to be ready"}` };
+    }
+    return undefined;
   }
 
   /** What a dependent's `dependsOn` entry judges about container `name`. */
