@@ -25,7 +25,7 @@ import * as path from "node:path";
 import { conflict, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
 import { isDnsName, isValidName } from "../../lib/names.js";
 import type { AttachmentState, AttachSpec, NetworkCreateSpec, NetworkDriver, NetworkState, PortMappingSpec, PublishedPort } from "../types.js";
-import { KeyedLock } from "../content/async-lock.js";
+import { AsyncLock, KeyedLock } from "../content/async-lock.js";
 import { attach, detach, ensureBridge, gatewayCidr, linkMaster, removeBridge, type Attachment } from "./bridge.js";
 import { parseCidr, parseIPv4 } from "./cidr.js";
 import type { FirewallNetwork, PortRule } from "./firewall-rules.js";
@@ -74,7 +74,12 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
   private queue: Promise<unknown> = Promise.resolve();
   /** Attaches and detaches of one host interface, in order (connect makes the link outside the queue). */
   private readonly linkLocks = new KeyedLock();
-  private readonly linking = new Set<Promise<void>>();
+  /** Work done outside the queue (links being made, bridges being brought up): close waits for it. */
+  private readonly outside = new Set<Promise<unknown>>();
+  /** Creates and removes of one network name, in order (a create makes its bridge outside the queue). */
+  private readonly netLocks = new KeyedLock();
+  /** This process's turn at the host-wide lock (which another holder in the process would only poll for). */
+  private readonly hostLock = new AsyncLock();
   private readonly held = new Map<string, HeldPort>();
   private resolver: ResolverPort | undefined;
   private closed = false;
@@ -149,35 +154,47 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
     this.opts.log?.warn({ sysctl: "net.ipv4.ip_forward" }, "turned IPv4 forwarding on: bridge networks route through the host (the FORWARD policy is left as it is)");
   }
 
+  /**
+   * Allocates the network's subnet and records it in the driver's queue, then puts it on its
+   * bridge outside the queue (under the host-wide lock, held across both: another daemon sees
+   * the bridge's address before it chooses), so the containers of a network already up
+   * reserve and attach while the next network's bridge is made. One create or remove of a
+   * name at a time.
+   */
   create(spec: NetworkCreateSpec): Promise<NetworkState> {
     if (!isValidName(spec.name)) return Promise.reject(invalidArgument(`create network ${JSON.stringify(spec.name)}: invalid name`));
-    return this.serial(async () => {
+    if (this.closed) return Promise.reject(failedPrecondition("the network driver is closed"));
+    return this.tracked(this.netLocks.run(spec.name, async () => {
       const existing = this.doc.networks[spec.name];
       if (existing && existing.internal !== spec.internal) {
         throw conflict(`create network ${spec.name}: it exists as ${existing.internal ? "internal" : "not internal"}; remove it to change that`);
       }
       try {
         // The subnet is chosen and put on the bridge under the host-wide lock (host-lock.ts).
-        await withHostNetworkLock(async () => {
-          await this.ipam.allocateNetwork(spec.name, { ...(spec.subnet ? { subnet: spec.subnet } : {}), ...(spec.gateway ? { gateway: spec.gateway } : {}) });
-          if (!existing) {
-            this.doc = { ...this.doc, networks: { ...this.doc.networks, [spec.name]: { bridge: `bb${hex12(path.resolve(this.opts.root), spec.name)}`, internal: spec.internal, labels: { ...spec.labels }, createdAt: this.now() } } };
-            await this.save();
-          }
-          await this.bringUp(spec.name, this.doc.networks[spec.name]!.bridge);
-        });
-        await this.opts.firewall.syncNetworks(this.firewallNetworks());
+        await this.hostLock.run(() =>
+          withHostNetworkLock(async () => {
+            await this.serial(async () => {
+              await this.ipam.allocateNetwork(spec.name, { ...(spec.subnet ? { subnet: spec.subnet } : {}), ...(spec.gateway ? { gateway: spec.gateway } : {}) });
+              if (!this.doc.networks[spec.name]) {
+                this.doc = { ...this.doc, networks: { ...this.doc.networks, [spec.name]: { bridge: `bb${hex12(path.resolve(this.opts.root), spec.name)}`, internal: spec.internal, labels: { ...spec.labels }, createdAt: this.now() } } };
+                await this.save();
+              }
+            });
+            await this.bringUp(spec.name, this.doc.networks[spec.name]!.bridge);
+          }),
+        );
+        await this.serial(() => this.opts.firewall.syncNetworks(this.firewallNetworks()));
       } catch (err) {
         // A network this call made is not left half-made (a failed allocation made nothing).
-        if (!existing && this.doc.networks[spec.name]) await this.dropNetwork(spec.name).catch(() => {});
+        if (!existing && this.doc.networks[spec.name]) await this.serial(() => this.dropNetwork(spec.name)).catch(() => {});
         throw err;
       }
       return this.stateOf(spec.name);
-    });
+    }));
   }
 
   remove(name: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.serial(async () => {
+    return this.netLocks.run(name, () => this.serial(async () => {
       if (!this.doc.networks[name]) return;
       const users = Object.keys(this.doc.attachments[name] ?? {});
       if (users.length && !options.force) {
@@ -185,7 +202,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       }
       for (const id of users) await this.disconnectLocked(name, id);
       await this.dropNetwork(name);
-    });
+    }));
   }
 
   private async dropNetwork(name: string): Promise<void> {
@@ -240,12 +257,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       if (todo.unchanged && (await linkMaster(todo.link.hostIfname)) === todo.bridge) return;
       await attach(todo.bridge, spec.netns, todo.link);
     });
-    this.linking.add(done);
-    try {
-      await done;
-    } finally {
-      this.linking.delete(done);
-    }
+    await this.tracked(done);
     return this.attachmentOf(spec.network, spec.container)!;
   }
 
@@ -412,7 +424,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
     if (this.closed) return;
     this.closed = true;
     await this.queue.catch(() => {});
-    await Promise.allSettled([...this.linking]);
+    await Promise.allSettled([...this.outside]);
     for (const h of this.held.values()) await h.release();
     this.held.clear();
     await this.resolver?.close();
@@ -525,6 +537,16 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
 
   private save(): Promise<void> {
     return writeDriverDoc(this.file, this.doc);
+  }
+
+  /** `p`, waited for by close. */
+  private async tracked<T>(p: Promise<T>): Promise<T> {
+    this.outside.add(p);
+    try {
+      return await p;
+    } finally {
+      this.outside.delete(p);
+    }
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

@@ -100,4 +100,21 @@ describe.skipIf(lacking)("the network driver on the kernel", () => {
     expect(links()).not.toContain(net.bridge);
     await d.close();
   });
+
+  it("creates networks side by side (distinct subnets and bridges); a remove right behind its create leaves nothing", async () => {
+    const d = await open();
+    const [x, y, z] = await Promise.all([`x${tag}`, `y${tag}`, `z${tag}`].map((name) => d.create({ name, internal: false, labels: {} })));
+    expect(new Set([x!.subnet, y!.subnet, z!.subnet]).size).toBe(3);
+    for (const n of [x!, y!, z!]) expect(links()).toContain(n.bridge);
+    const creating = d.create({ name: `w${tag}`, internal: false, labels: {} });
+    const removing = d.remove(`w${tag}`);
+    const w = await creating;
+    await removing;
+    expect(links()).not.toContain(w.bridge);
+    await expect(d.inspect(`w${tag}`)).rejects.toMatchObject({ kind: "NotFound" });
+    for (const n of [x!, y!, z!]) await d.remove(n.name);
+    for (const n of [x!, y!, z!]) expect(links()).not.toContain(n.bridge);
+    expect(JSON.parse(readFileSync(path.join(root, "networks", "ipam.json"), "utf8")).networks).toEqual({});
+    await d.close();
+  });
 });
