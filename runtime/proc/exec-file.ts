@@ -71,9 +71,7 @@ function runHere(file: string, args: readonly string[], o: ExecFileOptions, call
 
 /** An error shaped as node's execFile gives it. */
 function failure(file: string, args: readonly string[], r: SpawnReply, stderr: string): ExecFileError {
-  if (r.spawnError) {
-    return Object.assign(new Error(`spawn ${file} ${r.spawnError.code ?? ""}`.trim() + `: ${r.spawnError.message}`), { code: r.spawnError.code ?? "ESPAWN", cmd: [file, ...args].join(" ") });
-  }
+  if (r.spawnError) return Object.assign(new Error(r.spawnError.message), { code: r.spawnError.code ?? "ESPAWN", cmd: [file, ...args].join(" ") });
   const e: ExecFileError = new Error(r.maxBufferExceeded ? "stdout or stderr maxBuffer length exceeded" : `Command failed: ${[file, ...args].join(" ")}\n${stderr}`);
   e.code = r.maxBufferExceeded ? "ERR_CHILD_PROCESS_STDIO_MAXBUFFER" : (r.code ?? undefined);
   e.signal = (r.signal as NodeJS.Signals | null) ?? null;
@@ -145,11 +143,11 @@ class SpawnHelper {
     this.idleCheck();
     try {
       this.child.send(req);
-    } catch (err) {
+    } catch {
+      // The channel closed just now (the helper is going away): this one runs here.
       this.pending.delete(id);
       this.idleCheck();
       runHere(file, args, o, callback);
-      void err;
     }
   }
 
