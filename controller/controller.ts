@@ -96,7 +96,7 @@ export class Controller {
       logger: log,
       options: { concurrency: options.concurrency },
       onError: (key, err, terminal) => this.onReconcileError(key, err, terminal),
-      priorityOf: (key) => reconcilePriority(desired, key, (name) => this.deps.indexes.dependentsOf(name)),
+      priorityOf: (key) => reconcilePriority(desired, key, this.deps.indexes),
     });
     const startedAtMs = clock.now();
     this.deps = {
@@ -251,16 +251,29 @@ export class Controller {
 }
 
 /**
- * The order of ready work (lower first): what containers wait for — images, volumes,
- * networks, health checks — then containers by the length of the chain of dependents that
+ * The order of ready work (lower first): what containers wait for — networks and volumes,
+ * the one whose containers start the longest chain first, then images and health checks —
+ * then containers by the length of the chain of dependents that
  * waits on them, longest first (list scheduling by the critical path): in an apply of a whole
  * stack, `db` that `api` ← `web` ← `proxy` wait for is created and started before a leaf no
  * one waits for, and each level of the chain before the leaves of the level above.
  */
-export function reconcilePriority(desired: DesiredStore, key: string, dependentsOf: (name: string) => string[]): number {
+export function reconcilePriority(desired: DesiredStore, key: string, graph: PriorityGraph): number {
   const o = desired.get(key)?.object;
-  if (o?.kind !== "Container") return 0;
-  return MAX_CHAIN + 1 - Math.min(MAX_CHAIN, dependentChain(o.metadata.name, dependentsOf));
+  if (!o) return 0;
+  const dependentsOf = (name: string) => graph.dependentsOf(name);
+  const chain = (containerKey: string) => Math.min(MAX_CHAIN, 1 + dependentChain(containerKey.slice(containerKey.indexOf("/") + 1), dependentsOf));
+  if (o.kind === "Container") return MAX_CHAIN + 2 - chain(key);
+  // A network or volume: before every container, the one whose containers start the longest chain first.
+  const users = o.kind === "Network" ? graph.containersOnNetwork(o.metadata.name) : o.kind === "Volume" ? graph.containersUsingVolume(o.metadata.name) : [];
+  return users.length ? -Math.max(...users.map(chain)) : 0;
+}
+
+/** What reconcilePriority reads of the desired objects' relations (store/indexes.ts). */
+export interface PriorityGraph {
+  dependentsOf(name: string): string[];
+  containersOnNetwork(name: string): string[];
+  containersUsingVolume(name: string): string[];
 }
 
 const MAX_CHAIN = 64;

@@ -24,17 +24,26 @@ describe("reconcile priority", () => {
     expect(dependentChain("l-0-0", layered)).toBe(29);
   });
 
-  it("puts what containers wait for first, then containers by their chain of dependents, longest first", () => {
-    const kinds: Record<string, string> = { "network/back": "Network", "volume/data": "Volume" };
+  it("puts networks and volumes first (the one whose containers start the longest chain first), then containers by their chain of dependents, longest first", () => {
+    const kinds: Record<string, string> = { "network/back": "Network", "network/front": "Network", "network/unused": "Network", "volume/data": "Volume" };
     const desired = {
       get: (key: string) => {
         const [k, name] = key.split("/") as [string, string];
         return { object: { kind: kinds[key] ?? (k === "container" ? "Container" : "Image"), metadata: { name } } };
       },
     } as unknown as DesiredStore;
-    const p = (key: string) => reconcilePriority(desired, key, dependentsOf);
-    expect(p("network/back")).toBe(0);
-    expect(p("volume/data")).toBe(0);
+    const graph = {
+      dependentsOf,
+      containersOnNetwork: (n: string) => ({ back: ["container/db", "container/api"], front: ["container/proxy", "container/web"] })[n] ?? [],
+      containersUsingVolume: (n: string) => (n === "data" ? ["container/db"] : []),
+    };
+    const p = (key: string) => reconcilePriority(desired, key, graph);
+    // The network of the chain's bottom (db, on back) before the one of its top (proxy, web on front).
+    expect(p("network/back")).toBeLessThan(p("network/front"));
+    expect(p("network/front")).toBeLessThan(0);
+    expect(p("volume/data")).toBe(p("network/back"));
+    expect(p("network/unused")).toBe(0);
+    expect(p("network/front")).toBeLessThan(p("container/db"));
     expect(p("container/db")).toBeLessThan(p("container/api"));
     expect(p("container/api")).toBeLessThan(p("container/web"));
     expect(p("container/web")).toBeLessThan(p("container/proxy"));
