@@ -63,8 +63,9 @@ function isForeign(mediaType: string): boolean {
  * (digest of the bytes against `@sha256:` and Docker-Content-Digest; type confusion), follow
  * an index to this platform's manifest, then — inside FsImageStore.commitProduced, every blob
  * pinned — store the manifest, fetch config and layers (bounded parallel, skipping blobs
- * already stored, resuming partial ones), check the manifest against the config, unpack the
- * layers, and commit the record and the tag.
+ * already stored, resuming partial ones; each layer unpacked from its download's file as it
+ * grows), check the manifest against the config, commit the unpacked layers once every blob
+ * passed its digest check, and commit the record and the tag.
  */
 export async function pullImage(ctx: PullContext, input: string, options: PullOptions = {}): Promise<PullResult> {
   const ref = parseReference(input);
