@@ -14,9 +14,7 @@
  * probes) are spawned directly, not through here.
  */
 import { execFile as nodeExecFile, fork, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { builtSibling } from "../../lib/built-script.js";
 import type { SpawnReply, SpawnRequest } from "./spawn-protocol.js";
 
 export interface ExecFileOptions {
@@ -171,10 +169,7 @@ class SpawnHelper {
 
 /** `spawn-helper.js` beside this module when this module is the built one; else undefined. */
 export function defaultSpawnHelperScript(): string | undefined {
-  const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith(".js")) return undefined;
-  const script = path.join(path.dirname(here), "spawn-helper.js");
-  return existsSync(script) ? script : undefined;
+  return builtSibling(import.meta.url, "spawn-helper.js");
 }
 
 /** Helpers that died before calls stop being sent to a new one (they run in-process instead). */

@@ -16,12 +16,10 @@
  * `unpack-worker.js` beside this module — unpacks run on the calling thread (`inline`), with
  * the same results: tests of the sources exercise the same unpackLayer.
  */
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
+import { builtSibling } from "../../lib/built-script.js";
 import { BerthError, internal } from "../../lib/errors.js";
 import type { UnpackRequest, UnpackResult, WorkerMessageIn, WorkerMessageOut } from "./unpack-protocol.js";
 
@@ -37,10 +35,7 @@ export interface UnpackPoolOptions {
 
 /** `unpack-worker.js` beside this module when this module is the built one; else undefined. */
 export function defaultWorkerScript(): string | undefined {
-  const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith(".js")) return undefined;
-  const script = path.join(path.dirname(here), "unpack-worker.js");
-  return existsSync(script) ? script : undefined;
+  return builtSibling(import.meta.url, "unpack-worker.js");
 }
 
 interface Task {
