@@ -27,7 +27,7 @@ import { VolumeReconciler } from "./reconcilers/volume/reconciler.js";
 import { DesiredStore } from "./store/desired-store.js";
 import { EventLog } from "./store/event-log.js";
 import { DesiredIndexes } from "./store/indexes.js";
-import { kindOfKey } from "./store/keys.js";
+import { kindOfKey, nameOfKey } from "./store/keys.js";
 import { StatusStore } from "./store/status-store.js";
 import { StartAttachments } from "./reconcilers/container/start-attachments.js";
 
@@ -253,20 +253,19 @@ export class Controller {
 /**
  * The order of ready work (lower first): what containers wait for — networks and volumes,
  * the one whose containers start the longest chain first, then images and health checks —
- * then containers by the length of the chain of dependents that
- * waits on them, longest first (list scheduling by the critical path): in an apply of a whole
- * stack, `db` that `api` ← `web` ← `proxy` wait for is created and started before a leaf no
- * one waits for, and each level of the chain before the leaves of the level above.
+ * then containers by the length of the chain of dependents that waits on them, longest first
+ * (list scheduling by the critical path): in an apply of a whole stack, `db` that `api` ←
+ * `web` ← `proxy` wait for is created and started before a leaf no one waits for, and each
+ * level of the chain before the leaves of the level above.
  */
 export function reconcilePriority(desired: DesiredStore, key: string, graph: PriorityGraph): number {
   const o = desired.get(key)?.object;
   if (!o) return 0;
-  const dependentsOf = (name: string) => graph.dependentsOf(name);
-  const chain = (containerKey: string) => Math.min(MAX_CHAIN, 1 + dependentChain(containerKey.slice(containerKey.indexOf("/") + 1), dependentsOf));
-  if (o.kind === "Container") return MAX_CHAIN + 2 - chain(key);
+  const chainOf = (containerKey: string) => Math.min(MAX_CHAIN, dependentChain(nameOfKey(containerKey), (name) => graph.dependentsOf(name)));
+  if (o.kind === "Container") return MAX_CHAIN + 1 - chainOf(key);
   // A network or volume: before every container, the one whose containers start the longest chain first.
   const users = o.kind === "Network" ? graph.containersOnNetwork(o.metadata.name) : o.kind === "Volume" ? graph.containersUsingVolume(o.metadata.name) : [];
-  return users.length ? -Math.max(...users.map(chain)) : 0;
+  return users.length ? -(1 + Math.max(...users.map(chainOf))) : 0;
 }
 
 /** What reconcilePriority reads of the desired objects' relations (store/indexes.ts). */
@@ -286,7 +285,7 @@ export function dependentChain(name: string, dependentsOf: (name: string) => str
   path.add(name);
   let longest = 0;
   for (const k of dependentsOf(name)) {
-    const dependent = k.slice(k.indexOf("/") + 1);
+    const dependent = nameOfKey(k);
     if (!path.has(dependent)) longest = Math.max(longest, 1 + dependentChain(dependent, dependentsOf, memo, path));
   }
   path.delete(name);
