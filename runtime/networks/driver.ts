@@ -78,7 +78,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
   private readonly outside = new Set<Promise<unknown>>();
   /** Creates and removes of one network name, in order (a create makes its bridge outside the queue). */
   private readonly netLocks = new KeyedLock();
-  /** This process's turn at the host-wide lock (which another holder in the process would only poll for). */
+  /** This process's turns at the host-wide lock (withHostLock). */
   private readonly hostLock = new AsyncLock();
   private readonly held = new Map<string, HeldPort>();
   private resolver: ResolverPort | undefined;
@@ -115,7 +115,7 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
       const alloc = this.ipam.get(name);
       if (!alloc) {
         // The address file was lost: allocate the network again (its containers reconnect).
-        await withHostNetworkLock(() => this.ipam.allocateNetwork(name));
+        await this.withHostLock(() => this.ipam.allocateNetwork(name));
       }
       await this.bringUp(name, meta.bridge);
     }
@@ -164,33 +164,39 @@ export class EmbeddedNetworkDriver implements NetworkDriver {
   create(spec: NetworkCreateSpec): Promise<NetworkState> {
     if (!isValidName(spec.name)) return Promise.reject(invalidArgument(`create network ${JSON.stringify(spec.name)}: invalid name`));
     if (this.closed) return Promise.reject(failedPrecondition("the network driver is closed"));
-    return this.tracked(this.netLocks.run(spec.name, async () => {
-      const existing = this.doc.networks[spec.name];
-      if (existing && existing.internal !== spec.internal) {
-        throw conflict(`create network ${spec.name}: it exists as ${existing.internal ? "internal" : "not internal"}; remove it to change that`);
-      }
-      try {
-        // The subnet is chosen and put on the bridge under the host-wide lock (host-lock.ts).
-        await this.hostLock.run(() =>
-          withHostNetworkLock(async () => {
-            await this.serial(async () => {
-              await this.ipam.allocateNetwork(spec.name, { ...(spec.subnet ? { subnet: spec.subnet } : {}), ...(spec.gateway ? { gateway: spec.gateway } : {}) });
-              if (!this.doc.networks[spec.name]) {
-                this.doc = { ...this.doc, networks: { ...this.doc.networks, [spec.name]: { bridge: `bb${hex12(path.resolve(this.opts.root), spec.name)}`, internal: spec.internal, labels: { ...spec.labels }, createdAt: this.now() } } };
-                await this.save();
-              }
-            });
-            await this.bringUp(spec.name, this.doc.networks[spec.name]!.bridge);
-          }),
-        );
-        await this.serial(() => this.opts.firewall.syncNetworks(this.firewallNetworks()));
-      } catch (err) {
-        // A network this call made is not left half-made (a failed allocation made nothing).
-        if (!existing && this.doc.networks[spec.name]) await this.serial(() => this.dropNetwork(spec.name)).catch(() => {});
-        throw err;
-      }
-      return this.stateOf(spec.name);
-    }));
+    return this.tracked(this.netLocks.run(spec.name, () => this.createNamed(spec)));
+  }
+
+  /** create, its name's turn taken. */
+  private async createNamed(spec: NetworkCreateSpec): Promise<NetworkState> {
+    const existing = this.doc.networks[spec.name];
+    if (existing && existing.internal !== spec.internal) {
+      throw conflict(`create network ${spec.name}: it exists as ${existing.internal ? "internal" : "not internal"}; remove it to change that`);
+    }
+    try {
+      // The subnet is chosen and put on the bridge under the host-wide lock (host-lock.ts).
+      await this.withHostLock(async () => {
+        await this.serial(async () => {
+          await this.ipam.allocateNetwork(spec.name, { ...(spec.subnet ? { subnet: spec.subnet } : {}), ...(spec.gateway ? { gateway: spec.gateway } : {}) });
+          if (!this.doc.networks[spec.name]) {
+            this.doc = { ...this.doc, networks: { ...this.doc.networks, [spec.name]: { bridge: `bb${hex12(path.resolve(this.opts.root), spec.name)}`, internal: spec.internal, labels: { ...spec.labels }, createdAt: this.now() } } };
+            await this.save();
+          }
+        });
+        await this.bringUp(spec.name, this.doc.networks[spec.name]!.bridge);
+      });
+      await this.serial(() => this.opts.firewall.syncNetworks(this.firewallNetworks()));
+    } catch (err) {
+      // A network this call made is not left half-made (a failed allocation made nothing).
+      if (!existing && this.doc.networks[spec.name]) await this.serial(() => this.dropNetwork(spec.name)).catch(() => {});
+      throw err;
+    }
+    return this.stateOf(spec.name);
+  }
+
+  /** The host-wide lock (host-lock.ts), this process's callers taking turns at it instead of each polling for it. */
+  private withHostLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.hostLock.run(() => withHostNetworkLock(fn));
   }
 
   remove(name: string, options: { force?: boolean } = {}): Promise<void> {
