@@ -17,8 +17,6 @@ const reply = (r: SpawnReply) => process.send!(r);
 function run(req: SpawnRequest): void {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  let outBytes = 0;
-  let errBytes = 0;
   let killed = false;
   let maxBufferExceeded = false;
   let spawnError: SpawnReply["spawnError"];
@@ -39,17 +37,22 @@ function run(req: SpawnRequest): void {
     child.kill(req.killSignal as NodeJS.Signals);
   };
   const timer = req.timeoutMs > 0 ? setTimeout(kill, req.timeoutMs) : undefined;
-  const collect = (list: Buffer[], add: (n: number) => number) => (c: Buffer) => {
-    if (maxBufferExceeded) return;
-    if (add(c.length) > req.maxBuffer) {
-      maxBufferExceeded = true;
-      kill();
-      return;
-    }
-    list.push(c);
+  /** Keeps a stream's chunks, up to maxBuffer bytes of it; past that the program is killed. */
+  const collect = (list: Buffer[]) => {
+    let bytes = 0;
+    return (c: Buffer) => {
+      if (maxBufferExceeded) return;
+      bytes += c.length;
+      if (bytes > req.maxBuffer) {
+        maxBufferExceeded = true;
+        kill();
+        return;
+      }
+      list.push(c);
+    };
   };
-  child.stdout!.on("data", collect(out, (n) => (outBytes += n)));
-  child.stderr!.on("data", collect(err, (n) => (errBytes += n)));
+  child.stdout!.on("data", collect(out));
+  child.stderr!.on("data", collect(err));
   child.on("error", (e: NodeJS.ErrnoException) => {
     spawnError = { ...(e.code ? { code: e.code } : {}), message: e.message };
   });

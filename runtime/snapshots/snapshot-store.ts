@@ -14,7 +14,6 @@ import type { GrowingFileState } from "./growing-file.js";
 import { runCommand } from "./run-command.js";
 import { UnpackPool } from "./unpack-pool.js";
 
-
 interface PreparedLayer {
   chainId: string;
   parent: string | undefined;
@@ -195,9 +194,9 @@ export class FsSnapshotStore implements SnapshotStore {
    * the downloads still running), or, given `growing`, as soon as its download starts, from
    * the download's file; such an unpack that cannot go on (the download restarted) is done
    * again from the committed blob. Then one `sync -f` for all of them, and the commits in
-   * chain order, none before every `ready` resolved. A failure (or an abort) stops the rest and removes every uncommitted
-   * unpack; layers committed before it stay (they are valid on their own). Layers another
-   * call is already unpacking are awaited, not unpacked twice.
+   * chain order, none before every `ready` resolved. A failure (or an abort) stops the rest
+   * and removes every uncommitted unpack; layers committed before it stay (they are valid on
+   * their own). Layers another call is already unpacking are awaited, not unpacked twice.
    */
   async unpackChain(layers: readonly ChainLayer[], signal?: AbortSignal): Promise<string[]> {
     for (const l of layers) l.ready?.catch(() => {}); // a gate may fail before it is awaited below

@@ -467,14 +467,16 @@ describe.skipIf(skip).each(MODES)("layer unpack (root), $mode", ({ script, skip:
             written += n;
             grow.wrote(written);
           };
-          return { raw, blob, file, grow, desc, diffId: sha256(raw), write };
+          // The chain entry of this layer: unpacked from the file as it grows, committed once `ready`.
+          const layer = (ready: Promise<void>, diffId = sha256(raw)) => ({ desc, diffId, ready, growing: Promise.resolve(grow.state) });
+          return { raw, blob, file, grow, desc, write, layer };
         };
         const manyFiles = Array.from({ length: 200 }, (_, i) => ({ name: `d/f${i}`, data: `content ${i} `.repeat(50) }));
 
         it("unpacks while the bytes arrive, before the blob is committed, and commits only once it is", async () => {
           const s = await streamed(manyFiles);
           const g = gate();
-          const p = rt.snapshots.unpackChain([{ desc: s.desc, diffId: s.diffId, ready: g.ready, growing: Promise.resolve(s.grow.state) }]);
+          const p = rt.snapshots.unpackChain([s.layer(g.ready)]);
           await s.write(Math.floor(s.blob.length / 3));
           await new Promise((r) => setTimeout(r, 50));
           expect(await preparedCount()).toBe(0); // it waits for the rest
@@ -493,7 +495,7 @@ describe.skipIf(skip).each(MODES)("layer unpack (root), $mode", ({ script, skip:
         it("a download that starts over (its file abandoned) is unpacked from the committed blob", async () => {
           const s = await streamed(manyFiles);
           const g = gate();
-          const p = rt.snapshots.unpackChain([{ desc: s.desc, diffId: s.diffId, ready: g.ready, growing: Promise.resolve(s.grow.state) }]);
+          const p = rt.snapshots.unpackChain([s.layer(g.ready)]);
           await s.write(100);
           s.grow.abandon();
           await fs.rm(s.file);
@@ -507,7 +509,7 @@ describe.skipIf(skip).each(MODES)("layer unpack (root), $mode", ({ script, skip:
           const s = await streamed([{ name: "a", data: "1" }]);
           await fs.rm(s.file);
           await rt.content.ingest([s.blob]);
-          const [id] = await rt.snapshots.unpackChain([{ desc: s.desc, diffId: s.diffId, ready: Promise.resolve(), growing: Promise.resolve(s.grow.state) }]);
+          const [id] = await rt.snapshots.unpackChain([s.layer(Promise.resolve())]);
           expect(await fs.readFile(path.join(await rt.snapshots.layerPath(id!), "a"), "utf8")).toBe("1");
         });
 
@@ -515,7 +517,7 @@ describe.skipIf(skip).each(MODES)("layer unpack (root), $mode", ({ script, skip:
           const s = await streamed([{ name: "a", data: "1" }]);
           await s.write(s.blob.length);
           await rt.content.ingest([s.blob]);
-          const p = rt.snapshots.unpackChain([{ desc: s.desc, diffId: sha256("another tar"), ready: Promise.resolve(), growing: Promise.resolve(s.grow.state) }]);
+          const p = rt.snapshots.unpackChain([s.layer(Promise.resolve(), sha256("another tar"))]);
           await expect(p).rejects.toMatchObject({ kind: "InvalidArgument", message: expect.stringMatching(/expected diff ID/) });
           expect(await rt.snapshots.listLayers()).toEqual([]);
         });
@@ -523,7 +525,7 @@ describe.skipIf(skip).each(MODES)("layer unpack (root), $mode", ({ script, skip:
         it("a failed download stops the unpack reading its file and leaves nothing", async () => {
           const s = await streamed(manyFiles);
           const g = gate();
-          const p = rt.snapshots.unpackChain([{ desc: s.desc, diffId: s.diffId, ready: g.ready, growing: Promise.resolve(s.grow.state) }]);
+          const p = rt.snapshots.unpackChain([s.layer(g.ready)]);
           await s.write(1000);
           s.grow.abandon();
           g.fail(new Error("the connection was lost for good"));
