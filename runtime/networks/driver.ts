@@ -16,7 +16,10 @@
  * - Names reach interfaces only as hashes: bridge `bb<12 hex>` of (root, network), host veth
  *   end `bv<12 hex>` of (root, container, network); the root is in the hash so that two
  *   daemons on two roots never share an interface.
- * - Every mutation runs in one queue: concurrent calls see each other's results.
+ * - Every change of the state runs in one queue: concurrent calls see each other's results.
+ *   The slow host work of a connect (the veth link) and of a create (the bridge) runs outside
+ *   it, in order per host interface and per network name (connect, create), so one network's
+ *   containers attach side by side, and while another network is being made.
  */
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
